@@ -1,0 +1,3 @@
+from jtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The headless core of jtui: no Textual may be imported from here."""

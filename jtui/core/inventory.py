@@ -1,0 +1,50 @@
+"""Everything jtui knows before connecting: host sources, aliases, settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from jtui.core import paths
+from jtui.core.hostsfile import HostScan, scan_hosts
+from jtui.core.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Inventory:
+    sources: tuple[str, ...]
+    explicit: bool  # True when the user named the files with --config
+    scan: HostScan
+    settings: Settings
+
+    @property
+    def problems(self) -> list[str]:
+        return [str(p) for p in self.scan.problems] + list(self.settings.problems)
+
+
+def load_inventory(config_files: list[str] | None = None, settings_path: Path | None = None) -> Inventory:
+    """Hosts from `config_files` (--config) or the defaults, plus config.toml."""
+    if config_files:
+        sources = tuple(os.path.abspath(os.path.expanduser(f)) for f in config_files)
+    else:
+        sources = tuple(str(p) for p in paths.default_host_sources())
+    scan = scan_hosts(list(sources))
+    settings = load_settings(settings_path or paths.settings_file())
+    return Inventory(sources, bool(config_files), scan, settings)
+
+
+def where_hosts_come_from(inventory: Inventory) -> str:
+    """A sentence for the empty screen and for `jtui hosts` with nothing to list."""
+    if inventory.explicit:
+        files = ", ".join(inventory.sources)
+        return f"No Host entries in {files}."
+    return (
+        f"No hosts yet. jtui lists the Host entries of {paths.user_ssh_config()} "
+        f"and {paths.jtui_hosts_file()}.\n"
+        "Add one, for example:\n\n"
+        "    Host gpu-box\n"
+        "        HostName gpu-box.example.org\n"
+        "        User alice\n\n"
+        "or run: jtui --config FILE"
+    )

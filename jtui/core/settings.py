@@ -1,0 +1,120 @@
+"""config.toml: refresh interval and per-host Jupyter settings, checked with care.
+
+A bad value is reported with its file and key and replaced by the default:
+a typo must never stop jtui from starting.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_REFRESH = 2.0
+DEFAULT_JUPYTER = "jupyter lab"
+DEFAULT_ROOT_DIR = "~"
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """Per-host settings; None means 'not set here, inherit'."""
+
+    jupyter: str | None = None
+    root_dir: str | None = None
+    autoconnect: bool | None = None
+
+    def over(self, base: "HostSettings") -> "HostSettings":
+        return HostSettings(
+            jupyter=self.jupyter if self.jupyter is not None else base.jupyter,
+            root_dir=self.root_dir if self.root_dir is not None else base.root_dir,
+            autoconnect=self.autoconnect if self.autoconnect is not None else base.autoconnect,
+        )
+
+
+BUILTIN_HOST = HostSettings(jupyter=DEFAULT_JUPYTER, root_dir=DEFAULT_ROOT_DIR, autoconnect=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    refresh: float = DEFAULT_REFRESH
+    defaults: HostSettings = field(default_factory=HostSettings)
+    hosts: dict[str, HostSettings] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    path: str | None = None
+
+    def for_host(self, alias: str) -> HostSettings:
+        """Host table over [defaults] over the built-in defaults: every field set."""
+        return self.hosts.get(alias, HostSettings()).over(self.defaults.over(BUILTIN_HOST))
+
+
+_HOST_KEYS = {"jupyter": str, "root_dir": str, "autoconnect": bool}
+_TYPE_NAMES = {str: "a string", bool: "true or false"}
+
+
+def _host_settings(table: object, where: str, file: str, problems: list[str]) -> HostSettings:
+    if not isinstance(table, dict):
+        problems.append(f"{file}: [{where}] must be a table; ignored")
+        return HostSettings()
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        expected = _HOST_KEYS.get(key)
+        if expected is None:
+            known = ", ".join(_HOST_KEYS)
+            problems.append(f"{file}: unknown key {where}.{key} (known: {known}); ignored")
+        elif not isinstance(value, expected):
+            problems.append(
+                f"{file}: {where}.{key} must be {_TYPE_NAMES[expected]}, "
+                f"not {value!r}; using the default"
+            )
+        elif expected is str and not value.strip():
+            problems.append(f"{file}: {where}.{key} is empty; using the default")
+        else:
+            values[key] = value
+    return HostSettings(**values)
+
+
+def parse_settings(text: str, file: str = "config.toml") -> Settings:
+    """Settings from TOML text; every problem is kept, none is raised."""
+    problems: list[str] = []
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return Settings(problems=(f"{file}: TOML syntax error: {exc}; using defaults",), path=file)
+    settings = Settings(path=file)
+    for key, value in data.items():
+        if key == "refresh":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                problems.append(f"{file}: refresh must be a number of seconds, not {value!r}")
+            elif not 0.2 <= value <= 3600:
+                problems.append(f"{file}: refresh = {value} is outside 0.2..3600 seconds")
+            else:
+                settings = replace(settings, refresh=float(value))
+        elif key == "defaults":
+            settings = replace(settings, defaults=_host_settings(value, "defaults", file, problems))
+        elif key == "hosts":
+            if not isinstance(value, dict):
+                problems.append(f"{file}: hosts must be tables like [hosts.NAME]; ignored")
+                continue
+            hosts = {
+                alias: _host_settings(table, f"hosts.{alias}", file, problems)
+                for alias, table in value.items()
+            }
+            settings = replace(settings, hosts=hosts)
+        else:
+            problems.append(f"{file}: unknown key {key!r} (known: refresh, defaults, hosts); ignored")
+    return replace(settings, problems=tuple(problems))
+
+
+def load_settings(path: Path) -> Settings:
+    """Read `path` if it exists; a missing file is simply the defaults."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(path=str(path))
+    except OSError as exc:
+        return Settings(problems=(f"{path}: cannot read: {exc.strerror or exc}",), path=str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Settings(problems=(f"{path}: not UTF-8 text; using defaults",), path=str(path))
+    return parse_settings(text, str(path))

@@ -1,0 +1,1 @@
+"""Textual widgets and screens of jtui."""

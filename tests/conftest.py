@@ -1,0 +1,50 @@
+"""Shared fixtures: a real sshd on 127.0.0.1 and an isolated jtui config home."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.harness.sshd import SSHD, SshServer
+
+
+def _require_sshd() -> None:
+    if not os.path.exists(SSHD) or not shutil.which("ssh-keygen"):
+        msg = f"{SSHD} or ssh-keygen missing: run .ci/run (it installs openssh-server)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)  # integration tests must not skip in CI
+        pytest.skip(msg)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory, monkeypatch):
+    """Point jtui's config, state and log dirs at a fresh place for every test."""
+    base = tmp_path_factory.mktemp("xdg")
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        (base / sub).mkdir()
+        monkeypatch.setenv(var, str(base / sub))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    return base
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """One real OpenSSH server shared by the tests that only read from it."""
+    _require_sshd()
+    server = SshServer(tmp_path_factory.mktemp("sshd")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_sshd(tmp_path):
+    """A private sshd for tests that kill, stop or reconfigure it."""
+    _require_sshd()
+    server = SshServer(tmp_path / "sshd").start()
+    yield server
+    server.stop()
