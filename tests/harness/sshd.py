@@ -167,7 +167,7 @@ AllowTcpForwarding yes
 PermitRootLogin yes
 PrintMotd no
 LogLevel VERBOSE
-SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} JUPYTER_RUNTIME_DIR={self.runtime_dir} JUPYTER_PLATFORM_DIRS=1
+SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} JUPYTER_RUNTIME_DIR={self.runtime_dir}
 {self.extra_config}
 """
         )

@@ -1,0 +1,106 @@
+"""Plain data passed between the core and the UI: samples, servers, host states."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GpuStat:
+    index: int
+    name: str
+    util_percent: float | None
+    mem_used_mib: float | None
+    mem_total_mib: float | None
+    temperature_c: float | None
+
+
+@dataclass(frozen=True)
+class JupyterServer:
+    """A running Jupyter server, as its runtime file describes it."""
+
+    port: int
+    pid: int
+    url: str
+    base_url: str = "/"
+    token: str = ""
+    root_dir: str = ""
+    version: str = ""
+    started: float | None = None  # epoch seconds, from the runtime file or its mtime
+    hostname: str = "localhost"
+    secure: bool = False
+    password: bool = False
+    kind: str = "jpserver"  # "jpserver" (Jupyter Server) or "nbserver" (classic Notebook)
+    runtime_file: str = ""
+
+    def __repr__(self) -> str:  # never print a token by accident
+        return f"JupyterServer(port={self.port}, pid={self.pid}, root_dir={self.root_dir!r}, kind={self.kind})"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One probe line: the state of a host at one moment."""
+
+    time: float  # remote epoch seconds
+    os: str = "Linux"  # uname -s; anything else has no cpu/mem figures
+    cpu_percent: float | None = None
+    cpu_per_core: tuple[float, ...] = ()
+    cores: int | None = None
+    load: tuple[float, float, float] | None = None
+    mem_total: int | None = None  # bytes
+    mem_used: int | None = None
+    mem_available: int | None = None
+    swap_total: int | None = None
+    swap_used: int | None = None
+    gpus: tuple[GpuStat, ...] = ()
+    servers: tuple[JupyterServer, ...] = ()
+    remote_user: str = ""
+    runtime_dir: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return self.os == "Linux"
+
+    @property
+    def mem_percent(self) -> float | None:
+        if self.mem_total and self.mem_used is not None:
+            return 100.0 * self.mem_used / self.mem_total
+        return None
+
+
+class HostState(enum.Enum):
+    NOT_CONNECTED = "not connected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    NEEDS_INPUT = "needs input"
+    FAILED = "failed"
+    RECONNECTING = "reconnecting"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """What the UI shows about a host's connection."""
+
+    alias: str
+    state: HostState = HostState.NOT_CONNECTED
+    reason: str = ""  # for FAILED / NEEDS_INPUT: said so a person understands
+    attempt: int = 0
+    next_retry: float | None = None  # monotonic time of the next reconnect
+
+
+@dataclass
+class History:
+    """Recent CPU and memory percentages for sparklines (bounded)."""
+
+    size: int = 150
+    cpu: list[float] = field(default_factory=list)
+    mem: list[float] = field(default_factory=list)
+
+    def add(self, sample: Sample) -> None:
+        if sample.cpu_percent is not None:
+            self.cpu.append(sample.cpu_percent)
+            del self.cpu[: -self.size]
+        if sample.mem_percent is not None:
+            self.mem.append(sample.mem_percent)
+            del self.mem[: -self.size]

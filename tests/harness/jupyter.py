@@ -1,0 +1,98 @@
+"""A real jupyter_server on 127.0.0.1, started on the test sshd's "remote" side.
+
+It writes its runtime file into the sshd's JUPYTER_RUNTIME_DIR, so the probe
+and jtui find it exactly as they would on a real host.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+JUPYTER = str(Path(sys.executable).parent / "jupyter")
+
+
+@dataclass
+class RunningJupyter:
+    proc: subprocess.Popen
+    info: dict  # the runtime file's content
+    runtime_file: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.info["port"])
+
+    @property
+    def token(self) -> str:
+        return self.info.get("token", "")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def status(self, port: int | None = None) -> int:
+        """GET /api/status on 127.0.0.1:PORT (default: the server's own port)."""
+        url = f"http://127.0.0.1:{port or self.port}{self.info.get('base_url', '/')}api/status"
+        req = urllib.request.Request(url, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_jupyter(
+    runtime_dir: Path,
+    root_dir: Path,
+    *,
+    env: dict | None = None,
+    token: str | None = "test-token-0123456789",
+    kind: str = "server",
+    timeout: float = 60,
+) -> RunningJupyter:
+    """Start `jupyter server` (or `jupyter notebook` when installed) and wait for its runtime file."""
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    root_dir.mkdir(parents=True, exist_ok=True)
+    before = set(glob.glob(str(runtime_dir / "*server-*.json")))
+    args = [JUPYTER, kind, "--no-browser", "--ip=127.0.0.1", "--port=0", f"--ServerApp.root_dir={root_dir}"]
+    if token is not None:
+        args.append(f"--IdentityProvider.token={token}")
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    full_env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime_dir), **(env or {}))
+    log = open(runtime_dir.parent / f"jupyter-test-{time.time_ns()}.log", "wb")
+    proc = subprocess.Popen(args, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter exited with {proc.returncode}: see {log.name}")
+        for path in set(glob.glob(str(runtime_dir / "*server-*.json"))) - before:
+            try:
+                info = json.loads(Path(path).read_text())
+            except (OSError, ValueError):
+                continue
+            if info.get("pid") == proc.pid and info.get("port"):
+                server = RunningJupyter(proc, info, Path(path))
+                try:
+                    if server.status() == 200:
+                        return server
+                except OSError:
+                    pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("jupyter server did not start within the timeout")
