@@ -56,6 +56,7 @@ class Sample:
     gpus: tuple[GpuStat, ...] = ()
     servers: tuple[JupyterServer, ...] = ()
     remote_user: str = ""
+    remote_home: str = ""
     runtime_dir: str = ""
 
     @property

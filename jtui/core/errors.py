@@ -1,0 +1,55 @@
+"""Turn connection exceptions into reasons a person understands."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Failure:
+    reason: str
+    retry: bool  # worth retrying by itself (network trouble), or waits for the user
+    needs_input: bool = False
+
+
+def describe(exc: BaseException, timeout: float) -> Failure:
+    """Map an exception from connecting to a host onto a short reason."""
+    import asyncssh
+
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return Failure(f"timed out after {timeout:g} s", retry=True)
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
+            return Failure("name not known", retry=True)
+        return Failure(f"name lookup failed: {exc.strerror or exc}", retry=True)
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure("connection refused", retry=True)
+    if isinstance(exc, ConnectionResetError):
+        return Failure("connection reset by the host", retry=True)
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
+        return Failure("host key not trusted", retry=False)
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return Failure(f"permission denied ({exc.reason or 'no accepted key or password'})", retry=False)
+    if isinstance(exc, asyncssh.ProtocolNotSupported):
+        return Failure(f"not an SSH server? {exc.reason}", retry=True)
+    if isinstance(exc, asyncssh.ConnectionLost):
+        return Failure(f"connection lost: {exc.reason or 'closed by the host'}", retry=True)
+    if isinstance(exc, asyncssh.DisconnectError):
+        return Failure(f"disconnected: {exc.reason}", retry=True)
+    if isinstance(exc, OSError):
+        by_errno = {
+            errno.EHOSTUNREACH: "no route to host",
+            errno.ENETUNREACH: "network unreachable",
+            errno.ECONNREFUSED: "connection refused",
+            errno.ETIMEDOUT: f"timed out after {timeout:g} s",
+            errno.ECONNRESET: "connection reset by the host",
+        }
+        if exc.errno in by_errno:
+            return Failure(by_errno[exc.errno], retry=True)
+        return Failure(exc.strerror or str(exc) or type(exc).__name__, retry=True)
+    if isinstance(exc, ValueError):  # asyncssh's config and key errors
+        return Failure(f"config: {exc}", retry=False)
+    return Failure(f"{type(exc).__name__}: {exc}", retry=True)

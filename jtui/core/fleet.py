@@ -1,0 +1,37 @@
+"""All hosts' sessions, created on demand, started in the background."""
+
+from __future__ import annotations
+
+import asyncio
+
+from jtui.core.inventory import Inventory
+from jtui.core.session import HostSession, Prompter, SessionListener
+
+
+class Fleet:
+    def __init__(self, inventory: Inventory, listener: SessionListener, prompter: Prompter | None = None) -> None:
+        self.inventory = inventory
+        self.listener = listener
+        self.prompter = prompter
+        self.sessions: dict[str, HostSession] = {}
+
+    def session(self, alias: str) -> HostSession:
+        if alias not in self.sessions:
+            self.sessions[alias] = HostSession(
+                alias,
+                list(self.inventory.sources),
+                self.inventory.settings.for_host(alias),
+                self.inventory.settings.refresh,
+                self.listener,
+                self.prompter,
+            )
+        return self.sessions[alias]
+
+    def autostart(self) -> None:
+        """Connect every host with autoconnect on, without prompting anyone."""
+        for alias in self.inventory.scan.aliases:
+            if self.inventory.settings.for_host(alias).autoconnect:
+                self.session(alias).start(interactive=False)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)

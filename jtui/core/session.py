@@ -1,0 +1,372 @@
+"""HostSession: one SSH connection per host, kept alive, probed, healed.
+
+The session runs in its own asyncio task. It reports through a listener
+(plain method calls with plain data), so the UI stays a reactor and a
+script can use the same class without Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from typing import Protocol
+
+from jtui.core import paths
+from jtui.core.errors import Failure, describe
+from jtui.core.keys import identity_paths, load_keys
+from jtui.core.model import HostState, HostStatus, Sample
+from jtui.core.resolve import ResolvedHost, connection_options, resolve_host
+from jtui.core.settings import HostSettings
+
+log = logging.getLogger(__name__)
+
+MAX_CHANNELS = 8  # below OpenSSH's default MaxSessions of 10
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 30.0
+PASSPHRASE_TRIES = 3
+
+
+class SessionListener(Protocol):
+    def session_status(self, status: HostStatus) -> None: ...
+    def session_sample(self, alias: str, sample: Sample) -> None: ...
+    def session_notice(self, alias: str, text: str, error: bool = False) -> None: ...
+
+
+class Prompter(Protocol):
+    async def ask(self, alias: str, prompt: str, echo: bool) -> str | None:
+        """Ask the user; None means they cancelled."""
+
+
+class _NeedsInput(Exception):
+    """Logging in needs an answer from the user, who is not there yet."""
+
+
+class _Cancelled(Exception):
+    """The user cancelled a prompt."""
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: about 1 s, 2 s, 4 s ... up to 30 s."""
+    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempt - 1))
+    return base * (0.75 + 0.5 * (rng or random).random())
+
+
+class _Client:
+    """asyncssh client callbacks: prompts when interactive, notes wishes when not."""
+
+    def __new__(cls, session: "HostSession", interactive: bool):
+        import asyncssh
+
+        class Client(asyncssh.SSHClient):
+            def __init__(self) -> None:
+                self.wanted_input = False
+
+            async def password_auth_requested(self):
+                if not interactive or session.prompter is None:
+                    self.wanted_input = True
+                    return None
+                answer = await session.prompter.ask(session.alias, f"Password for {session.resolved.target}", False)
+                if answer is None:
+                    raise _Cancelled()
+                return answer
+
+            def kbdint_auth_requested(self):
+                if not interactive or session.prompter is None:
+                    self.wanted_input = True
+                    return None
+                return ""
+
+            async def kbdint_challenge_received(self, name, instructions, lang, prompts):
+                answers = []
+                for text, echo in prompts:
+                    header = "\n".join(p for p in (name, instructions) if p)
+                    answer = await session.prompter.ask(session.alias, f"{header}\n{text}".strip(), echo)
+                    if answer is None:
+                        raise _Cancelled()
+                    answers.append(answer)
+                return answers
+
+        return Client()
+
+
+class HostSession:
+    """The connection, probe and forwards of one host."""
+
+    def __init__(
+        self,
+        alias: str,
+        config_files: list[str],
+        host_settings: HostSettings,
+        refresh: float,
+        listener: SessionListener,
+        prompter: Prompter | None = None,
+    ) -> None:
+        self.alias = alias
+        self.config_files = list(config_files)
+        self.host_settings = host_settings
+        self.refresh = refresh
+        self.listener = listener
+        self.prompter = prompter
+        self._resolved: ResolvedHost | None = None
+        self.status = HostStatus(alias)
+        self.conn = None
+        self.last_sample: Sample | None = None
+        self.channels = asyncio.Semaphore(MAX_CHANNELS)
+        self.forwards = None  # a ForwardManager once connected
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._interactive = False
+        self._passphrases: dict[str, str] = {}
+        self._connected_once = asyncio.Event()
+        self._encrypted_keys: list[str] = []
+        self._client_wanted_input = False
+
+    @property
+    def resolved(self) -> ResolvedHost:
+        """Resolved on first use: with 1000 hosts, resolving all up front would delay the first frame."""
+        if self._resolved is None:
+            self._resolved = resolve_host(self.alias, self.config_files)
+        return self._resolved
+
+    # -- control ---------------------------------------------------------
+
+    def start(self, interactive: bool = False) -> None:
+        """Connect in the background (no-op if already running)."""
+        self._interactive = self._interactive or interactive
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"session {self.alias}")
+        else:
+            self._wake.set()
+
+    def reconnect_now(self, interactive: bool = True) -> None:
+        """`r` / enter: try again at once, asking for input if needed."""
+        self._interactive = interactive
+        self.start(interactive)
+        self._wake.set()
+
+    async def wait_connected(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._connected_once.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def close(self) -> None:
+        """End the session: forwards closed, connection closed; remote servers keep running."""
+        task, self._task = self._task, None
+        if task:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self._drop_connection()
+        self._set(HostState.NOT_CONNECTED)
+
+    # -- the loop --------------------------------------------------------
+
+    def _set(self, state: HostState, reason: str = "", attempt: int = 0, next_retry: float | None = None) -> None:
+        self.status = HostStatus(self.alias, state, reason, attempt, next_retry)
+        self.listener.session_status(self.status)
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            reconnecting = self._connected_once.is_set()
+            self._set(HostState.RECONNECTING if reconnecting else HostState.CONNECTING, attempt=attempt)
+            try:
+                await self._connect()
+            except asyncio.CancelledError:
+                raise
+            except _NeedsInput as exc:
+                self._set(HostState.NEEDS_INPUT, str(exc))
+                await self._sleep(None)
+                attempt = 0
+                continue
+            except _Cancelled:
+                self._interactive = False
+                self._set(HostState.NEEDS_INPUT, "login cancelled: press enter to try again")
+                await self._sleep(None)
+                attempt = 0
+                continue
+            except Exception as exc:
+                failure = self._failure(exc)
+                if failure.needs_input:
+                    self._set(HostState.NEEDS_INPUT, failure.reason)
+                    await self._sleep(None)
+                    attempt = 0
+                    continue
+                delay = backoff_delay(attempt) if failure.retry else None
+                next_retry = time.monotonic() + delay if delay else None
+                self._set(HostState.FAILED, failure.reason, attempt, next_retry)
+                log.info("%s: %s", self.alias, failure.reason)
+                await self._sleep(delay)
+                if delay is None:
+                    attempt = 0
+                continue
+            attempt = 0
+            self._interactive = False
+            self._connected_once.set()
+            self._set(HostState.CONNECTED)
+            reason = await self._serve()
+            self._set(HostState.RECONNECTING, reason, 1, time.monotonic() + BACKOFF_FIRST)
+            await self._sleep(backoff_delay(1))
+
+    async def _sleep(self, delay: float | None) -> None:
+        """Wait for the delay, or until the user asks to reconnect now."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+
+    def _failure(self, exc: BaseException) -> Failure:
+        import asyncssh
+
+        failure = describe(exc, self.resolved.connect_timeout)
+        if isinstance(exc, asyncssh.PermissionDenied) and not self._interactive:
+            wanted = self._client_wanted_input or self._encrypted_keys
+            if wanted:
+                return Failure(
+                    "needs a passphrase or password: select the host and press enter",
+                    retry=False,
+                    needs_input=True,
+                )
+        return failure
+
+    async def _connect(self) -> None:
+        import asyncssh
+
+        if self._resolved is None:
+            self._resolved = await asyncio.to_thread(resolve_host, self.alias, self.config_files)
+        if self.resolved.error:
+            raise ValueError(self.resolved.error)
+        keys = load_keys(identity_paths(self.resolved.identity_files), self._passphrases)
+        self._encrypted_keys = list(keys.encrypted)
+        if keys.encrypted and self._interactive and self.prompter is not None:
+            await self._ask_passphrases(keys.encrypted)
+            keys = load_keys(identity_paths(self.resolved.identity_files), self._passphrases)
+        agent = os.environ.get("SSH_AUTH_SOCK") or None
+        options = await asyncio.to_thread(
+            connection_options,
+            self.alias,
+            self.config_files,
+            client_keys=keys.keys,
+            known_hosts=self._known_hosts(),
+            keepalive_interval=self.resolved.keepalive_interval,
+            keepalive_count_max=self.resolved.keepalive_count,
+            connect_timeout=self.resolved.connect_timeout,
+            agent_path=agent if agent else None,
+        )
+        client = _Client(self, self._interactive)
+        self._client_wanted_input = False
+        try:
+            conn, _ = await asyncssh.create_connection(lambda: client, options=options)
+        except Exception:
+            self._client_wanted_input = client.wanted_input
+            raise
+        self.conn = conn
+
+    async def _ask_passphrases(self, paths_: list[str]) -> None:
+        import asyncssh
+
+        for path in paths_:
+            for attempt in range(PASSPHRASE_TRIES):
+                hint = "" if attempt == 0 else " (wrong, try again)"
+                answer = await self.prompter.ask(self.alias, f"Passphrase for {path}{hint}", False)
+                if answer is None:
+                    raise _Cancelled()
+                try:
+                    asyncssh.read_private_key(path, answer)
+                except (asyncssh.KeyEncryptionError, asyncssh.KeyImportError):
+                    continue
+                self._passphrases[path] = answer
+                break
+            else:
+                raise _NeedsInput(f"wrong passphrase for {path} ({PASSPHRASE_TRIES} tries)")
+
+    def _known_hosts(self) -> list[str]:
+        """The host's known_hosts files plus jtui's own; never None (None skips checking)."""
+        files = [f for f in self.resolved.known_hosts if os.path.isfile(f)]
+        own = paths.state_dir() / "known_hosts"
+        if own.is_file():
+            files.append(str(own))
+        return files
+
+    async def _serve(self) -> str:
+        """Run the probe until the connection drops; return why it dropped."""
+        conn = self.conn
+        if self.forwards is not None:
+            await self._rebind_forwards(conn)
+        probe_task = asyncio.get_running_loop().create_task(self._probe_loop(conn))
+        try:
+            await conn.wait_closed()
+        finally:
+            probe_task.cancel()
+            try:
+                await probe_task
+            except (asyncio.CancelledError, Exception):
+                pass
+        reason = getattr(conn, "_jtui_close_reason", "") or "connection lost"
+        self.conn = None
+        return reason
+
+    async def _rebind_forwards(self, conn) -> None:
+        try:
+            moved = await self.forwards.rebind_all(conn)
+        except Exception as exc:  # a forward must never take the session down
+            self.listener.session_notice(self.alias, f"could not rebind forwards: {exc}", True)
+            return
+        for text in moved or ():
+            self.listener.session_notice(self.alias, text, False)
+
+    async def _probe_loop(self, conn) -> None:
+        from jtui.core.probe import Probe, ProbeDied
+
+        failures = 0
+        while True:
+            probe = Probe(conn, self.refresh)
+            try:
+                async with self.channels:
+                    async for sample in probe.samples():
+                        failures = 0
+                        self.last_sample = sample
+                        self.listener.session_sample(self.alias, sample)
+            except ProbeDied as exc:
+                failures += 1
+                log.info("%s: probe ended: %s", self.alias, exc)
+                self.listener.session_notice(self.alias, f"probe restarted: {exc}", failures > 2)
+            except asyncio.CancelledError:
+                await probe.close()
+                raise
+            except Exception as exc:
+                failures += 1
+                log.info("%s: probe failed: %s", self.alias, exc)
+            await asyncio.sleep(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(failures, 5)))
+
+    async def _drop_connection(self) -> None:
+        if self.forwards is not None:
+            try:
+                await self.forwards.close_all()
+            except Exception:
+                pass
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+            try:
+                await asyncio.wait_for(conn.wait_closed(), 2)
+            except (asyncio.TimeoutError, Exception):
+                pass
+
+    # -- remote commands -------------------------------------------------
+
+    async def run(self, command: str, timeout: float = 30, **kwargs):
+        """Run one command on the open connection, within the channel budget."""
+        if self.conn is None:
+            raise ConnectionError(f"{self.alias} is not connected")
+        async with self.channels:
+            return await asyncio.wait_for(self.conn.run(command, **kwargs), timeout)

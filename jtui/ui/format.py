@@ -1,0 +1,49 @@
+"""Pure text formatting for the screen (no Textual here, so it is testable alone)."""
+
+from __future__ import annotations
+
+import os
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+GIB = 1024**3
+
+
+def sparkline(values: list[float], width: int, top: float = 100.0) -> str:
+    """The last `width` values as block characters, scaled to 0..top."""
+    tail = values[-width:]
+    if not tail:
+        return ""
+    out = []
+    for v in tail:
+        level = 0 if top <= 0 else int(round(max(0.0, min(v, top)) / top * (len(BLOCKS) - 1)))
+        out.append(BLOCKS[level])
+    return "".join(out)
+
+
+def gib(n: int | float | None) -> str:
+    return "?" if n is None else f"{n / GIB:.1f}"
+
+
+def percent(p: float | None) -> str:
+    return "" if p is None else f"{p:3.0f}%"
+
+
+def duration(seconds: float | None) -> str:
+    """Compact age: 45s, 12m, 5h, 3d."""
+    if seconds is None or seconds < 0:
+        return "?"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def short_path(path: str, home: str | None = None) -> str:
+    """Show a remote path with the remote home folded to ~."""
+    if home and (path == home or path.startswith(home.rstrip("/") + "/")):
+        return "~" + path[len(home.rstrip("/")):]
+    return path or "?"
+
+
+def local_home() -> str:
+    return os.path.expanduser("~")

@@ -1,0 +1,170 @@
+"""The detail pane: the selected host's connection, load, GPUs and Jupyter servers."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from jtui.core.model import History, HostState, HostStatus, JupyterServer, Sample
+from jtui.core.resolve import ResolvedHost
+from jtui.ui.format import duration, gib, short_path, sparkline
+from jtui.ui.host_list import MARKS
+
+SPARK_WIDTH = 24
+
+
+class ServerTable(DataTable):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+def header_text(resolved: ResolvedHost | None, status: HostStatus) -> Text:
+    mark, style = MARKS[status.state]
+    text = Text()
+    text.append(status.alias, style="bold")
+    if resolved is not None:
+        text.append(f"  {resolved.target}")
+        if resolved.proxyjump:
+            text.append(f"  via {resolved.proxyjump}", style="cyan")
+    text.append(f"  {mark} {status.state.value}", style=style)
+    if status.reason:
+        text.append(f": {status.reason}", style=style)
+    if status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING):
+        wait = max(0, status.next_retry - time.monotonic())
+        text.append(f" (retry in {wait:.0f} s, r: now)", style="dim")
+    return text
+
+
+def stats_text(sample: Sample | None, history: History | None) -> Text:
+    text = Text()
+    if sample is None:
+        text.append("no sample yet", style="dim")
+        return text
+    if not sample.supported:
+        text.append(f"unsupported: {sample.os} (load figures need Linux; Jupyter servers still listed)", style="yellow")
+        return text
+    cpu_hist = history.cpu if history else []
+    mem_hist = history.mem if history else []
+    text.append("CPU ", style="bold")
+    text.append(sparkline(cpu_hist, SPARK_WIDTH).ljust(SPARK_WIDTH), style="green")
+    text.append(f" {sample.cpu_percent or 0:3.0f}%")
+    if sample.cores:
+        text.append(f"  {sample.cores} cores")
+    if sample.load:
+        text.append("  load " + " ".join(f"{x:.1f}" for x in sample.load))
+    text.append("\n")
+    text.append("MEM ", style="bold")
+    text.append(sparkline(mem_hist, SPARK_WIDTH).ljust(SPARK_WIDTH), style="magenta")
+    text.append(f" {sample.mem_percent or 0:3.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
+    if sample.swap_total:
+        text.append(f"  swap {gib(sample.swap_used)} / {gib(sample.swap_total)} GiB", style="dim")
+    for gpu in sample.gpus:
+        text.append("\n")
+        text.append(f"GPU {gpu.index} ", style="bold")
+        text.append(f"{gpu.name[:24]:<24}")
+        util = "  ?%" if gpu.util_percent is None else f" {gpu.util_percent:3.0f}%"
+        text.append(util)
+        if gpu.mem_total_mib:
+            text.append(f"  {(gpu.mem_used_mib or 0) / 1024:.1f} / {gpu.mem_total_mib / 1024:.1f} GiB")
+        if gpu.temperature_c is not None:
+            text.append(f"  {gpu.temperature_c:.0f}°C", style="dim")
+    return text
+
+
+class HostDetail(Vertical):
+    """Renders only the selected host: every host is polled, one is drawn."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-header")
+        yield Static(id="detail-stats")
+        yield Static("Jupyter servers", id="servers-title")
+        yield ServerTable(id="servers", cursor_type="row")
+        yield Static(id="servers-empty")
+
+    def on_mount(self) -> None:
+        table = self.query_one(ServerTable)
+        for label, key in (("port", "port"), ("pid", "pid"), ("root", "root"), ("up", "up"), ("version", "version"), ("local", "local")):
+            table.add_column(label, key=key)
+        self.alias: str | None = None
+        self._server_keys: list[str] = []
+
+    @property
+    def servers(self) -> ServerTable:
+        return self.query_one(ServerTable)
+
+    def show(
+        self,
+        alias: str | None,
+        resolved: ResolvedHost | None,
+        status: HostStatus | None,
+        sample: Sample | None,
+        history: History | None,
+        forwards: dict[int, int] | None = None,
+        stale: bool = False,
+        note: str = "",
+    ) -> None:
+        self.alias = alias
+        header = self.query_one("#detail-header", Static)
+        if alias is None:
+            header.update("")
+            self.query_one("#detail-stats", Static).update("")
+            self._fill_servers([], {}, "", stale)
+            return
+        header.update(header_text(resolved, status or HostStatus(alias)))
+        self.query_one("#detail-stats", Static).update(stats_text(sample, history))
+        servers = list(sample.servers) if sample else []
+        self._fill_servers(servers, forwards or {}, sample.remote_home if sample else "", stale, note, sample)
+
+    def _fill_servers(self, servers, forwards, home, stale, note="", sample=None) -> None:
+        table = self.servers
+        keys = [str(s.port) for s in servers]
+        now = sample.time if sample else time.time()
+        rows = [
+            (
+                str(s.port),
+                str(s.pid),
+                short_path(s.root_dir, home),
+                duration(now - s.started) if s.started else "?",
+                s.version or "?",
+                Text(f":{forwards[s.port]} ↔", style="green") if s.port in forwards else Text("—", style="dim"),
+            )
+            for s in servers
+        ]
+        if keys != self._server_keys:
+            cursor = table.cursor_row
+            table.clear()
+            for key, row in zip(keys, rows):
+                table.add_row(*row, key=key)
+            if keys:
+                table.move_cursor(row=min(cursor, len(keys) - 1))
+            self._server_keys = keys
+        else:
+            for key, row in zip(keys, rows):
+                for column, value in zip(("port", "pid", "root", "up", "version", "local"), row):
+                    table.update_cell(key, column, value)
+        table.display = bool(servers)
+        empty = self.query_one("#servers-empty", Static)
+        if note:
+            empty.update(Text(note, style="yellow"))
+            empty.display = True
+        elif not servers:
+            empty.update(Text("none running — press s to start one", style="dim") if sample else "")
+            empty.display = True
+        else:
+            empty.display = False
+        self.query_one("#servers-title", Static).update(
+            Text("Jupyter servers" + ("  (stale: reconnecting)" if stale else ""), style="bold")
+        )
+
+    def selected_server_port(self) -> int | None:
+        table = self.servers
+        if not self._server_keys or table.row_count == 0:
+            return None
+        return int(self._server_keys[min(table.cursor_row, len(self._server_keys) - 1)])

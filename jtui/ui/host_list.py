@@ -1,0 +1,177 @@
+"""The host list: one row per alias with a state mark and live CPU / memory."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from jtui.core.model import HostState, HostStatus, Sample
+from jtui.ui.format import percent
+
+MARKS = {
+    HostState.NOT_CONNECTED: ("○", "dim"),
+    HostState.CONNECTING: ("…", "yellow"),
+    HostState.CONNECTED: ("●", "green"),
+    HostState.NEEDS_INPUT: ("?", "bold yellow"),
+    HostState.FAILED: ("✗", "red"),
+    HostState.RECONNECTING: ("↻", "yellow"),
+}
+
+SHORT_REASONS = {
+    "connection refused": "refused",
+    "name not known": "unknown name",
+    "host key not trusted": "host key",
+    "no route to host": "no route",
+}
+
+
+def short_reason(reason: str) -> str:
+    for long, short in SHORT_REASONS.items():
+        if reason.startswith(long):
+            return short
+    if reason.startswith("timed out"):
+        return "timeout"
+    if reason.startswith("permission denied"):
+        return "denied"
+    return reason.split(":")[0][:12]
+
+
+class HostTable(DataTable):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+class HostList(Vertical):
+    """Host table with a `/` filter; posts Selected when the highlighted host changes."""
+
+    class Selected(Message):
+        def __init__(self, alias: str | None) -> None:
+            super().__init__()
+            self.alias = alias
+
+    def __init__(self, aliases: list[str], empty_text: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.aliases = aliases
+        self.empty_text = empty_text
+        self.statuses: dict[str, HostStatus] = {}
+        self.samples: dict[str, Sample] = {}
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter hosts", id="filter")
+        table = HostTable(id="hosts", cursor_type="row", zebra_stripes=False)
+        table.border_title = "Hosts"
+        yield table
+        yield Static(self.empty_text, id="no-hosts", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(HostTable)
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("host", key="host")
+        table.add_column("cpu", key="cpu", width=5)
+        table.add_column("mem", key="mem", width=5)
+        self.query_one("#filter").display = False
+        self._fill()
+
+    @property
+    def table(self) -> HostTable:
+        return self.query_one(HostTable)
+
+    def visible_aliases(self) -> list[str]:
+        needle = self.filter_text.lower()
+        return [a for a in self.aliases if needle in a.lower()]
+
+    def _cells(self, alias: str) -> tuple:
+        status = self.statuses.get(alias, HostStatus(alias))
+        mark, style = MARKS[status.state]
+        sample = self.samples.get(alias)
+        if status.state in (HostState.FAILED, HostState.NEEDS_INPUT) and status.reason:
+            return Text(mark, style=style), alias, Text(short_reason(status.reason), style=style), ""
+        cpu = percent(sample.cpu_percent) if sample else ""
+        mem = percent(sample.mem_percent) if sample else ""
+        return Text(mark, style=style), alias, cpu, mem
+
+    def _fill(self) -> None:
+        table = self.table
+        current = self.selected
+        table.clear()
+        visible = self.visible_aliases()
+        for alias in visible:
+            table.add_row(*self._cells(alias), key=alias)
+        empty = not self.aliases
+        table.display = not empty
+        self.query_one("#no-hosts").display = empty
+        if current in visible:
+            table.move_cursor(row=visible.index(current))
+        self.post_message(self.Selected(self.selected))
+
+    @property
+    def selected(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return key.value
+
+    def update_host(self, alias: str) -> None:
+        table = self.table
+        if alias not in self.visible_aliases():
+            return
+        mark, _, cpu, mem = self._cells(alias)
+        try:
+            table.update_cell(alias, "mark", mark)
+            table.update_cell(alias, "cpu", cpu)
+            table.update_cell(alias, "mem", mem)
+        except Exception:  # row filtered away meanwhile
+            pass
+
+    def set_status(self, status: HostStatus) -> None:
+        self.statuses[status.alias] = status
+        self.update_host(status.alias)
+
+    def set_sample(self, alias: str, sample: Sample) -> None:
+        self.samples[alias] = sample
+        self.update_host(alias)
+
+    # -- filter ------------------------------------------------------------
+
+    def open_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def close_filter(self, clear: bool) -> None:
+        box = self.query_one("#filter", Input)
+        if clear:
+            box.value = ""
+        box.display = bool(box.value)
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._fill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.close_filter(clear=False)
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and self.query_one("#filter", Input).has_focus:
+            event.stop()
+            self.close_filter(clear=True)
+
+    @on(DataTable.RowHighlighted, "#hosts")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(event.row_key.value if event.row_key else None))
