@@ -34,6 +34,8 @@ class _Listener:
         self.app.post_message(HostStatusChanged(status))
 
     def session_sample(self, alias: str, sample: Sample) -> None:
+        # History is kept here, before messages coalesce, so sparklines miss no sample.
+        self.app.histories.setdefault(alias, History()).add(sample)
         self.app.post_message(HostSampled(alias, sample))
 
     def session_notice(self, alias: str, text: str, error: bool = False) -> None:
@@ -135,7 +137,6 @@ class JtuiApp(App[int]):
         alias, sample = message.alias, message.sample
         self.samples[alias] = sample
         self.stale.discard(alias)
-        self.histories.setdefault(alias, History()).add(sample)
         self.query_one(HostList).set_sample(alias, sample)
         if alias == self.selected:
             self.refresh_detail()

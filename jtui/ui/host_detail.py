@@ -15,7 +15,7 @@ from jtui.core.resolve import ResolvedHost
 from jtui.ui.format import duration, gib, short_path, sparkline
 from jtui.ui.host_list import MARKS
 
-SPARK_WIDTH = 24
+SPARK_WIDTH = 20
 
 
 class ServerTable(DataTable):
@@ -53,7 +53,7 @@ def stats_text(sample: Sample | None, history: History | None) -> Text:
     cpu_hist = history.cpu if history else []
     mem_hist = history.mem if history else []
     text.append("CPU ", style="bold")
-    text.append(sparkline(cpu_hist, SPARK_WIDTH).ljust(SPARK_WIDTH), style="green")
+    text.append(sparkline(cpu_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style="green")
     text.append(f" {sample.cpu_percent or 0:3.0f}%")
     if sample.cores:
         text.append(f"  {sample.cores} cores")
@@ -61,10 +61,10 @@ def stats_text(sample: Sample | None, history: History | None) -> Text:
         text.append("  load " + " ".join(f"{x:.1f}" for x in sample.load))
     text.append("\n")
     text.append("MEM ", style="bold")
-    text.append(sparkline(mem_hist, SPARK_WIDTH).ljust(SPARK_WIDTH), style="magenta")
+    text.append(sparkline(mem_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style="magenta")
     text.append(f" {sample.mem_percent or 0:3.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
     if sample.swap_total:
-        text.append(f"  swap {gib(sample.swap_used)} / {gib(sample.swap_total)} GiB", style="dim")
+        text.append(f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}", style="dim")
     for gpu in sample.gpus:
         text.append("\n")
         text.append(f"GPU {gpu.index} ", style="bold")
@@ -89,6 +89,7 @@ class HostDetail(Vertical):
         yield Static(id="servers-empty")
 
     def on_mount(self) -> None:
+        self.border_title = "Host"
         table = self.query_one(ServerTable)
         for label, key in (("port", "port"), ("pid", "pid"), ("root", "root"), ("up", "up"), ("version", "version"), ("local", "local")):
             table.add_column(label, key=key)

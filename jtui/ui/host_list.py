@@ -27,6 +27,8 @@ SHORT_REASONS = {
     "name not known": "unknown name",
     "host key not trusted": "host key",
     "no route to host": "no route",
+    "needs a passphrase": "enter: log in",
+    "login cancelled": "enter: log in",
 }
 
 
@@ -67,16 +69,15 @@ class HostList(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter hosts", id="filter")
         table = HostTable(id="hosts", cursor_type="row", zebra_stripes=False)
-        table.border_title = "Hosts"
         yield table
         yield Static(self.empty_text, id="no-hosts", markup=False)
 
     def on_mount(self) -> None:
+        self.border_title = "Hosts"
         table = self.query_one(HostTable)
         table.add_column(" ", key="mark", width=1)
         table.add_column("host", key="host")
-        table.add_column("cpu", key="cpu", width=5)
-        table.add_column("mem", key="mem", width=5)
+        table.add_column(" cpu  mem", key="load", width=9)
         self.query_one("#filter").display = False
         self._fill()
 
@@ -93,10 +94,10 @@ class HostList(Vertical):
         mark, style = MARKS[status.state]
         sample = self.samples.get(alias)
         if status.state in (HostState.FAILED, HostState.NEEDS_INPUT) and status.reason:
-            return Text(mark, style=style), alias, Text(short_reason(status.reason), style=style), ""
-        cpu = percent(sample.cpu_percent) if sample else ""
-        mem = percent(sample.mem_percent) if sample else ""
-        return Text(mark, style=style), alias, cpu, mem
+            return Text(mark, style=style), alias, Text(short_reason(status.reason)[:9], style=style)
+        if sample is None or not sample.supported:
+            return Text(mark, style=style), alias, ""
+        return Text(mark, style=style), alias, f"{percent(sample.cpu_percent):>4} {percent(sample.mem_percent):>4}"
 
     def _fill(self) -> None:
         table = self.table
@@ -127,11 +128,10 @@ class HostList(Vertical):
         table = self.table
         if alias not in self.visible_aliases():
             return
-        mark, _, cpu, mem = self._cells(alias)
+        mark, _, load = self._cells(alias)
         try:
             table.update_cell(alias, "mark", mark)
-            table.update_cell(alias, "cpu", cpu)
-            table.update_cell(alias, "mem", mem)
+            table.update_cell(alias, "load", load)
         except Exception:  # row filtered away meanwhile
             pass
 

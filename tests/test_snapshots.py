@@ -1,0 +1,77 @@
+"""Snapshot SVGs of the screen; `screenshots/` is regenerated from these.
+
+Live states are drawn from fixed samples posted as the sessions would post
+them, so the pictures are the same on every machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jtui.app import _Listener, build_app
+from jtui.core.model import GpuStat, HostState, HostStatus, JupyterServer, Sample
+from jtui.ui.messages import HostStatusChanged
+from tests.ui_helpers import offline_app
+
+SIZE = (100, 26)
+GIB = 1024**3
+
+
+def live_sample(cpu: float, mem_used_gib: float) -> Sample:
+    return Sample(
+        time=1_800_000_000.0,
+        cpu_percent=cpu,
+        cpu_per_core=(cpu,) * 16,
+        cores=16,
+        load=(5.1, 4.0, 3.2),
+        mem_total=32 * GIB,
+        mem_used=int(mem_used_gib * GIB),
+        mem_available=int((32 - mem_used_gib) * GIB),
+        swap_total=8 * GIB,
+        swap_used=0,
+        gpus=(GpuStat(0, "NVIDIA A100-SXM4-80GB", 72.0, 30920.0, 81920.0, 54.0),),
+        servers=(
+            JupyterServer(8888, 1234, "http://127.0.0.1:8888/", token="t", root_dir="/home/alice/proj", version="2.14.2", started=1_800_000_000.0 - 7300),
+            JupyterServer(8890, 5678, "http://127.0.0.1:8890/", token="t", root_dir="/home/alice/scratch", version="2.14.2", started=1_800_000_000.0 - 310),
+        ),
+        remote_user="alice",
+        remote_home="/home/alice",
+    )
+
+
+async def feed_live_states(pilot) -> None:
+    app = pilot.app
+    app.post_message(HostStatusChanged(HostStatus("gpu-box", HostState.CONNECTED)))
+    app.post_message(HostStatusChanged(HostStatus("lab", HostState.CONNECTED)))
+    app.post_message(HostStatusChanged(HostStatus("hpc", HostState.CONNECTING)))
+    app.post_message(HostStatusChanged(HostStatus("old-box", HostState.FAILED, "connection refused")))
+    listener = _Listener(app)
+    for cpu, mem in ((10, 12.0), (12, 12.1), (25, 12.5), (60, 13.0), (85, 13.0), (70, 13.2), (50, 13.1), (37, 13.1)):
+        listener.session_sample("gpu-box", live_sample(cpu, mem))
+    lab = Sample(time=1_800_000_000.0, cpu_percent=3, cores=4, load=(0.1, 0.1, 0.0), mem_total=16 * GIB, mem_used=int(3.2 * GIB), mem_available=int(12.8 * GIB))
+    listener.session_sample("lab", lab)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_host_list(snap_compare):
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=lambda p: p.app.workers.wait_for_complete())
+
+
+def test_host_list_filtered(snap_compare):
+    assert snap_compare(offline_app(), press=["slash", "b", "o", "x", "enter", "j"], terminal_size=SIZE)
+
+
+def test_help_screen(snap_compare):
+    assert snap_compare(offline_app(), press=["question_mark"], terminal_size=SIZE)
+
+
+def test_live_host(snap_compare):
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=feed_live_states)
+
+
+def test_empty_state(snap_compare, monkeypatch):
+    monkeypatch.setenv("HOME", "/home/alice")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/home/alice/.config")
+    assert snap_compare(build_app(None, autoconnect=False), terminal_size=SIZE)

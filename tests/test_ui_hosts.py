@@ -1,0 +1,117 @@
+"""Pilot tests of the first screen: navigation, filter, detail pane, help, empty state."""
+
+from __future__ import annotations
+
+from jtui.app import build_app
+from jtui.ui.host_list import HostList
+from tests.ui_helpers import offline_app
+
+
+def header(app) -> str:
+    return str(app.query_one("#detail-header").render())
+
+
+async def test_hosts_listed_in_file_order_and_first_selected():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.query_one(HostList).visible_aliases() == ["gpu-box", "lab", "hpc", "old-box"]
+        assert app.selected == "gpu-box"
+
+
+async def test_j_k_and_arrows_move_and_detail_follows():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("j")
+        assert app.selected == "lab"
+        await pilot.press("down")
+        assert app.selected == "hpc"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "asmith@login.hpc.example:22" in header(app)
+        assert "via gw.example" in header(app)
+        await pilot.press("k", "up")
+        assert app.selected == "gpu-box"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "alice@gpu-box.lab.example:22" in header(app)
+        assert "not connected" in header(app)
+
+
+async def test_detail_shows_port_before_connecting():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("j")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "alice@10.0.0.12:2222" in header(app)
+
+
+async def test_filter_narrows_and_escape_restores():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("slash", "b", "o", "x")
+        hosts = app.query_one(HostList)
+        assert hosts.visible_aliases() == ["gpu-box", "old-box"]
+        assert hosts.table.row_count == 2
+        await pilot.press("enter")  # back to the table, filter kept
+        assert hosts.table.has_focus
+        await pilot.press("j")
+        assert app.selected == "old-box"
+        await pilot.press("slash", "escape")
+        assert hosts.table.row_count == 4
+        assert app.selected == "old-box"
+
+
+async def test_filter_with_no_match_shows_no_rows():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("slash", "z", "z", "z")
+        assert app.query_one(HostList).table.row_count == 0
+        assert app.selected is None
+
+
+async def test_help_opens_and_closes():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "HelpScreen"
+
+
+async def test_q_quits():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+async def test_empty_state_says_where_hosts_come_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = build_app(None, autoconnect=False)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        text = str(app.query_one("#no-hosts").render())
+        assert str(tmp_path / ".ssh" / "config") in text
+        assert "Host gpu-box" in text
+        assert app.query_one("#no-hosts").display
+
+
+async def test_config_problems_are_shown_and_hosts_still_listed(tmp_path):
+    bad = tmp_path / "bad.conf"
+    bad.write_text("Host good\n  HostName good.example\nBogusKeyword 1\nHost other\n")
+    app = build_app([str(bad), str(tmp_path / "missing.conf")], autoconnect=False)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        problems = str(app.query_one("#problems").render())
+        assert f"{bad}:3" in problems and "bogus" in problems.lower()
+        assert "missing.conf: file not found" in problems
+        assert app.query_one(HostList).visible_aliases() == ["good", "other"]
+
+
+async def test_small_terminal_does_not_crash():
+    app = offline_app()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.press("j", "slash", "l", "enter", "question_mark", "escape")
+        assert app.selected == "lab"
