@@ -65,11 +65,17 @@ class JtuiApp(App[int]):
     TITLE = "jtui"
     CSS_PATH = "ui/jtui.tcss"
     BINDINGS = [
-        Binding("slash", "filter", "filter", id="filter"),
-        Binding("enter", "connect", "connect", show=False, id="connect"),
-        Binding("r", "refresh", "refresh", id="refresh"),
-        Binding("question_mark", "help", "help", id="help"),
-        Binding("q", "quit", "quit", id="quit"),
+        Binding("s", "start", "start", id="start", tooltip="Start a Jupyter server on the selected host"),
+        Binding("f", "forward", "forward", id="forward", tooltip="Forward the selected server to localhost (again: unbind)"),
+        Binding("c", "copy", "copy URL", id="copy", tooltip="Copy the localhost URL with its token"),
+        Binding("o", "open", "open", id="open", tooltip="Open the URL in the local browser"),
+        Binding("x", "stop", "stop", id="stop", tooltip="Stop the selected server"),
+        Binding("r", "refresh", "refresh", id="refresh", tooltip="Refresh now / reconnect a failed host"),
+        Binding("slash", "filter", "filter", id="filter", tooltip="Filter hosts by name"),
+        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="Connect now, asking for a passphrase if needed"),
+        Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="Copy the laptop-side ssh -L command"),
+        Binding("question_mark", "help", "help", id="help", tooltip="All keys"),
+        Binding("q", "quit", "quit", id="quit", tooltip="Quit: forwards end, remote servers keep running"),
     ]
 
     def __init__(self, inventory: Inventory, *, autoconnect: bool = True) -> None:
@@ -82,6 +88,9 @@ class JtuiApp(App[int]):
         self.histories: dict[str, History] = {}
         self.resolved: dict[str, ResolvedHost] = {}
         self.stale: set[str] = set()
+        self.notes: dict[str, str] = {}  # per host: progress of a start, last failure
+        self.last_hint = None  # the laptop-side command after a copy over SSH
+        self.pending_select: tuple[str, int] | None = None  # a started server to put the cursor on
 
     # -- layout ------------------------------------------------------------
 
@@ -175,14 +184,17 @@ class JtuiApp(App[int]):
             self.histories.get(alias),
             forwards=self.forward_ports(alias),
             stale=alias in self.stale,
+            note=self.notes.get(alias, ""),
         )
+        if self.pending_select and self.pending_select[0] == alias:
+            if detail.select_port(self.pending_select[1]):
+                self.pending_select = None
 
     def forward_ports(self, alias: str) -> dict[int, int]:
         """Remote port -> local port of the host's live forwards."""
         if self.fleet is None or alias not in self.fleet.sessions:
             return {}
-        manager = self.fleet.sessions[alias].forwards
-        return manager.ports() if manager is not None else {}
+        return self.fleet.sessions[alias].forward_ports()
 
     def _tick(self) -> None:
         alias = self.selected
@@ -219,6 +231,188 @@ class JtuiApp(App[int]):
         if status.state != HostState.CONNECTED:
             self.ensure_fleet().session(alias).reconnect_now(interactive=True)
         self.refresh_detail()
+
+
+    # -- Jupyter actions -----------------------------------------------------
+
+    def _connected_session(self):
+        """The selected host's session if connected; else say why and return None."""
+        alias = self.selected
+        if alias is None:
+            self.notify("No host selected.", severity="warning")
+            return None
+        status = self.statuses.get(alias, HostStatus(alias))
+        if status.state != HostState.CONNECTED or self.fleet is None:
+            hint = "press enter to log in" if status.state == HostState.NEEDS_INPUT else "press r to reconnect"
+            self.notify(f"{alias} is {status.state.value}{': ' + status.reason if status.reason else ''}; {hint}.",
+                        severity="warning")
+            return None
+        return self.fleet.session(alias)
+
+    def selected_server(self):
+        """The server under the server table's cursor (the first one when it has no focus)."""
+        alias = self.selected
+        sample = self.samples.get(alias) if alias else None
+        port = self.query_one(HostDetail).selected_server_port()
+        if sample is None or port is None:
+            return None
+        return next((s for s in sample.servers if s.port == port), None)
+
+    def _session_and_server(self):
+        session = self._connected_session()
+        if session is None:
+            return None, None
+        server = self.selected_server()
+        if server is None:
+            self.notify(f"No Jupyter server on {session.alias}: press s to start one.", severity="warning")
+        return session, server
+
+    def action_start(self) -> None:
+        session = self._connected_session()
+        if session is not None:
+            self._start(session)
+
+    @work(exit_on_error=False, group="start")
+    async def _start(self, session) -> None:
+        from jtui.core.jupyter import StartError
+
+        alias = session.alias
+        if alias in self.notes and self.notes[alias].startswith("starting"):
+            self.notify(f"Already starting a server on {alias}.")
+            return
+
+        def progress(text: str) -> None:
+            self.notes[alias] = f"starting Jupyter: {text}"
+            self.refresh_detail()
+
+        progress(session.host_settings.jupyter or "jupyter")
+        try:
+            started = await session.start_jupyter(progress=progress)
+        except StartError as exc:
+            self.notes.pop(alias, None)
+            self.refresh_detail()
+            self.notify(str(exc), title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
+            return
+        except Exception:
+            self.notes.pop(alias, None)
+            self.refresh_detail()
+            raise
+        self.notes.pop(alias, None)
+        self.pending_select = (alias, started.server.port)
+        root = " as root (--allow-root)" if started.as_root else ""
+        self.notify(f"Jupyter on remote port {started.server.port}{root}: press c to copy its URL.", title=alias)
+        self.refresh_detail()
+
+    def action_forward(self) -> None:
+        session, server = self._session_and_server()
+        if server is not None:
+            self._toggle_forward(session, server)
+
+    @work(exit_on_error=False, group="forward")
+    async def _toggle_forward(self, session, server) -> None:
+        if await session.unforward(server):
+            self.notify(f"Forward of remote port {server.port} closed.", title=session.alias)
+        else:
+            forward = await session.forward(server)
+            moved = f"\n{forward.reason}" if forward.moved else ""
+            self.notify(f"localhost:{forward.local_port} ↔ {session.alias}:{server.port}{moved}", title="forwarding",
+                        severity="warning" if forward.moved else "information")
+        self.refresh_detail()
+
+    async def _url_for(self, session, server) -> tuple[str, int]:
+        from jtui.core.urls import localhost_url
+
+        forward = session.forward_for(server) or await session.forward(server)
+        self.refresh_detail()
+        if forward.moved:
+            self.notify(forward.reason, severity="warning")
+        return localhost_url(server, forward.local_port), forward.local_port
+
+    def action_copy(self) -> None:
+        session, server = self._session_and_server()
+        if server is not None:
+            self._copy(session, server)
+
+    @work(exit_on_error=False, group="copy")
+    async def _copy(self, session, server, why: str = "") -> None:
+        url, port = await self._url_for(session, server)
+        await self.copy_url(url, server, port, why)
+
+    async def copy_url(self, url: str, server, port: int, why: str = "") -> None:
+        """OSC 52 copy, tmux's buffer too when inside tmux, and the URL always shown."""
+        import os
+        import socket
+
+        from jtui.core.handoff import tmux_load_buffer
+        from jtui.core.urls import laptop_hint, password_note
+
+        self.copy_to_clipboard(url)
+        lines = [url]
+        if why:
+            lines.insert(0, why)
+        tmux_error = await tmux_load_buffer(url)
+        if tmux_error:
+            lines.append(tmux_error)
+        note = password_note(server)
+        if note:
+            lines.append(note)
+        hint = laptop_hint(os.environ, port, socket.gethostname())
+        self.last_hint = hint
+        if hint:
+            lines.append(hint.message)
+            lines.append("Press l to copy that command.")
+        self.notify("\n".join(lines), title="copied", timeout=20 if hint else 10)
+
+    def action_laptop_command(self) -> None:
+        if self.last_hint is None:
+            self.notify("jtui is not running over SSH: localhost URLs work as they are.")
+            return
+        self.copy_to_clipboard(self.last_hint.command)
+        self.notify(self.last_hint.command, title="copied laptop command")
+
+    def action_open(self) -> None:
+        session, server = self._session_and_server()
+        if server is not None:
+            self._open(session, server)
+
+    @work(exit_on_error=False, group="open")
+    async def _open(self, session, server) -> None:
+        from jtui.core.handoff import no_browser_reason, open_in_browser
+
+        url, port = await self._url_for(session, server)
+        reason = no_browser_reason()
+        if reason is None and await asyncio.to_thread(open_in_browser, url):
+            self.notify(url, title="opened in the browser")
+            return
+        await self.copy_url(url, server, port, why=f"{reason or 'no browser found'}: copied instead.")
+
+    def action_stop(self) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._stop(session, server)
+
+        from jtui.ui.confirm_screen import ConfirmScreen
+
+        where = f"{server.root_dir}" if server.root_dir else ""
+        self.push_screen(
+            ConfirmScreen(f"stop on {session.alias}", f"Stop the Jupyter server on port {server.port} (pid {server.pid}) {where}?\nIts kernels end and its forward closes.", "Stop"),
+            answered,
+        )
+
+    @work(exit_on_error=False, group="stop")
+    async def _stop(self, session, server) -> None:
+        self.notes[session.alias] = f"stopping the server on port {server.port}…"
+        self.refresh_detail()
+        try:
+            await session.stop_jupyter(server)
+        finally:
+            self.notes.pop(session.alias, None)
+            self.refresh_detail()
+        self.notify(f"Stopped the server on port {server.port}.", title=session.alias)
 
 
 def build_app(config_files: list[str] | None = None, demo: bool = False, autoconnect: bool = True) -> JtuiApp:

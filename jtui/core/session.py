@@ -17,7 +17,7 @@ from typing import Protocol
 from jtui.core import paths
 from jtui.core.errors import Failure, describe
 from jtui.core.keys import identity_paths, load_keys
-from jtui.core.model import HostState, HostStatus, Sample
+from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
 from jtui.core.resolve import ResolvedHost, connection_options, resolve_host
 from jtui.core.settings import HostSettings
 
@@ -317,12 +317,13 @@ class HostSession:
 
     async def _rebind_forwards(self, conn) -> None:
         try:
-            moved = await self.forwards.rebind_all(conn)
+            rebound = await self.forwards.rebind_all(conn)
         except Exception as exc:  # a forward must never take the session down
             self.listener.session_notice(self.alias, f"could not rebind forwards: {exc}", True)
             return
-        for text in moved or ():
-            self.listener.session_notice(self.alias, text, False)
+        for forward in rebound:
+            if forward.moved:
+                self.listener.session_notice(self.alias, f"forward moved: {forward.reason}", True)
 
     async def _probe_loop(self, conn) -> None:
         from jtui.core.probe import Probe, ProbeDied
@@ -361,6 +362,54 @@ class HostSession:
                 await asyncio.wait_for(conn.wait_closed(), 2)
             except (asyncio.TimeoutError, Exception):
                 pass
+
+    # -- Jupyter and forwards -------------------------------------------
+
+    def _require_conn(self):
+        if self.conn is None:
+            raise ConnectionError(f"{self.alias} is not connected ({self.status.state.value})")
+        return self.conn
+
+    def forward_ports(self) -> dict[int, int]:
+        """Remote port -> local port of this host's forwards."""
+        if self.forwards is None:
+            return {}
+        return {f.remote_port: f.local_port for f in self.forwards.forwards}
+
+    def forward_for(self, server: JupyterServer):
+        return self.forwards.find(server) if self.forwards is not None else None
+
+    async def forward(self, server: JupyterServer):
+        """Bind (or reuse) the local forward for `server`."""
+        from jtui.core.forwards import ForwardManager
+
+        conn = self._require_conn()
+        if self.forwards is None:
+            self.forwards = ForwardManager(conn)
+        return await self.forwards.bind(server)
+
+    async def unforward(self, server: JupyterServer) -> bool:
+        forward = self.forward_for(server)
+        if forward is None:
+            return False
+        await self.forwards.unbind(forward.local_port)
+        return True
+
+    async def start_jupyter(self, progress=None):
+        """Start a server with this host's settings; see jupyter.start_server."""
+        from jtui.core.jupyter import start_server
+
+        conn = self._require_conn()
+        async with self.channels:
+            return await start_server(conn, self.host_settings, progress=progress, alias=self.alias)
+
+    async def stop_jupyter(self, server: JupyterServer) -> None:
+        from jtui.core.jupyter import stop_server
+
+        conn = self._require_conn()
+        await self.unforward(server)
+        async with self.channels:
+            await stop_server(conn, server)
 
     # -- remote commands -------------------------------------------------
 

@@ -160,9 +160,16 @@ class HostDetail(Vertical):
             empty.display = True
         else:
             empty.display = False
-        self.query_one("#servers-title", Static).update(
-            Text("Jupyter servers" + ("  (stale: reconnecting)" if stale else ""), style="bold")
-        )
+        title = self.query_one("#servers-title", Static)
+        title.update(Text("Jupyter servers" + ("  (stale: reconnecting)" if stale else ""), style="bold"))
+        title.display = sample is not None or bool(note)
+
+    def select_port(self, port: int) -> bool:
+        """Put the cursor on the server at `port`; False while it is not listed yet."""
+        if str(port) not in self._server_keys:
+            return False
+        self.servers.move_cursor(row=self._server_keys.index(str(port)))
+        return True
 
     def selected_server_port(self) -> int | None:
         table = self.servers
