@@ -29,6 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     hosts = sub.add_parser("hosts", help="list hosts and their resolved connection")
     _add_config(hosts, argparse.SUPPRESS)
     hosts.add_argument("--json", action="store_true")
+
+    status = sub.add_parser("status", help="one sample of a host: cpu, memory, gpus, servers")
+    _add_config(status, argparse.SUPPRESS)
+    status.add_argument("host")
+    status.add_argument("--json", action="store_true")
+
+    open_ = sub.add_parser("open", help="reuse or start a server, forward it, print its URL; Ctrl-C ends the forward")
+    _add_config(open_, argparse.SUPPRESS)
+    open_.add_argument("host")
+    open_.add_argument("--no-browser", action="store_true", help="print the URL only")
+    open_.add_argument("--port", type=int, metavar="N", help="local port to try first")
     return parser
 
 
@@ -36,7 +47,153 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hosts":
         return cmd_hosts(args)
+    if args.command == "status":
+        return _run_async(cmd_status(args))
+    if args.command == "open":
+        return _run_async(cmd_open(args))
     return run_tui(args)
+
+
+def _run_async(coro) -> int:
+    import asyncio
+
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(text: str) -> int:
+    print(f"jtui: {text}", file=sys.stderr)
+    return 1
+
+
+def _load(args):
+    from jtui.core.inventory import load_inventory
+
+    inventory = load_inventory(args.config)
+    for problem in inventory.problems:
+        print(f"jtui: {problem}", file=sys.stderr)
+    return inventory
+
+
+def status_json(alias: str, sample) -> dict:
+    """The `jtui status --json` object: figures and servers, never tokens."""
+    return {
+        "host": alias,
+        "os": sample.os,
+        "cpu_percent": sample.cpu_percent,
+        "cpu_per_core": list(sample.cpu_per_core),
+        "cores": sample.cores,
+        "load": list(sample.load) if sample.load else None,
+        "mem_total": sample.mem_total,
+        "mem_used": sample.mem_used,
+        "mem_available": sample.mem_available,
+        "swap_total": sample.swap_total,
+        "swap_used": sample.swap_used,
+        "gpus": [
+            {"index": g.index, "name": g.name, "util_percent": g.util_percent, "mem_used_mib": g.mem_used_mib,
+             "mem_total_mib": g.mem_total_mib, "temperature_c": g.temperature_c}
+            for g in sample.gpus
+        ],
+        "servers": [
+            {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "url": s.url, "base_url": s.base_url,
+             "version": s.version, "started": s.started, "kind": s.kind, "password": not s.token}
+            for s in sample.servers
+        ],
+    }
+
+
+def status_text(alias: str, sample) -> str:
+    from jtui.ui.format import gib
+
+    lines = [alias]
+    if not sample.supported:
+        lines.append(f"  unsupported: {sample.os} (no load figures)")
+    else:
+        load = " ".join(f"{x:.2f}" for x in sample.load) if sample.load else "?"
+        lines.append(f"  cpu  {sample.cpu_percent:.0f}%  {sample.cores} cores  load {load}")
+        lines.append(f"  mem  {sample.mem_percent:.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
+    for g in sample.gpus:
+        lines.append(f"  gpu {g.index} {g.name}  {g.util_percent if g.util_percent is not None else '?'}%  "
+                     f"{(g.mem_used_mib or 0) / 1024:.1f} / {(g.mem_total_mib or 0) / 1024:.1f} GiB")
+    if not sample.servers:
+        lines.append("  no Jupyter servers running")
+    for s in sample.servers:
+        lines.append(f"  jupyter  port {s.port}  pid {s.pid}  {s.root_dir}  {s.version}")
+    return "\n".join(lines)
+
+
+async def cmd_status(args) -> int:
+    from jtui.core.oneshot import OneShotError, status
+    from jtui.core.session import ConnectFailed
+
+    inventory = _load(args)
+    try:
+        sample = await status(inventory, args.host)
+    except (OneShotError, ConnectFailed) as exc:
+        return _fail(f"{args.host}: {exc}")
+    if args.json:
+        print(json.dumps(status_json(args.host, sample), indent=2))
+    else:
+        print(status_text(args.host, sample))
+    return 0
+
+
+async def cmd_open(args) -> int:
+    import asyncio
+    import os
+    import signal
+    import socket
+
+    from jtui.core.handoff import no_browser_reason, open_in_browser
+    from jtui.core.jupyter import StartError
+    from jtui.core.oneshot import OneShotError, open_server
+    from jtui.core.session import ConnectFailed
+    from jtui.core.urls import laptop_hint, password_note
+
+    inventory = _load(args)
+
+    def progress(text: str) -> None:
+        print(f"jtui: {args.host}: {text}", file=sys.stderr)
+
+    try:
+        opened = await open_server(inventory, args.host, args.port, progress)
+    except (OneShotError, ConnectFailed, StartError) as exc:
+        return _fail(f"{args.host}: {exc}")
+    try:
+        how = "started" if opened.started else "reusing"
+        print(f"jtui: {how} Jupyter on {args.host}:{opened.server.port} (pid {opened.server.pid})", file=sys.stderr)
+        if opened.moved_reason:
+            print(f"jtui: {opened.moved_reason}", file=sys.stderr)
+        print(opened.url, flush=True)
+        for note in (password_note(opened.server),):
+            if note:
+                print(f"jtui: {note}", file=sys.stderr)
+        hint = laptop_hint(os.environ, opened.local_port, socket.gethostname())
+        if hint:
+            print(f"jtui: {hint.message}", file=sys.stderr)
+        if not args.no_browser:
+            reason = no_browser_reason()
+            if reason is None and await asyncio.to_thread(open_in_browser, opened.url):
+                pass
+            else:
+                print(f"jtui: not opening a browser: {reason or 'none found'}", file=sys.stderr)
+        print("jtui: forwarding until Ctrl-C; the server keeps running afterwards", file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        closed = asyncio.ensure_future(opened.session.conn.wait_closed())
+        waiter = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({closed, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        closed.cancel()
+        if closed in done:
+            return _fail(f"{args.host}: connection lost; the forward is gone")
+        return 0
+    finally:
+        await opened.session.close()
 
 
 def cmd_hosts(args) -> int:

@@ -40,6 +40,10 @@ class Prompter(Protocol):
         """Ask the user; None means they cancelled."""
 
 
+class ConnectFailed(Exception):
+    """A connection attempt failed; str() is the reason a person understands."""
+
+
 class _NeedsInput(Exception):
     """Logging in needs an answer from the user, who is not there yet."""
 
@@ -146,6 +150,22 @@ class HostSession:
         self._interactive = interactive
         self.start(interactive)
         self._wake.set()
+
+    async def connect_once(self) -> None:
+        """One attempt, no prompts (scripts): raise ConnectFailed with the reason."""
+        self._set(HostState.CONNECTING)
+        try:
+            await self._connect()
+        except _NeedsInput as exc:
+            raise ConnectFailed(str(exc)) from None
+        except Exception as exc:
+            failure = self._failure(exc)
+            reason = failure.reason
+            if failure.needs_input:
+                reason = "needs a passphrase or password: use the TUI, or load the key into ssh-agent"
+            self._set(HostState.FAILED, reason)
+            raise ConnectFailed(reason) from None
+        self._set(HostState.CONNECTED)
 
     async def wait_connected(self, timeout: float | None = None) -> bool:
         try:

@@ -149,7 +149,7 @@ class HostDetail(Vertical):
         else:
             for key, row in zip(keys, rows):
                 for column, value in zip(("port", "pid", "root", "up", "version", "local"), row):
-                    table.update_cell(key, column, value)
+                    table.update_cell(key, column, value, update_width=True)
         table.display = bool(servers)
         empty = self.query_one("#servers-empty", Static)
         if note:

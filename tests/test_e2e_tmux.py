@@ -1,0 +1,138 @@
+"""End to end in a real terminal: jtui in tmux against the real sshd and jupyter_server.
+
+Select the host, `s`, wait for the server, `c`: the URL that tmux received
+by OSC 52 must answer /api/status through jtui's forward. Then `x` stops it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.harness.sockets import listeners
+from tests.harness.tmux import Tmux
+
+pytestmark = pytest.mark.integration
+
+URL = re.compile(r"http://localhost:(\d+)/\?token=[0-9a-f]+")
+
+
+@pytest.fixture
+def tmux():
+    if not shutil.which("tmux"):
+        if os.environ.get("CI"):
+            pytest.fail("tmux missing: .ci/run installs it")
+        pytest.skip("tmux missing")
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+@pytest.fixture
+def jtui_env(fresh_sshd, isolated_dirs, tmp_path):
+    """Config for jtui: the sshd's host as `testhost`, Jupyter as `jupyter server` in a work dir."""
+    config_home = isolated_dirs / "config"
+    (config_home / "jtui").mkdir()
+    (config_home / "jtui" / "config.toml").write_text(
+        'refresh = 0.5\n[defaults]\njupyter = "jupyter server"\nroot_dir = "~/work"\n'
+    )
+    (fresh_sshd.home / "work").mkdir()
+    env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=os.environ.get("HOME", "/root"), TERM="xterm-256color", PATH=os.environ["PATH"], COLORTERM="truecolor")
+    return fresh_sshd, env
+
+
+def jtui_command(sshd) -> list[str]:
+    # `env -u TMUX`: the URL can then reach tmux's buffer only through OSC 52.
+    return ["env", "-u", "TMUX", "-u", "COLUMNS", "-u", "LINES", sys.executable, "-m", "jtui", "--config", str(sshd.config_file)]
+
+
+def runtime_files(sshd) -> list[str]:
+    return sorted(glob.glob(str(sshd.runtime_dir / "jpserver-*.json")))
+
+
+def api_status(url: str) -> int:
+    port = URL.search(url).group(1)
+    token = url.split("token=")[1]
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def wait_until(predicate, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_start_copy_stop_in_tmux(tmux, jtui_env):
+    sshd, env = jtui_env
+    tmux.start(jtui_command(sshd), env)
+    tmux.wait_for(lambda s: "● connected" in s, what="testhost connected")
+    tmux.wait_for(lambda s: "press s to start one" in s, what="the empty server table")
+
+    tmux.keys("s")
+    wait_until(lambda: runtime_files(sshd), what="a runtime file")
+    info = json.loads(Path(runtime_files(sshd)[0]).read_text())
+    port, pid = info["port"], info["pid"]
+    tmux.wait_for(lambda s: re.search(rf"^.*{port}\s+{pid}\s", s, re.M), what="the server in the table")
+
+    tmux.keys("c")
+    wait_until(lambda: URL.search(tmux.buffer()), what="the URL in tmux's buffer (OSC 52)")
+    url = URL.search(tmux.buffer()).group(0)
+    assert api_status(url) == 200
+    assert url.split("token=")[1] == info["token"]
+    tmux.wait_for(lambda s: "↔" in s, what="the forward column")
+
+    local_port = int(URL.search(url).group(1))
+    assert {entry.address for entry in listeners(local_port)} == {"127.0.0.1"}
+    assert {entry.address for entry in listeners(port)} == {"127.0.0.1"}
+
+    tmux.keys("x")
+    tmux.wait_for(lambda s: "Stop the Jupyter server" in s, what="the confirm dialog")
+    tmux.keys("y")
+    wait_until(lambda: not pid_alive(pid) and not runtime_files(sshd), what="the server and its runtime file gone")
+    assert not listeners(local_port), "the forward went with the server"
+    tmux.wait_for(lambda s: "press s to start one" in s, what="the server gone from the table")
+
+
+def test_server_survives_quit_and_is_found_again(tmux, jtui_env):
+    sshd, env = jtui_env
+    tmux.start(jtui_command(sshd), env)
+    tmux.wait_for(lambda s: "● connected" in s, what="testhost connected")
+    tmux.keys("s")
+    wait_until(lambda: runtime_files(sshd), what="a runtime file")
+    info = json.loads(Path(runtime_files(sshd)[0]).read_text())
+    tmux.wait_for(lambda s: str(info["pid"]) in s, what="the server in the table")
+    tmux.keys("q")
+    tmux.wait_for(lambda s: "● connected" not in s, what="jtui to quit")
+    time.sleep(1)
+    assert pid_alive(info["pid"]), "the server must outlive jtui"
+    assert runtime_files(sshd)
+
+    again = Tmux()
+    try:
+        again.start(jtui_command(sshd), env)
+        again.wait_for(lambda s: str(info["pid"]) in s and str(info["port"]) in s, what="the server listed again")
+    finally:
+        again.kill()
