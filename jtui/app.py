@@ -60,6 +60,23 @@ class _Prompter:
             self.app.push_screen(PromptScreen(f"{alias}: login", prompt, echo), done)
             return await future
 
+    async def confirm_host_key(self, alias: str, problem) -> bool:
+        from jtui.ui.confirm_screen import ConfirmScreen
+
+        async with self._lock:
+            future: asyncio.Future = asyncio.get_running_loop().create_future()
+
+            def done(yes: bool | None) -> None:
+                if not future.done():
+                    future.set_result(bool(yes))
+
+            question = (
+                f"{problem.explain()}\n\nTrust this key? It is recorded in jtui's own known_hosts, "
+                "never in yours. Compare the fingerprint with one you got from the host's owner."
+            )
+            self.app.push_screen(ConfirmScreen(f"{alias}: unknown host key", question, "Trust"), done)
+            return await future
+
 
 class JtuiApp(App[int]):
     TITLE = "jtui"

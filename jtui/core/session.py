@@ -16,6 +16,7 @@ from typing import Protocol
 
 from jtui.core import paths
 from jtui.core.errors import Failure, describe
+from jtui.core.hostkeys import UNKNOWN, HostKeyProblem, KnownHostsMatcher, classify, record
 from jtui.core.keys import identity_paths, load_keys
 from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
 from jtui.core.resolve import ResolvedHost, connection_options, resolve_host
@@ -27,6 +28,7 @@ MAX_CHANNELS = 8  # below OpenSSH's default MaxSessions of 10
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
 PASSPHRASE_TRIES = 3
+CHANNEL_OPEN_RETRIES = 5
 
 
 class SessionListener(Protocol):
@@ -39,9 +41,20 @@ class Prompter(Protocol):
     async def ask(self, alias: str, prompt: str, echo: bool) -> str | None:
         """Ask the user; None means they cancelled."""
 
+    async def confirm_host_key(self, alias: str, problem: HostKeyProblem) -> bool:
+        """Show an unknown host key; True only if the user accepts it."""
+
 
 class ConnectFailed(Exception):
     """A connection attempt failed; str() is the reason a person understands."""
+
+
+class HostKeyRejected(Exception):
+    """The server's host key is not trusted: unknown, changed or revoked."""
+
+    def __init__(self, problem: HostKeyProblem) -> None:
+        super().__init__(problem.one_line())
+        self.problem = problem
 
 
 class _NeedsInput(Exception):
@@ -50,6 +63,11 @@ class _NeedsInput(Exception):
 
 class _Cancelled(Exception):
     """The user cancelled a prompt."""
+
+
+def own_known_hosts():
+    """jtui's own known_hosts, where keys accepted in jtui are recorded."""
+    return paths.state_dir() / "known_hosts"
 
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
@@ -67,6 +85,12 @@ class _Client:
         class Client(asyncssh.SSHClient):
             def __init__(self) -> None:
                 self.wanted_input = False
+                self.host_key_problem: HostKeyProblem | None = None
+
+            def validate_host_public_key(self, host, addr, port, key) -> bool:
+                # Called by asyncssh only for a key the strict matcher did not trust.
+                self.host_key_problem = classify(session.matcher, host, port if port != 22 else None, key)
+                return False
 
             async def password_auth_requested(self):
                 if not interactive or session.prompter is None:
@@ -127,6 +151,7 @@ class HostSession:
         self._connected_once = asyncio.Event()
         self._encrypted_keys: list[str] = []
         self._client_wanted_input = False
+        self.matcher: KnownHostsMatcher | None = None
 
     @property
     def resolved(self) -> ResolvedHost:
@@ -158,6 +183,15 @@ class HostSession:
             await self._connect()
         except _NeedsInput as exc:
             raise ConnectFailed(str(exc)) from None
+        except HostKeyRejected as exc:
+            problem = exc.problem
+            self._set(HostState.FAILED, problem.one_line())
+            if problem.kind == UNKNOWN:
+                raise ConnectFailed(
+                    f"{problem.explain()}\njtui status/open never accept a key: check the fingerprint, "
+                    f"then connect once with `ssh {self.alias}` or accept it in the jtui screen."
+                ) from None
+            raise ConnectFailed(problem.explain()) from None
         except Exception as exc:
             failure = self._failure(exc)
             reason = failure.reason
@@ -204,6 +238,14 @@ class HostSession:
                 raise
             except _NeedsInput as exc:
                 self._set(HostState.NEEDS_INPUT, str(exc))
+                await self._sleep(None)
+                attempt = 0
+                continue
+            except HostKeyRejected as exc:
+                if await self._host_key(exc.problem):
+                    attempt = 0
+                    continue
+                self._interactive = False
                 await self._sleep(None)
                 attempt = 0
                 continue
@@ -271,12 +313,13 @@ class HostSession:
             await self._ask_passphrases(keys.encrypted)
             keys = load_keys(identity_paths(self.resolved.identity_files), self._passphrases)
         agent = os.environ.get("SSH_AUTH_SOCK") or None
+        self.matcher = KnownHostsMatcher(self._known_hosts())
         options = await asyncio.to_thread(
             connection_options,
             self.alias,
             self.config_files,
             client_keys=keys.keys,
-            known_hosts=self._known_hosts(),
+            known_hosts=self.matcher,
             keepalive_interval=self.resolved.keepalive_interval,
             keepalive_count_max=self.resolved.keepalive_count,
             connect_timeout=self.resolved.connect_timeout,
@@ -286,6 +329,10 @@ class HostSession:
         self._client_wanted_input = False
         try:
             conn, _ = await asyncssh.create_connection(lambda: client, options=options)
+        except asyncssh.HostKeyNotVerifiable:
+            if client.host_key_problem is not None:
+                raise HostKeyRejected(client.host_key_problem) from None
+            raise
         except Exception:
             self._client_wanted_input = client.wanted_input
             raise
@@ -310,12 +357,23 @@ class HostSession:
                 raise _NeedsInput(f"wrong passphrase for {path} ({PASSPHRASE_TRIES} tries)")
 
     def _known_hosts(self) -> list[str]:
-        """The host's known_hosts files plus jtui's own; never None (None skips checking)."""
-        files = [f for f in self.resolved.known_hosts if os.path.isfile(f)]
-        own = paths.state_dir() / "known_hosts"
-        if own.is_file():
-            files.append(str(own))
-        return files
+        """The host's known_hosts files plus jtui's own (missing files simply match nothing)."""
+        return [*self.resolved.known_hosts, str(own_known_hosts())]
+
+    async def _host_key(self, problem: HostKeyProblem) -> bool:
+        """Decide on an untrusted key: True to connect again at once."""
+        if problem.kind == UNKNOWN and self._interactive and self.prompter is not None:
+            if await self.prompter.confirm_host_key(self.alias, problem):
+                record(str(own_known_hosts()), problem)
+                log.info("%s: accepted %s key %s", self.alias, problem.key_type, problem.fingerprint)
+                return True
+            self._set(HostState.FAILED, "host key not trusted (refused by you): press enter to review it again")
+        elif problem.kind == UNKNOWN:
+            self._set(HostState.NEEDS_INPUT, f"{problem.one_line()}: press enter to review it")
+        else:
+            self.listener.session_notice(self.alias, problem.explain(), True)
+            self._set(HostState.FAILED, problem.one_line())
+        return False
 
     async def _serve(self) -> str:
         """Run the probe until the connection drops; return why it dropped."""
@@ -434,8 +492,20 @@ class HostSession:
     # -- remote commands -------------------------------------------------
 
     async def run(self, command: str, timeout: float = 30, **kwargs):
-        """Run one command on the open connection, within the channel budget."""
+        """Run one command on the open connection, within the channel budget.
+
+        sshd frees a session slot only after it has seen our close, a moment
+        after `run` returns here; a refused channel open is retried briefly.
+        """
+        import asyncssh
+
         if self.conn is None:
             raise ConnectionError(f"{self.alias} is not connected")
         async with self.channels:
-            return await asyncio.wait_for(self.conn.run(command, **kwargs), timeout)
+            for attempt in range(CHANNEL_OPEN_RETRIES):
+                try:
+                    return await asyncio.wait_for(self.conn.run(command, **kwargs), timeout)
+                except asyncssh.ChannelOpenError:
+                    if attempt == CHANNEL_OPEN_RETRIES - 1:
+                        raise
+                    await asyncio.sleep(0.05 * (attempt + 1))

@@ -1,0 +1,182 @@
+"""HostSession against the real sshd: states, samples, failures with clear reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import pytest
+
+from jtui.core.model import HostState
+from jtui.core.session import MAX_CHANNELS, HostSession
+from jtui.core.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+class Recorder:
+    """A listener that keeps everything a session reports."""
+
+    def __init__(self) -> None:
+        self.statuses = []
+        self.samples = []
+        self.notices = []
+        self.changed = asyncio.Event()
+
+    def session_status(self, status) -> None:
+        self.statuses.append(status)
+        self.changed.set()
+
+    def session_sample(self, alias, sample) -> None:
+        self.samples.append(sample)
+        self.changed.set()
+
+    def session_notice(self, alias, text, error=False) -> None:
+        self.notices.append(text)
+
+    @property
+    def state(self):
+        return self.statuses[-1].state if self.statuses else HostState.NOT_CONNECTED
+
+    async def wait(self, predicate, timeout: float = 30) -> None:
+        async def loop():
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(loop(), timeout)
+
+
+def session_for(config, alias="testhost", refresh=0.3) -> tuple[HostSession, Recorder]:
+    recorder = Recorder()
+    settings = Settings().for_host(alias)
+    return HostSession(alias, [str(config)], settings, refresh, recorder), recorder
+
+
+async def test_connects_and_streams_samples(sshd):
+    session, rec = session_for(sshd.config_file)
+    session.start()
+    try:
+        await rec.wait(lambda: any(s.cpu_percent is not None for s in rec.samples))
+        states = [s.state for s in rec.statuses]
+        assert states[:2] == [HostState.CONNECTING, HostState.CONNECTED]
+        sample = next(s for s in rec.samples if s.cpu_percent is not None)
+        assert 0 <= sample.cpu_percent <= 100
+        assert session.resolved.port == sshd.port
+    finally:
+        await session.close()
+    assert rec.state == HostState.NOT_CONNECTED
+
+
+def write_config(tmp_path, sshd, **hosts) -> str:
+    """A config with testhost plus extra hosts given as alias -> 'HostName X\\nPort Y' text."""
+    text = sshd.client_config("testhost")
+    for alias, body in hosts.items():
+        text += f"Host {alias}\n" + "".join(f"  {line}\n" for line in body.splitlines())
+    path = tmp_path / "hosts.conf"
+    path.write_text(text)
+    return str(path)
+
+
+def refused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again: nothing listens there
+
+
+class SilentListener:
+    """Accepts TCP connections and never says a word (not an SSH server)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def silent():
+    listener = SilentListener()
+    yield listener
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        ("HostName 127.0.0.1\nPort {refused}", "connection refused"),
+        ("HostName no-such-host.invalid", "name not known"),
+        ("HostName 127.0.0.1\nPort {silent}\nConnectTimeout 2", "timed out after 2 s"),
+    ],
+    ids=["refused", "invalid-name", "silent-tcp"],
+)
+async def test_dead_hosts_fail_with_their_own_reason(tmp_path, sshd, silent, body, reason):
+    config = write_config(tmp_path, sshd, dead=body.format(refused=refused_port(), silent=silent.port))
+    session, rec = session_for(config, "dead")
+    session.start()
+    try:
+        await rec.wait(lambda: rec.state == HostState.FAILED, timeout=20)
+        assert rec.statuses[-1].reason == reason
+        assert rec.statuses[-1].next_retry is not None  # network trouble is retried by itself
+    finally:
+        await session.close()
+
+
+async def test_at_most_eight_channels_at_once(sshd):
+    session, rec = session_for(sshd.config_file, refresh=5)
+    session.start()
+    try:
+        await rec.wait(lambda: rec.state == HostState.CONNECTED)
+        peak = 0
+        done = False
+
+        async def watch():
+            nonlocal peak
+            while not done:
+                peak = max(peak, MAX_CHANNELS - session.channels._value)
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.ensure_future(watch())
+        # 30 commands at once (sshd's MaxSessions is 10): all succeed, never more than 8 channels
+        results = await asyncio.gather(*(session.run("sleep 0.1; echo ok") for _ in range(30)))
+        done = True
+        await watcher
+        assert all(r.stdout.strip() == "ok" for r in results)
+        assert 2 <= peak <= MAX_CHANNELS
+    finally:
+        await session.close()
+
+
+async def test_reconnect_now_after_failure_connects_when_host_is_back(tmp_path, sshd, fresh_sshd):
+    fresh_sshd.stop_listener()
+    session, rec = session_for(fresh_sshd.config_file)
+    session.start()
+    try:
+        await rec.wait(lambda: rec.state == HostState.FAILED)
+        assert rec.statuses[-1].reason == "connection refused"
+        fresh_sshd.start()
+        session.reconnect_now(interactive=False)
+        await rec.wait(lambda: rec.state == HostState.CONNECTED)
+    finally:
+        await session.close()
