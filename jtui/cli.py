@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hosts":
         return cmd_hosts(args)
+    if args.command in ("status", "open"):
+        from jtui.core.logs import setup_logging
+
+        setup_logging()
     if args.command == "status":
         return _run_async(cmd_status(args))
     if args.command == "open":
@@ -205,17 +209,24 @@ def cmd_hosts(args) -> int:
         print(f"jtui: {problem}", file=sys.stderr)
     rows = []
     for entry in inventory.scan.hosts:
-        resolved = resolve_host(entry.alias, list(inventory.sources))
+        resolved = resolve_host(entry.alias, inventory.config_files)
         row = resolved.to_json()
         row["file"], row["line"] = entry.file, entry.line
         rows.append(row)
-    if args.json:
-        json.dump(rows, sys.stdout, indent=2)
-        print()
-    elif not rows:
-        print(where_hosts_come_from(inventory), file=sys.stderr)
-    else:
-        print(_hosts_table(rows))
+    try:
+        if args.json:
+            json.dump(rows, sys.stdout, indent=2)
+            print()
+        elif not rows:
+            print(where_hosts_come_from(inventory), file=sys.stderr)
+        else:
+            print(_hosts_table(rows))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `jtui hosts | head`: the reader has seen enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 1 if inventory.problems else 0
 
 
@@ -239,7 +250,9 @@ def _hosts_table(rows: list[dict]) -> str:
 
 def run_tui(args) -> int:
     from jtui.app import build_app
+    from jtui.core.logs import setup_logging
 
+    setup_logging()
     app = build_app(config_files=args.config, demo=args.demo)
     app.run()
     return app.return_code or 0

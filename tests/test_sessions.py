@@ -45,7 +45,10 @@ class Recorder:
                 self.changed.clear()
                 await self.changed.wait()
 
-        await asyncio.wait_for(loop(), timeout)
+        try:
+            await asyncio.wait_for(loop(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"timed out; statuses: {self.statuses[-5:]}") from None
 
 
 def session_for(config, alias="testhost", refresh=0.3) -> tuple[HostSession, Recorder]:

@@ -38,6 +38,8 @@ def describe(exc: BaseException, timeout: float) -> Failure:
     if isinstance(exc, asyncssh.ConnectionLost):
         return Failure(f"connection lost: {exc.reason or 'closed by the host'}", retry=True)
     if isinstance(exc, asyncssh.DisconnectError):
+        if exc.code == asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE or "authentication" in exc.reason.lower():
+            return Failure(f"permission denied ({exc.reason.rstrip('.').lower()})", retry=False)
         return Failure(f"disconnected: {exc.reason}", retry=True)
     if isinstance(exc, OSError):
         by_errno = {

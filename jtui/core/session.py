@@ -18,6 +18,7 @@ from jtui.core import paths
 from jtui.core.errors import Failure, describe
 from jtui.core.hostkeys import UNKNOWN, HostKeyProblem, KnownHostsMatcher, classify, record
 from jtui.core.keys import identity_paths, load_keys
+from jtui.core.logs import register_secret
 from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
 from jtui.core.resolve import ResolvedHost, connection_options, resolve_host
 from jtui.core.settings import HostSettings
@@ -99,6 +100,7 @@ class _Client:
                 answer = await session.prompter.ask(session.alias, f"Password for {session.resolved.target}", False)
                 if answer is None:
                     raise _Cancelled()
+                register_secret(answer)
                 return answer
 
             def kbdint_auth_requested(self):
@@ -114,6 +116,8 @@ class _Client:
                     answer = await session.prompter.ask(session.alias, f"{header}\n{text}".strip(), echo)
                     if answer is None:
                         raise _Cancelled()
+                    if not echo:
+                        register_secret(answer)
                     answers.append(answer)
                 return answers
 
@@ -347,6 +351,7 @@ class HostSession:
                 answer = await self.prompter.ask(self.alias, f"Passphrase for {path}{hint}", False)
                 if answer is None:
                     raise _Cancelled()
+                register_secret(answer)
                 try:
                     asyncssh.read_private_key(path, answer)
                 except (asyncssh.KeyEncryptionError, asyncssh.KeyImportError):
@@ -412,6 +417,8 @@ class HostSession:
             try:
                 async with self.channels:
                     async for sample in probe.samples():
+                        for server in sample.servers:
+                            register_secret(server.token)
                         failures = 0
                         self.last_sample = sample
                         self.listener.session_sample(self.alias, sample)

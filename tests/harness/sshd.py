@@ -149,8 +149,10 @@ class SshServer:
         return ":".join(parts)
 
     def write_configs(self) -> None:
+        # sshd keeps the first value of a keyword: extra_config goes first to win.
         self.sshd_config.write_text(
             f"""\
+{self.extra_config}
 Port {self.port}
 ListenAddress 127.0.0.1
 HostKey {self.host_key}
@@ -168,7 +170,6 @@ PermitRootLogin yes
 PrintMotd no
 LogLevel VERBOSE
 SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} JUPYTER_RUNTIME_DIR={self.runtime_dir}
-{self.extra_config}
 """
         )
         self.config_file.write_text(self.client_config("testhost"))

@@ -1,0 +1,77 @@
+"""jtui's log: a rotated file in the user log dir, mode 0600, with secrets scrubbed.
+
+Tokens must never reach the log, whatever a library prints: every record
+passes through a filter that blanks `token=...`, `Authorization: token ...`
+and any secret registered with `forget_secret_later`.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+from pathlib import Path
+
+from jtui.core import paths
+
+LOG_NAME = "jtui.log"
+MAX_BYTES = 1_000_000
+BACKUPS = 3
+
+_PATTERNS = [
+    re.compile(r"(token=)[^&\s'\"]+", re.I),
+    re.compile(r"(token[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9_\-]{8,}", re.I),
+    re.compile(r"(Authorization:\s*token\s+)\S+", re.I),
+    re.compile(r"(JUPYTER_TOKEN=)\S+"),
+]
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """A token or password jtui knows: scrubbed from every record from now on."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def scrub(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(r"\1***", text)
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+class ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        return True
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Creates every log file (and rotated one) with mode 0600."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.chmod(self.baseFilename, 0o600)
+        return os.fdopen(fd, self.mode.replace("w", "a"), encoding=self.encoding)
+
+
+def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> Path:
+    """Send jtui's and asyncssh's records to the rotated private log file."""
+    directory = paths.ensure_private_dir(directory or paths.log_dir())
+    path = directory / LOG_NAME
+    handler = PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ScrubFilter())
+    root = logging.getLogger("jtui")
+    root.setLevel(level)
+    root.handlers[:] = [handler]
+    ssh = logging.getLogger("asyncssh")
+    ssh.setLevel(logging.WARNING)
+    ssh.handlers[:] = [handler]
+    ssh.propagate = False
+    return path
