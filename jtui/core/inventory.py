@@ -19,6 +19,16 @@ class Inventory:
     settings: Settings
 
     @property
+    def config_files(self) -> list[str]:
+        """The sources to resolve aliases with: those the scanner could read.
+
+        A missing, binary or non-UTF-8 file is reported once by the scan;
+        handed to asyncssh it would make every alias of every file fail.
+        """
+        read = set(self.scan.files)
+        return [s for s in self.sources if s in read]
+
+    @property
     def problems(self) -> list[str]:
         return [str(p) for p in self.scan.problems] + list(self.settings.problems)
 

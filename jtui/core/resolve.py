@@ -1,9 +1,17 @@
-"""What an alias means, as asyncssh's own OpenSSH config support reads it."""
+"""What an alias means, as asyncssh's own OpenSSH config support reads it.
+
+asyncssh's parser (asyncssh.config.SSHClientConfig) does the work. Where it
+reads a file differently from OpenSSH, and OpenSSH is the reference, a small
+subclass corrects just that and nothing else (see `_openssh_config_class`);
+`tests/test_ssh_g_oracle.py` compares the result with `ssh -G`.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_KEEPALIVE_INTERVAL = 5.0
@@ -44,13 +52,153 @@ def _tunnel_text(tunnel: object) -> str | None:
     return str(tunnel)
 
 
+def _without_comment(handler):
+    """Wrap an asyncssh option handler so that a trailing `# comment` is dropped.
+
+    OpenSSH ends a line at a word starting with '#'; asyncssh passes those
+    words on and then fails the whole file with "Extra data at end".
+    """
+
+    def handle(config, option: str, args: list[str]) -> None:
+        for i, arg in enumerate(args):
+            if arg.startswith("#"):
+                del args[i:]
+                break
+        if not args:
+            config._error(f"Missing {option} value")
+        handler(config, option, args)
+
+    return handle
+
+
+def _lower_match_patterns(handler):
+    """`Match host` and `Match originalhost` ignore case in OpenSSH (match_hostname)."""
+
+    def handle(config, option: str, args: list[str]) -> None:
+        i = 0
+        while i < len(args):
+            criterion = args[i].lower().removeprefix("!")
+            if criterion in ("all", "canonical", "final"):
+                i += 1
+                continue
+            if criterion in ("host", "originalhost") and i + 1 < len(args):
+                args[i + 1] = args[i + 1].lower()
+            i += 2
+        handler(config, option, args)
+
+    return handle
+
+
+@cache
+def _openssh_config_class():
+    """asyncssh's SSHClientConfig, corrected where it reads files unlike OpenSSH.
+
+    Each correction is one that `ssh -G` showed (tests/test_ssh_g_oracle.py):
+    - a trailing `# comment` made asyncssh reject the whole file;
+    - `Host a,b` matched `a` and `b`: OpenSSH takes each Host word whole;
+    - Include globs came in directory order: OpenSSH sorts them (glob(3)),
+      which decides who wins when two included files set one option;
+    - an Include loop recursed until RecursionError: OpenSSH stops at 16 levels;
+    - `Match host`/`originalhost` were case-sensitive;
+    - the host name was kept as written: ssh connects to it lower-cased and
+      writes it so to known_hosts, where asyncssh compares case-sensitively.
+    Everything else (what each keyword means, first value wins, Match,
+    tokens) stays asyncssh's.
+    """
+    from asyncssh.config import SSHClientConfig
+    from asyncssh.pattern import WildcardPattern
+
+    from jtui.core.hostsfile import MAX_INCLUDE_DEPTH, resolve_include
+
+    handlers = {}
+    for key, (option, handler) in SSHClientConfig._handlers.items():
+        if key not in SSHClientConfig._no_split:  # ProxyCommand keeps its raw line
+            handler = _without_comment(handler)
+        if key == "match":
+            handler = _lower_match_patterns(handler)
+        handlers[key] = (option, handler)
+
+    class OpenSSHClientConfig(SSHClientConfig):
+        _include_depth = 0
+
+        def _match_val(self, match: str) -> object:
+            value = super()._match_val(match)
+            if match in ("host", "originalhost") and isinstance(value, str):
+                return value.lower()
+            return value
+
+        def _match_host(self, option: str, args: list[str]) -> None:
+            matching = False
+            for arg in args:
+                negated = arg.startswith("!")
+                if WildcardPattern(arg[1:] if negated else arg).matches(self._orig_host):
+                    if negated:
+                        matching = False
+                        break
+                    matching = True
+            self._matching = matching
+            args.clear()
+
+        def _include(self, option: str, args: list[str]) -> None:
+            if self._include_depth >= MAX_INCLUDE_DEPTH:
+                self._error(
+                    f"Include nested deeper than {MAX_INCLUDE_DEPTH} levels "
+                    "(an Include loop?); OpenSSH refuses this config too"
+                )
+            old_path, old_line_no = self._path, self._line_no
+            self._include_depth += 1
+            try:
+                for pattern in args:
+                    for path in resolve_include(pattern, os.path.expanduser("~")):
+                        self.parse(Path(path))
+            finally:
+                self._include_depth -= 1
+            self._path, self._line_no = old_path, old_line_no
+            self._matching = True
+            args.clear()
+
+        @classmethod
+        def load(cls, last_config, config_paths, reload, canonical, final, *args):
+            config = super().load(last_config, config_paths, reload, canonical, final, *args)
+            host = config._options.get("Hostname", config._orig_host)
+            if host:
+                config._options["Hostname"] = host.lower()
+            return config
+
+    OpenSSHClientConfig._handlers = {
+        **handlers,
+        "host": ("Host", _without_comment(OpenSSHClientConfig._match_host)),
+        "include": ("Include", _without_comment(OpenSSHClientConfig._include)),
+    }
+    return OpenSSHClientConfig
+
+
+def use_openssh_reading() -> None:
+    """Make asyncssh read config files through `_openssh_config_class`.
+
+    asyncssh builds its config object inside SSHClientConnectionOptions
+    (also for ProxyJump hops and reconnects), from the name
+    `asyncssh.connection.SSHClientConfig`; pointing that name at the
+    subclass is the one hook it offers. Done once, only over the stock class.
+    """
+    import asyncssh.config
+    import asyncssh.connection
+
+    if asyncssh.connection.SSHClientConfig is asyncssh.config.SSHClientConfig:
+        asyncssh.connection.SSHClientConfig = _openssh_config_class()
+
+
 def connection_options(alias: str, config_files: list[str], **overrides):
     """asyncssh options for `alias`, reading exactly `config_files`.
 
     Key loading is left out here (client_keys=None): keys are loaded at
-    connect time, where a passphrase can be asked for.
+    connect time, where a passphrase can be asked for. The options hold the
+    host name (lower-cased, always set), so `asyncssh.connect(options=...)`
+    needs no host argument.
     """
     import asyncssh
+
+    use_openssh_reading()
 
     kwargs = {"config": list(config_files), "host": alias, "client_keys": None}
     kwargs.update(overrides)
@@ -63,6 +211,8 @@ def resolve_host(alias: str, config_files: list[str]) -> ResolvedHost:
         options = connection_options(alias, config_files)
     except RecursionError:
         return _broken(alias, "Include loop in the config (OpenSSH refuses it too)")
+    except UnicodeDecodeError:
+        return _broken(alias, "a config file is not UTF-8 text")
     except Exception as exc:  # asyncssh raises ValueError subclasses and OSError
         return _broken(alias, str(exc) or type(exc).__name__)
     config = options.config
@@ -70,7 +220,9 @@ def resolve_host(alias: str, config_files: list[str]) -> ResolvedHost:
     count = config.get("ServerAliveCountMax") or DEFAULT_KEEPALIVE_COUNT
     timeout = config.get("ConnectTimeout") or DEFAULT_CONNECT_TIMEOUT
     known = options.known_hosts
-    if isinstance(known, (list, tuple)) and known:
+    if known is None:  # UserKnownHostsFile none: no user file (not "no checking")
+        known_hosts: tuple[str, ...] = ()
+    elif isinstance(known, (list, tuple)) and known:
         known_hosts = tuple(os.path.expanduser(str(k)) for k in known)
     else:  # asyncssh's default, as OpenSSH's
         known_hosts = tuple(

@@ -79,7 +79,12 @@ def parse_settings(text: str, file: str = "config.toml") -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return Settings(problems=(f"{file}: TOML syntax error: {exc}; using defaults",), path=file)
+        # tomllib says "(at end of document)" instead of a line: name the line.
+        last = len(text.rstrip("\n").split("\n"))
+        message = str(exc).replace("at end of document", f"at line {last}, the end of the file")
+        return Settings(problems=(f"{file}: TOML syntax error: {message}; using defaults",), path=file)
+    except RecursionError:  # tomllib recurses once per nested [ or {
+        return Settings(problems=(f"{file}: arrays or tables nested too deeply; using defaults",), path=file)
     settings = Settings(path=file)
     for key, value in data.items():
         if key == "refresh":
