@@ -179,7 +179,7 @@ class JtuiApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="resolve")
     def _resolve(self, alias: str) -> None:
-        resolved = resolve_host(alias, list(self.inventory.sources))
+        resolved = resolve_host(alias, list(self.inventory.config_files))
         self.call_from_thread(self._resolved_ready, alias, resolved)
 
     def _resolved_ready(self, alias: str, resolved: ResolvedHost) -> None:

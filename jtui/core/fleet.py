@@ -19,7 +19,7 @@ class Fleet:
         if alias not in self.sessions:
             self.sessions[alias] = HostSession(
                 alias,
-                list(self.inventory.sources),
+                list(self.inventory.config_files),
                 self.inventory.settings.for_host(alias),
                 self.inventory.settings.refresh,
                 self.listener,

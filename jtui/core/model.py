@@ -57,7 +57,10 @@ class Sample:
     servers: tuple[JupyterServer, ...] = ()
     remote_user: str = ""
     remote_home: str = ""
-    runtime_dir: str = ""
+    runtime_dir: str = ""  # the first of runtime_dirs: where servers jtui starts write
+    runtime_dirs: tuple[str, ...] = ()  # every dir the probe looked in, by preference
+    gpu_error: str = ""  # nvidia-smi exists but failed (driver gone, ...): its message
+    dropped: tuple[str, ...] = ()  # entries left out of this sample, and why (for the log)
 
     @property
     def supported(self) -> bool:

@@ -36,7 +36,7 @@ def make_session(inventory: Inventory, alias: str) -> HostSession:
         known = ", ".join(inventory.scan.aliases[:10]) or "none"
         raise OneShotError(f"unknown host {alias!r} (hosts: {known}; see `jtui hosts`)")
     return HostSession(
-        alias, list(inventory.sources), inventory.settings.for_host(alias), inventory.settings.refresh, _Quiet()
+        alias, list(inventory.config_files), inventory.settings.for_host(alias), inventory.settings.refresh, _Quiet()
     )
 
 

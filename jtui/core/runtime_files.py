@@ -2,27 +2,36 @@
 
 Reading these files is what `jupyter server list` does, minus the Python
 start-up: milliseconds instead of a second.
+
+The files come from a remote host and are shown in a terminal, so every
+field is checked: numbers in range, strings without control characters
+(an escape sequence in a root_dir must not reach the screen).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from jtui.core.model import JupyterServer
 
 RUNTIME_NAME = re.compile(r"^(jpserver|nbserver)-(\d+)\.json$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAX_TEXT = 4096
+_MAX_TIME = 1e11  # epoch seconds; later is garbage
 
 
 class RuntimeFileError(ValueError):
-    """A runtime file that does not describe a server; the message says why."""
+    """A runtime file that does not describe a server; the message says why (never a token)."""
 
 
 def _int(data: dict, key: str) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
-        raise RuntimeFileError(f"{key} is not a valid number: {value!r}"[:120])
+        shown = value if isinstance(value, (int, float)) or value is None else type(value).__name__
+        raise RuntimeFileError(f"{key} is not a valid number: {shown!r}"[:120])
     return value
 
 
@@ -32,51 +41,81 @@ def _str(data: dict, key: str, default: str = "") -> str:
         return default
     if not isinstance(value, str):
         raise RuntimeFileError(f"{key} is not a string")
+    if len(value) > _MAX_TEXT:
+        raise RuntimeFileError(f"{key} is too long")
+    if _CONTROL.search(value):
+        raise RuntimeFileError(f"{key} holds control characters")
     return value
 
 
+def normalize_base_url(base_url: str) -> str:
+    """'' -> '/', 'lab' -> '/lab/', '//a//b' -> '/a/b/': one leading and one trailing slash."""
+    parts = [part for part in base_url.split("/") if part]
+    return "/" + "".join(part + "/" for part in parts)
+
+
+def _started(data: dict, mtime: float | None) -> float | None:
+    value = data.get("start_time")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and 0 < number < _MAX_TIME:
+            return number
+    if mtime is not None and math.isfinite(mtime) and 0 < mtime < _MAX_TIME:
+        return float(mtime)
+    return None
+
+
 def server_from_runtime(data: Any, name: str = "", mtime: float | None = None) -> JupyterServer:
-    """Build a JupyterServer from a decoded runtime file; raise RuntimeFileError if unusable."""
+    """Build a JupyterServer from a decoded runtime file; raise RuntimeFileError if unusable.
+
+    `name` is the file's path (its name tells jpserver from nbserver), `mtime`
+    its modification time: the start time when the file has none (Jupyter
+    writes the file once, at start-up).
+    """
     if not isinstance(data, dict):
         raise RuntimeFileError("runtime file is not a JSON object")
+    if data.get("port") == 0 and data.get("sock"):
+        raise RuntimeFileError("server listens on a unix socket, not a TCP port")
     port = _int(data, "port")
     if not 0 < port < 65536:
         raise RuntimeFileError(f"port out of range: {port}")
     pid = _int(data, "pid")
+    if pid == 0:
+        raise RuntimeFileError("pid is 0")
     match = RUNTIME_NAME.match(name.rsplit("/", 1)[-1]) if name else None
     kind = match.group(1) if match else "jpserver"
-    base_url = _str(data, "base_url", "/") or "/"
-    if not base_url.startswith("/"):
-        base_url = "/" + base_url
-    if not base_url.endswith("/"):
-        base_url += "/"
     root_dir = _str(data, "root_dir") or _str(data, "notebook_dir")
     password = data.get("password", False)
-    started = None
-    if isinstance(data.get("start_time"), (int, float)) and not isinstance(data.get("start_time"), bool):
-        started = float(data["start_time"])
-    elif mtime is not None:
-        started = mtime
+    secure = data.get("secure", False)
     return JupyterServer(
         port=port,
         pid=pid,
         url=_str(data, "url"),
-        base_url=base_url,
+        base_url=normalize_base_url(_str(data, "base_url", "/")),
         token=_str(data, "token"),
         root_dir=root_dir,
         version=_str(data, "version"),
-        started=started,
+        started=_started(data, mtime),
         hostname=_str(data, "hostname", "localhost") or "localhost",
-        secure=bool(data.get("secure", False)),
-        password=bool(password) if isinstance(password, bool) else False,
+        secure=secure if isinstance(secure, bool) else False,
+        password=password if isinstance(password, bool) else False,
         kind=kind,
         runtime_file=name,
     )
 
 
+def _reject_constant(name: str) -> Any:
+    raise RuntimeFileError(f"not JSON: {name} is not a number")
+
+
 def parse_runtime_text(text: str, name: str = "", mtime: float | None = None) -> JupyterServer:
+    """Decode a runtime file's text and build its JupyterServer; RuntimeFileError if unusable."""
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise RuntimeFileError(f"not JSON: {str(exc)[:80]}") from None
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RuntimeFileError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise RuntimeFileError(f"not JSON: {exc.msg} at {exc.pos}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise RuntimeFileError(f"not JSON: {type(exc).__name__}") from None
     return server_from_runtime(data, name, mtime)

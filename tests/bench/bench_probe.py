@@ -1,0 +1,142 @@
+"""Benchmark: one probe sample versus `jupyter server list --json`, on the same host, in one run.
+
+    .venv/bin/python tests/bench/bench_probe.py [--quick] [--rounds N]
+
+Starts its own sshd (tests/harness/sshd.py) and a real jupyter_server, then
+runs a small timing harness on the "remote" through SSH, so every command
+runs in the SSH session's environment. The harness measures each command's
+wall time and CPU time (user + system of the command and everything it
+waited for, from getrusage(RUSAGE_CHILDREN)), alternating the contenders
+round after round so that machine noise hits them alike. SSH round trips are
+not counted: both sides would pay them the same, and the probe pays it once
+per stream, not per sample.
+
+What is compared:
+- `jupyter server list --json`: what a per-sample poll would cost.
+- the probe from a cold start, one sample (`sh -c SCRIPT jtui-probe 0 1 0`),
+  and the same with the once-per-start login-shell query;
+- the probe's steady cost per sample while streaming: (N samples - 1 sample) / (N - 1),
+  at interval 0, so each sample includes its `sleep` fork, as in real use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shlex
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import asyncssh  # noqa: E402
+
+from jtui.core.probe import PROBE_SCRIPT, parse_line, probe_args, probe_command  # noqa: E402
+from jtui.core.resolve import connection_options  # noqa: E402
+from tests.harness.jupyter import JUPYTER, start_jupyter  # noqa: E402
+from tests.harness.sshd import SshServer  # noqa: E402
+
+# Runs on the remote: times each command of each round, prints JSON.
+HARNESS = r"""
+import json, resource, subprocess, sys, time
+spec = json.load(sys.stdin)
+results = {name: [] for name, _ in spec["commands"]}
+for _ in range(spec["rounds"]):
+    for name, argv in spec["commands"]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        if done.returncode != 0:
+            sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+        results[name].append({"wall": wall, "cpu": cpu, "out": done.stdout.decode()[-4000:]})
+json.dump(results, sys.stdout)
+"""
+
+
+def probe_argv(count: int, login: bool) -> list[str]:
+    return ["sh", "-c", PROBE_SCRIPT, *probe_args(0, count, login_shell=login)]
+
+
+async def measure(server: SshServer, rounds: int, stream_samples: int) -> dict[str, list[dict]]:
+    commands = [
+        ("jupyter server list --json", [JUPYTER, "server", "list", "--json"]),
+        ("probe: 1 sample, cold start", probe_argv(1, False)),
+        ("probe: 1 sample, cold + login shell", probe_argv(1, True)),
+        (f"probe: {stream_samples} samples", probe_argv(stream_samples, False)),
+    ]
+    options = connection_options("testhost", [str(server.config_file)], client_keys=[str(server.client_key)])
+    async with asyncssh.connect(options=options) as conn:
+        command = f"{shlex.quote(sys.executable)} -c {shlex.quote(HARNESS)}"
+        done = await conn.run(command, input=json.dumps({"rounds": rounds, "commands": commands}), check=False)
+    if done.exit_status != 0:
+        raise SystemExit(f"timing harness failed ({done.exit_status}): {done.stderr}")
+    return json.loads(done.stdout)
+
+
+def per_sample(results: dict[str, list[dict]], stream_samples: int) -> list[dict]:
+    """Steady per-sample cost: the difference between N samples and 1, over N - 1."""
+    many = results[f"probe: {stream_samples} samples"]
+    one = results["probe: 1 sample, cold start"]
+    return [
+        {key: max(0.0, (a[key] - b[key]) / (stream_samples - 1)) for key in ("wall", "cpu")}
+        for a, b in zip(many, one)
+    ]
+
+
+def spread(values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return f"{statistics.median(ms):9.1f}  {min(ms):8.1f}–{max(ms):<8.1f}"
+
+
+def report(results: dict[str, list[dict]], stream_samples: int, jupyter_pid: int) -> None:
+    rows = {name: runs for name, runs in results.items() if not name.startswith(f"probe: {stream_samples} ")}
+    rows["probe: per sample, streaming"] = per_sample(results, stream_samples)
+    rounds = len(next(iter(results.values())))
+    print(f"\nremote cost on this host, {rounds} alternating rounds (ms)\n")
+    print(f"{'what':<38} {'wall median':>11}  {'min–max':<17} {'cpu median':>10}  {'min–max':<17}")
+    for name, runs in rows.items():
+        print(f"{name:<38} {spread([r['wall'] for r in runs])}  {spread([r['cpu'] for r in runs])}")
+    jupyter = results["jupyter server list --json"]
+    for label, probe in (("per sample", rows["probe: per sample, streaming"]), ("cold start", results["probe: 1 sample, cold start"])):
+        wall = statistics.median(r["wall"] for r in jupyter) / max(1e-6, statistics.median(r["wall"] for r in probe))
+        cpu = statistics.median(r["cpu"] for r in jupyter) / max(1e-6, statistics.median(r["cpu"] for r in probe))
+        print(f"ratio jupyter server list / probe {label}: wall ×{wall:.0f}, cpu ×{cpu:.0f}")
+    # Both sides must have seen the server, or the comparison means nothing.
+    listed = [json.loads(row) for row in jupyter[-1]["out"].splitlines() if row.strip()]
+    sample = parse_line(results["probe: 1 sample, cold start"][-1]["out"].splitlines()[-1])
+    seen = ({d.get("pid") for d in listed} & {s.pid for s in sample.servers}) == {jupyter_pid}
+    print(f"both saw the jupyter server (pid {jupyter_pid}): {'yes' if seen else 'NO'}")
+    print(f"probe command line: {probe_command(2.0)}  (script on stdin, {len(PROBE_SCRIPT)} bytes)")
+    if not seen:
+        raise SystemExit("the probe and `jupyter server list` disagree about the running server")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few rounds: checks that the benchmark runs")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 9)
+    stream_samples = 5 if args.quick else 21
+    with tempfile.TemporaryDirectory(prefix="jtui-bench-") as tmp:
+        server = SshServer(Path(tmp) / "sshd").start()
+        jupyter = None
+        try:
+            jupyter = start_jupyter(server.runtime_dir, Path(tmp) / "notebooks")
+            results = asyncio.run(measure(server, rounds, stream_samples))
+            report(results, stream_samples, jupyter.pid)
+        finally:
+            if jupyter is not None:
+                jupyter.stop()
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
