@@ -25,8 +25,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import asyncssh
+
 from jtui.core.model import JupyterServer
-from jtui.core.runtime_files import RuntimeFileError, parse_runtime_text
+from jtui.core.runtime_files import RUNTIME_NAME, RuntimeFileError, parse_runtime_text
 from jtui.core.settings import DEFAULT_JUPYTER, DEFAULT_ROOT_DIR, HostSettings
 from jtui.core.urls import remote_connect_host
 
@@ -38,18 +40,26 @@ FIRST_PORT = 8888  # jupyter tries it, then its usual port retries
 PORT_RETRIES = 50
 POLL_INTERVAL = 0.2
 LOG_TAIL_LINES = 20
+UNREADABLE_POLLS = 10  # a runtime file still unreadable after this many polls is not mid-write
 
 Progress = Callable[[str], None]
+
+# What a remote round trip can raise: socket errors, asyncssh's own (ChannelOpenError
+# is not an OSError), timeouts, and a non-HTTP answer.
+_REMOTE_ERRORS = (OSError, asyncssh.Error, asyncio.TimeoutError, ConnectionError)
 
 
 class StartError(RuntimeError):
     """A server that did not come up; the message says why, with the log tail and a hint."""
 
-    def __init__(self, reason: str, log_tail: str = "", hint: str = "", log_path: str = "") -> None:
+    def __init__(
+        self, reason: str, log_tail: str = "", hint: str = "", log_path: str = "", pid: int = 0
+    ) -> None:
         self.reason = reason
         self.log_tail = log_tail
         self.hint = hint
         self.log_path = log_path
+        self.pid = pid  # the process jtui launched, 0 when nothing was launched
         text = reason
         if log_tail.strip():
             where = f" ({log_path})" if log_path else ""
@@ -71,6 +81,7 @@ class StartedServer:
     as_root: bool  # started with --allow-root because the remote user is root
     log_path: str  # absolute path of the server's log on the remote
     runtime_dir: str = ""
+    launched_pid: int = 0  # what jtui launched; not server.pid when a wrapper forks
 
 
 # --- building the launcher ------------------------------------------------------------
@@ -113,6 +124,20 @@ def split_jupyter_command(command: str) -> list[str]:
     return argv
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_root_dir(root_dir: str) -> None:
+    """Refuse a root dir with control characters before starting anything.
+
+    Quoting would carry it safely, but runtime files with control characters
+    are refused when read back (they would reach the terminal), so such a
+    server could never be recognised or listed.
+    """
+    if _CONTROL.search(root_dir):
+        raise ValueError(f"root_dir {root_dir!r} holds control characters; jtui cannot use it")
+
+
 def default_log_path() -> str:
     """A fresh log file name per start, so two starts never mix their output."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -145,7 +170,9 @@ def _inner_script(argv: list[str], root_dir: str, as_root: bool | None) -> str:
         "unset CDPATH",
         "set -f",
         'p=$PATH; IFS=:',
-        'for d in $JTUI_OUTER_PATH; do case ":$p:" in *:"$d":*) ;; *) p=$p:$d ;; esac; done',
+        'for d in $JTUI_OUTER_PATH; do',
+        '  case ":$p:" in *:"$d":*) ;; *) [ -n "$d" ] && p=$p:$d ;; esac',
+        "done",
         "unset IFS; set +f",
         "PATH=$p; export PATH",
         "unset JTUI_LAUNCH JTUI_OUTER_PATH p d",
@@ -279,6 +306,11 @@ fi
 """
 
 
+_RTDIR_SH = """\
+printf 'jtui-rtdir=%s\\n' "$(sed -n 's/^jtui: runtime dir: //p' "$log" 2>/dev/null | head -n 1)"
+"""
+
+
 def _poll_script(pid: int, log_path: str, runtime_dir: str) -> str:
     """Print whether `pid` lives, the recorded runtime dir, and its runtime file if written.
 
@@ -288,8 +320,7 @@ def _poll_script(pid: int, log_path: str, runtime_dir: str) -> str:
     """
     return f"""pid={pid}; log={shlex.quote(log_path)}
 {_ALIVE_SH}printf 'jtui-alive=%s\\n' "$alive"
-printf 'jtui-rtdir=%s\\n' "$(sed -n 's/^jtui: runtime dir: //p' "$log" 2>/dev/null | head -n 1)"
-for d in {_runtime_dir_candidates(runtime_dir)}; do
+{_RTDIR_SH if not runtime_dir else ""}for d in {_runtime_dir_candidates(runtime_dir)}; do
   for f in "$d"/jpserver-*.json "$d"/nbserver-*.json; do
     [ -f "$f" ] || continue
     p=${{f##*-}}; p=${{p%.json}}
@@ -320,17 +351,24 @@ async def _log_tail(conn, log_path: str, lines: int = LOG_TAIL_LINES) -> str:
         return ""
     try:
         result = await run_sh(conn, f"tail -n {int(lines)} {shlex.quote(log_path)} 2>/dev/null\n", timeout=10)
-    except (OSError, asyncio.TimeoutError, Exception):  # the tail is a courtesy: never mask the real error
+    except _REMOTE_ERRORS:  # the tail is a courtesy: never mask the real error
         return ""
     return str(result.stdout or "")
 
 
-def _hint(command: str) -> str:
+def _hint(command: str, alias: str = "") -> str:
+    key = alias if re.fullmatch(r"[A-Za-z0-9_-]+", alias) else json.dumps(alias)
+    table = f"[hosts.{key}]" if alias else "this host's [hosts.NAME] table"
     return (
-        f"jtui ran `{command}` in the login shell. If Jupyter lives elsewhere on this host, "
-        'set `jupyter = "..."` for this host in config.toml '
+        f"jtui ran `{command}` through the login shell. If Jupyter lives elsewhere on this host, "
+        f'set `jupyter = "..."` in {table} in config.toml '
         '(for example jupyter = "~/miniconda3/envs/ds/bin/jupyter lab").'
     )
+
+
+def _redact(text: str) -> str:
+    """`text` with anything that looks like a token value hidden (a setting may carry one)."""
+    return re.sub(r"(token[^=\s]*=)\S+", r"\1...", text, flags=re.IGNORECASE)
 
 
 def _failure_reason(tail: str, command: str) -> str:
@@ -352,6 +390,7 @@ async def start_server(
     timeout: float = 60.0,
     progress: Progress | None = None,
     as_root: bool | None = None,
+    alias: str = "",
 ) -> StartedServer:
     """Start a detached Jupyter server on the remote and wait until it answers HTTP.
 
@@ -361,22 +400,25 @@ async def start_server(
     HTTP request through the connection proves it serves. On failure the
     StartError carries the log tail and a config hint; a server that is
     still starting at the timeout is terminated so it does not linger unseen.
+    Connection failures propagate as asyncssh errors or OSError. `alias`
+    only makes the hint name the right [hosts.ALIAS] table.
     """
     command = host.jupyter or DEFAULT_JUPYTER
     root_dir = host.root_dir or DEFAULT_ROOT_DIR
     say = progress or (lambda message: None)
     try:
+        check_root_dir(root_dir)
         script = build_start_command(host, token=secrets.token_hex(24), as_root=as_root)
     except ValueError as exc:
-        raise StartError(str(exc), hint=_hint(command)) from None
+        raise StartError(str(exc), hint=_hint(command, alias)) from None
 
     say(f"starting `{command}` in {root_dir}")
-    log.info("starting %r in %r", command, root_dir)  # the command setting holds no token
+    log.info("starting %r in %r", _redact(command), root_dir)
     result = await run_sh(conn, script)
     launched = _key_values(str(result.stdout or ""))
     if "error" in launched or "pid" not in launched or not launched["pid"].isdigit():
         detail = launched.get("error") or str(result.stderr or "").strip() or "no pid printed"
-        raise StartError(f"Could not launch `{command}`: {detail}", hint=_hint(command))
+        raise StartError(f"Could not launch `{command}`: {detail}", hint=_hint(command, alias))
     pid = int(launched["pid"])
     log_path = launched.get("log", "")
     started_as_root = launched.get("uid") == "0" if as_root is None else as_root
@@ -384,26 +426,38 @@ async def start_server(
     deadline = time.monotonic() + timeout
     runtime_dir = ""
     last_said = 0.0
+    unreadable = 0
     while True:
         poll = await run_sh(conn, _poll_script(pid, log_path, runtime_dir))
         alive, recorded, path, body = _parse_poll(str(poll.stdout or ""))
         runtime_dir = runtime_dir or recorded
         if path and alive:
-            server = _read_runtime(body, path)
-            if server is not None and await _answers(conn, server):
-                say(f"Jupyter is up on remote port {server.port}")
-                log.info("jupyter pid %d up on remote port %d", server.pid, server.port)
-                return StartedServer(server, started_as_root, log_path, runtime_dir)
+            try:
+                server = parse_runtime_text(body, path)
+            except RuntimeFileError as exc:  # caught mid-write, or a file jtui cannot use
+                unreadable += 1
+                if unreadable >= UNREADABLE_POLLS:
+                    await _terminate_group(conn, pid)
+                    raise StartError(
+                        f"Jupyter started, but jtui cannot read its runtime file ({exc}); jtui stopped it.",
+                        hint=_hint(command, alias), log_path=log_path, pid=pid,
+                    ) from None
+            else:
+                unreadable = 0
+                if await _answers(conn, server):
+                    say(f"Jupyter is up on remote port {server.port}")
+                    log.info("jupyter pid %d up on remote port %d", server.pid, server.port)
+                    return StartedServer(server, started_as_root, log_path, runtime_dir, pid)
         if not alive:
             tail = await _log_tail(conn, log_path)
-            raise StartError(_failure_reason(tail, command), tail, _hint(command), log_path)
+            raise StartError(_failure_reason(tail, command), tail, _hint(command, alias), log_path, pid)
         now = time.monotonic()
         if now >= deadline:
             await _terminate_group(conn, pid)
             tail = await _log_tail(conn, log_path)
             raise StartError(
                 f"`{command}` was not ready after {timeout:.0f} s; jtui stopped it.",
-                tail, _hint(command), log_path,
+                tail, _hint(command, alias), log_path, pid,
             )
         if now - last_said >= 1.0:
             waited = timeout - (deadline - now)
@@ -412,19 +466,12 @@ async def start_server(
         await asyncio.sleep(POLL_INTERVAL)
 
 
-def _read_runtime(body: str, path: str) -> JupyterServer | None:
-    try:
-        return parse_runtime_text(body, path)
-    except RuntimeFileError:  # caught mid-write: read it again next poll
-        return None
-
-
 async def _answers(conn, server: JupyterServer) -> bool:
     """True once the server answers an HTTP request (any status: it is serving)."""
     path = f"{server.base_url}api/status"
     try:
         await http_status(conn, remote_connect_host(server), server.port, "GET", path, server.token)
-    except (OSError, asyncio.TimeoutError, ConnectionError, Exception) as exc:  # asyncssh ChannelOpenError is not OSError
+    except _REMOTE_ERRORS as exc:
         log.debug("server on port %d does not answer yet: %s", server.port, type(exc).__name__)
         return False
     return True
@@ -432,7 +479,7 @@ async def _answers(conn, server: JupyterServer) -> bool:
 
 async def _terminate_group(conn, pid: int) -> None:
     """SIGTERM the session jtui started (setsid made `pid` its process group leader)."""
-    await run_sh(conn, f"kill -TERM -- -{int(pid)} 2>/dev/null || kill -TERM {int(pid)} 2>/dev/null\n")
+    await run_sh(conn, f"kill -TERM -{int(pid)} 2>/dev/null || kill -TERM {int(pid)} 2>/dev/null\n")
 
 
 # --- stop -----------------------------------------------------------------------------
@@ -442,32 +489,55 @@ async def stop_server(conn, server: JupyterServer, *, timeout: float = 15.0) -> 
     """Stop `server`: Jupyter's shutdown API first, SIGTERM as a last resort; then tidy up.
 
     The API lets Jupyter shut its kernels down and remove its own runtime
-    file. SIGTERM is only sent to a pid whose command line still looks like
-    Jupyter, so a pid reused by another program is never hit. A runtime
-    file left behind by a server that died is removed, so it stops being
-    listed.
+    file. A pid whose command line no longer looks like Jupyter was reused
+    by another program after the server died: it is never signalled. A
+    runtime file left behind by a dead server is removed, so it stops
+    being listed.
     """
-    if await _alive(conn, server.pid):
-        try:
-            status = await http_status(
-                conn, remote_connect_host(server), server.port, "POST",
-                f"{server.base_url}api/shutdown", server.token,
-            )
-            log.info("asked jupyter pid %d to shut down: HTTP %d", server.pid, status)
-        except (OSError, asyncio.TimeoutError, ConnectionError, Exception) as exc:
-            # The server may close the socket before answering: it is stopping.
-            log.info("shutdown request to pid %d: %s", server.pid, type(exc).__name__)
-        if not await _wait_gone(conn, server.pid, timeout):
+    if await _process_state(conn, server.pid) == "jupyter":
+        if not await _request_shutdown(conn, server) or not await _wait_gone(conn, server.pid, timeout):
             log.info("jupyter pid %d still running: sending SIGTERM", server.pid)
-            await _sigterm_if_jupyter(conn, server.pid)
+            await run_sh(conn, f"kill -TERM {int(server.pid)} 2>/dev/null\n")
             if not await _wait_gone(conn, server.pid, timeout):
                 raise StopError(f"Jupyter (pid {server.pid}) is still running after SIGTERM.")
     await _remove_runtime_files(conn, server)
 
 
+async def _request_shutdown(conn, server: JupyterServer) -> bool:
+    """POST api/shutdown; True when the server took it (it may close before answering)."""
+    try:
+        status = await http_status(
+            conn, remote_connect_host(server), server.port, "POST",
+            f"{server.base_url}api/shutdown", server.token,
+        )
+    except asyncssh.ChannelOpenError:
+        log.info("jupyter pid %d does not listen on port %d", server.pid, server.port)
+        return False
+    except _REMOTE_ERRORS as exc:
+        log.info("shutdown request to pid %d ended without an answer (%s)", server.pid, type(exc).__name__)
+        return True
+    log.info("asked jupyter pid %d to shut down: HTTP %d", server.pid, status)
+    return 200 <= status < 300
+
+
 async def _alive(conn, pid: int) -> bool:
     result = await run_sh(conn, f"pid={int(pid)}\n{_ALIVE_SH}echo \"jtui-alive=$alive\"\n")
     return _key_values(str(result.stdout or "")).get("alive") == "1"
+
+
+async def _process_state(conn, pid: int) -> str:
+    """'gone', 'jupyter', or 'other' (the pid now belongs to another program)."""
+    result = await run_sh(
+        conn,
+        f"""pid={int(pid)}
+{_ALIVE_SH}if [ "$alive" = 0 ]; then echo jtui-state=gone; exit 0; fi
+case $(ps -o args= -p "$pid" 2>/dev/null) in
+  *[Jj]upyter*|*notebook*|*nbclassic*) echo jtui-state=jupyter ;;
+  *) echo jtui-state=other ;;
+esac
+""",
+    )
+    return _key_values(str(result.stdout or "")).get("state", "other")
 
 
 async def _wait_gone(conn, pid: int, timeout: float) -> bool:
@@ -479,27 +549,20 @@ async def _wait_gone(conn, pid: int, timeout: float) -> bool:
     return True
 
 
-async def _sigterm_if_jupyter(conn, pid: int) -> None:
-    await run_sh(
-        conn,
-        f"""pid={int(pid)}
-case $(ps -o args= -p "$pid" 2>/dev/null) in
-  *[Jj]upyter*) kill -TERM "$pid" 2>/dev/null ;;
-esac
-""",
-    )
-
-
 async def _remove_runtime_files(conn, server: JupyterServer) -> None:
-    """Remove the runtime file (and its -open.html) of a server that is gone."""
-    name = server.runtime_file
-    if not name:
-        name = f"{server.kind}-{server.pid}.json"
-    if "/" in name:
-        dirs, base = shlex.quote(name.rsplit("/", 1)[0]), name.rsplit("/", 1)[1]
-    else:
-        dirs, base = _runtime_dir_candidates(""), name
-    stem = base[: -len(".json")] if base.endswith(".json") else base
+    """Remove the runtime file (and its -open.html) of a server that is gone.
+
+    Only a file named after this very server (`jpserver-PID.json` or
+    `nbserver-PID.json`) is ever removed, whatever path it came with.
+    """
+    name = server.runtime_file or f"{server.kind}-{server.pid}.json"
+    folder, _, base = name.rpartition("/")
+    match = RUNTIME_NAME.match(base)
+    if not match or int(match.group(2)) != server.pid:
+        log.info("not removing %r: not the runtime file of pid %d", base, server.pid)
+        return
+    dirs = shlex.quote(folder or "/") if "/" in name else _runtime_dir_candidates("")
+    stem = base[: -len(".json")]
     await run_sh(
         conn,
         f"""for d in {dirs}; do
@@ -514,8 +577,3 @@ def describe(started: StartedServer) -> str:
     server = started.server
     who = " as root" if started.as_root else ""
     return f"Jupyter pid {server.pid} on remote port {server.port}{who}, log {started.log_path}"
-
-
-def runtime_json(server: JupyterServer) -> str:
-    """The fields of a runtime file minus the token, for debugging output."""
-    return json.dumps({"port": server.port, "pid": server.pid, "root_dir": server.root_dir})
