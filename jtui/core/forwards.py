@@ -144,7 +144,9 @@ class ForwardManager:
             self._conn = new_conn
             old, self._bound = list(self._bound.values()), {}
             for item in old:
-                await _close(item.listener)
+                # The old connection is gone: free the port now, without
+                # waiting for a close handshake that will never come.
+                _close_now(item.listener)
             todo, self._pending = [item.forward for item in old] + self._pending, []
             rebound: list[Forward] = []
             errors: list[BaseException] = []
@@ -210,6 +212,14 @@ def _bind_problem(exc: OSError) -> str:
     if exc.errno == errno.EACCES:
         return "needs privileges"
     return f"cannot be bound ({exc.strerror or exc})"
+
+
+def _close_now(listener) -> None:
+    """Stop listening at once (the listening socket is released by close())."""
+    try:
+        listener.close()
+    except Exception as exc:
+        log.debug("closing a forward: %s", type(exc).__name__)
 
 
 async def _close(listener) -> None:

@@ -276,6 +276,8 @@ class HostSession:
                 continue
             attempt = 0
             self._interactive = False
+            if self.forwards is not None:  # the URLs already handed out work again first
+                await self._rebind_forwards(self.conn)
             self._connected_once.set()
             self._set(HostState.CONNECTED)
             reason = await self._serve()
@@ -383,8 +385,6 @@ class HostSession:
     async def _serve(self) -> str:
         """Run the probe until the connection drops; return why it dropped."""
         conn = self.conn
-        if self.forwards is not None:
-            await self._rebind_forwards(conn)
         probe_task = asyncio.get_running_loop().create_task(self._probe_loop(conn))
         try:
             await conn.wait_closed()
@@ -425,6 +425,9 @@ class HostSession:
             except ProbeDied as exc:
                 failures += 1
                 log.info("%s: probe ended: %s", self.alias, exc)
+                await asyncio.sleep(0.2)  # a dropped connection ends the probe first: let _serve see it
+                if conn.is_closed():
+                    return
                 self.listener.session_notice(self.alias, f"probe restarted: {exc}", failures > 2)
             except asyncio.CancelledError:
                 await probe.close()
