@@ -183,3 +183,44 @@ async def test_reconnect_now_after_failure_connects_when_host_is_back(tmp_path, 
         await rec.wait(lambda: rec.state == HostState.CONNECTED)
     finally:
         await session.close()
+
+
+async def test_proxyjump_hops_are_resolved_from_the_same_config(tmp_path, sshd):
+    """`inner` is reached through `testhost`; both only exist in the --config file."""
+    text = sshd.client_config("testhost") + sshd.client_config("inner", ProxyJump="testhost").replace(
+        "HostName 127.0.0.1", "HostName localhost"
+    )
+    config = tmp_path / "jump.conf"
+    config.write_text(text)
+    # the host key is known as [127.0.0.1]:PORT; through the jump we dial localhost
+    with open(sshd.known_hosts) as f:
+        line = f.read().split(" ", 1)[1]
+    (tmp_path / "kh").write_text(f"[localhost]:{sshd.port} {line}")
+    config.write_text(text.replace(f"UserKnownHostsFile {sshd.known_hosts}", f"UserKnownHostsFile {sshd.known_hosts} {tmp_path / 'kh'}"))
+    session, rec = session_for(config, "inner")
+    session.start()
+    try:
+        await rec.wait(lambda: any(s.cpu_percent is not None for s in rec.samples))
+        assert session.resolved.proxyjump == "testhost"
+        assert len(session._jumps) == 1
+        result = await session.run("echo $SSH_CONNECTION")
+        assert result.stdout.split()[0] == "127.0.0.1"  # the inner hop comes from the jump host
+    finally:
+        await session.close()
+
+
+@pytest.mark.parametrize(
+    "spec,hops",
+    [
+        (None, []),
+        ("none", []),
+        ("gw", [("gw", None, None)]),
+        ("alice@gw:2222", [("gw", "alice", 2222)]),
+        ("a,bob@b:22", [("a", None, None), ("b", "bob", 22)]),
+        ("ssh://carol@[::1]:2200", [("::1", "carol", 2200)]),
+    ],
+)
+def test_parse_jumps(spec, hops):
+    from jtui.core.session import parse_jumps
+
+    assert [(h.host, h.user, h.port) for h in parse_jumps(spec)] == hops

@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from jtui.core import paths
@@ -66,6 +67,34 @@ class _Cancelled(Exception):
     """The user cancelled a prompt."""
 
 
+@dataclass(frozen=True)
+class Hop:
+    host: str
+    user: str | None = None
+    port: int | None = None
+
+
+def parse_jumps(spec: str | None) -> list[Hop]:
+    """ProxyJump `[user@]host[:port],...` into hops, outermost first."""
+    hops = []
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if not part or part.lower() == "none":
+            continue
+        if part.startswith("ssh://"):
+            part = part[len("ssh://"):]
+        user, _, host = part.rpartition("@")
+        port = None
+        if host.startswith("[") and "]" in host:
+            inner, _, rest = host[1:].partition("]")
+            host, port = inner, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+        elif host.count(":") == 1:
+            host, _, port_text = host.partition(":")
+            port = int(port_text) if port_text.isdigit() else None
+        hops.append(Hop(host, user or None, port))
+    return hops
+
+
 def own_known_hosts():
     """jtui's own known_hosts, where keys accepted in jtui are recorded."""
     return paths.state_dir() / "known_hosts"
@@ -80,7 +109,7 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
 class _Client:
     """asyncssh client callbacks: prompts when interactive, notes wishes when not."""
 
-    def __new__(cls, session: "HostSession", interactive: bool):
+    def __new__(cls, session: "HostSession", interactive: bool, matcher: KnownHostsMatcher):
         import asyncssh
 
         class Client(asyncssh.SSHClient):
@@ -90,7 +119,7 @@ class _Client:
 
             def validate_host_public_key(self, host, addr, port, key) -> bool:
                 # Called by asyncssh only for a key the strict matcher did not trust.
-                self.host_key_problem = classify(session.matcher, host, port if port != 22 else None, key)
+                self.host_key_problem = classify(matcher, host, port if port != 22 else None, key)
                 return False
 
             async def password_auth_requested(self):
@@ -155,7 +184,7 @@ class HostSession:
         self._connected_once = asyncio.Event()
         self._encrypted_keys: list[str] = []
         self._client_wanted_input = False
-        self.matcher: KnownHostsMatcher | None = None
+        self._jumps: list = []  # ProxyJump hop connections, outermost first
 
     @property
     def resolved(self) -> ResolvedHost:
@@ -307,34 +336,60 @@ class HostSession:
         return failure
 
     async def _connect(self) -> None:
-        import asyncssh
-
         if self._resolved is None:
             self._resolved = await asyncio.to_thread(resolve_host, self.alias, self.config_files)
         if self.resolved.error:
             raise ValueError(self.resolved.error)
-        keys = load_keys(identity_paths(self.resolved.identity_files), self._passphrases)
+        await self._close_jumps()
+        tunnel = None
+        for hop in parse_jumps(self.resolved.proxyjump):
+            tunnel = await self._dial(hop.host, hop.user, hop.port, tunnel)
+            self._jumps.append(tunnel)
+        try:
+            self.conn = await self._dial(self.alias, None, None, tunnel)
+        except BaseException:
+            await self._close_jumps()
+            raise
+
+    async def _dial(self, alias: str, user: str | None, port: int | None, tunnel):
+        """One SSH connection with jtui's keys, prompts and strict host keys.
+
+        ProxyJump hops are dialled here too, each resolved from the same
+        config files: asyncssh's own ProxyJump would read ~/.ssh/config for
+        them and skip jtui's keys and known_hosts.
+        """
+        import asyncssh
+
+        resolved = self.resolved if alias == self.alias and user is None and port is None else None
+        if resolved is None:
+            resolved = await asyncio.to_thread(resolve_host, alias, self.config_files)
+        keys = load_keys(identity_paths(resolved.identity_files), self._passphrases)
         self._encrypted_keys = list(keys.encrypted)
         if keys.encrypted and self._interactive and self.prompter is not None:
             await self._ask_passphrases(keys.encrypted)
-            keys = load_keys(identity_paths(self.resolved.identity_files), self._passphrases)
+            keys = load_keys(identity_paths(resolved.identity_files), self._passphrases)
         agent = os.environ.get("SSH_AUTH_SOCK") or None
-        self.matcher = KnownHostsMatcher(self._known_hosts())
-        options = await asyncio.to_thread(
-            connection_options,
-            self.alias,
-            self.config_files,
+        matcher = KnownHostsMatcher(self._known_hosts(resolved))
+        overrides = dict(
             client_keys=keys.keys,
-            known_hosts=self.matcher,
-            keepalive_interval=self.resolved.keepalive_interval,
-            keepalive_count_max=self.resolved.keepalive_count,
-            connect_timeout=self.resolved.connect_timeout,
+            known_hosts=matcher,
+            keepalive_interval=resolved.keepalive_interval,
+            keepalive_count_max=resolved.keepalive_count,
+            connect_timeout=resolved.connect_timeout,
             agent_path=agent if agent else None,
+            tunnel=tunnel,  # None: no asyncssh-side ProxyJump, the hops are ours
         )
-        client = _Client(self, self._interactive)
+        if user:
+            overrides["username"] = user
+        if port:
+            overrides["port"] = port
+        options = await asyncio.to_thread(connection_options, alias, self.config_files, **overrides)
+        client = _Client(self, self._interactive, matcher)
         self._client_wanted_input = False
         try:
-            conn, _ = await asyncssh.create_connection(lambda: client, options=options)
+            # tunnel must be given here too: create_connection's own tunnel=()
+            # default would replace the one in `options` with the config's ProxyJump.
+            conn, _ = await asyncssh.create_connection(lambda: client, tunnel=tunnel, options=options)
         except asyncssh.HostKeyNotVerifiable:
             if client.host_key_problem is not None:
                 raise HostKeyRejected(client.host_key_problem) from None
@@ -342,7 +397,12 @@ class HostSession:
         except Exception:
             self._client_wanted_input = client.wanted_input
             raise
-        self.conn = conn
+        return conn
+
+    async def _close_jumps(self) -> None:
+        jumps, self._jumps = self._jumps, []
+        for conn in reversed(jumps):
+            conn.close()
 
     async def _ask_passphrases(self, paths_: list[str]) -> None:
         import asyncssh
@@ -363,9 +423,9 @@ class HostSession:
             else:
                 raise _NeedsInput(f"wrong passphrase for {path} ({PASSPHRASE_TRIES} tries)")
 
-    def _known_hosts(self) -> list[str]:
+    def _known_hosts(self, resolved: ResolvedHost) -> list[str]:
         """The host's known_hosts files plus jtui's own (missing files simply match nothing)."""
-        return [*self.resolved.known_hosts, str(own_known_hosts())]
+        return [*resolved.known_hosts, str(own_known_hosts())]
 
     async def _host_key(self, problem: HostKeyProblem) -> bool:
         """Decide on an untrusted key: True to connect again at once."""
@@ -396,6 +456,7 @@ class HostSession:
                 pass
         reason = getattr(conn, "_jtui_close_reason", "") or "connection lost"
         self.conn = None
+        await self._close_jumps()
         return reason
 
     async def _rebind_forwards(self, conn) -> None:
@@ -450,6 +511,7 @@ class HostSession:
                 await asyncio.wait_for(conn.wait_closed(), 2)
             except (asyncio.TimeoutError, Exception):
                 pass
+        await self._close_jumps()
 
     # -- Jupyter and forwards -------------------------------------------
 

@@ -42,10 +42,20 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus) -> Text:
     return text
 
 
-def stats_text(sample: Sample | None, history: History | None) -> Text:
+WAITING = {
+    HostState.NOT_CONNECTED: "not connected: press enter (or r) to connect",
+    HostState.CONNECTING: "connecting…",
+    HostState.RECONNECTING: "reconnecting…",
+    HostState.NEEDS_INPUT: "press enter to log in",
+    HostState.FAILED: "press r to try again now",
+    HostState.CONNECTED: "waiting for the first sample…",
+}
+
+
+def stats_text(sample: Sample | None, history: History | None, state: HostState = HostState.CONNECTED) -> Text:
     text = Text()
     if sample is None:
-        text.append("no sample yet", style="dim")
+        text.append(WAITING[state], style="dim")
         return text
     if not sample.supported:
         text.append(f"unsupported: {sample.os} (load figures need Linux; Jupyter servers still listed)", style="yellow")
@@ -119,7 +129,8 @@ class HostDetail(Vertical):
             self._fill_servers([], {}, "", stale)
             return
         header.update(header_text(resolved, status or HostStatus(alias)))
-        self.query_one("#detail-stats", Static).update(stats_text(sample, history))
+        state = (status or HostStatus(alias)).state
+        self.query_one("#detail-stats", Static).update(stats_text(sample, history, state))
         servers = list(sample.servers) if sample else []
         self._fill_servers(servers, forwards or {}, sample.remote_home if sample else "", stale, note, sample)
 
