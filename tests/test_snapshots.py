@@ -75,3 +75,34 @@ def test_empty_state(snap_compare, monkeypatch):
     monkeypatch.setenv("HOME", "/home/alice")
     monkeypatch.setenv("XDG_CONFIG_HOME", "/home/alice/.config")
     assert snap_compare(build_app(None, autoconnect=False), terminal_size=SIZE)
+
+
+async def starting_state(pilot) -> None:
+    await feed_live_states(pilot)
+    pilot.app.notes["gpu-box"] = "starting Jupyter: waiting for its runtime file (pid 4242)"
+    pilot.app.refresh_detail()
+    await pilot.pause()
+
+
+async def forwarded_state(pilot) -> None:
+    pilot.app.forward_ports = lambda alias: {8888: 8888} if alias == "gpu-box" else {}
+    await feed_live_states(pilot)
+
+
+async def failed_host_selected(pilot) -> None:
+    await feed_live_states(pilot)
+    await pilot.press("j", "j", "j")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_starting_server(snap_compare):
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=starting_state)
+
+
+def test_forwarded_server(snap_compare):
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=forwarded_state)
+
+
+def test_failed_host(snap_compare):
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=failed_host_selected)
