@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from jtui.core.inventory import Inventory, load_inventory, where_hosts_come_from
+from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_inventory, where_hosts_come_from
 from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost, resolve_host
 from jtui.ui.help_screen import HelpScreen
@@ -111,13 +111,18 @@ class JtuiApp(App[int]):
 
     # -- layout ------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        problems = self.inventory.problems
+    @staticmethod
+    def problems_text(inventory: Inventory) -> str:
+        problems = inventory.problems
         text = "\n".join(f"! {p}" for p in problems[:5])
         if len(problems) > 5:
             text += f"\n! ... and {len(problems) - 5} more (jtui hosts lists them all)"
+        return text
+
+    def compose(self) -> ComposeResult:
+        text = self.problems_text(self.inventory)
         problems_box = Static(text, id="problems", markup=False)
-        problems_box.display = bool(problems)
+        problems_box.display = bool(text)
         yield problems_box
         with Horizontal(id="main"):
             yield HostList(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
@@ -127,6 +132,8 @@ class JtuiApp(App[int]):
     def on_mount(self) -> None:
         self.query_one(HostList).table.focus()
         self.set_interval(1.0, self._tick)
+        self._config_stamp = config_stamp(self.inventory)
+        self.set_interval(2.0, self._check_config)
         if self.autoconnect:
             self.call_after_refresh(self._start_fleet)
 
@@ -218,6 +225,26 @@ class JtuiApp(App[int]):
         status = self.statuses.get(alias) if alias else None
         if status and status.next_retry is not None:
             self.refresh_detail()
+
+    def _check_config(self) -> None:
+        if config_stamp(self.inventory) != self._config_stamp:
+            self._reload_config()
+
+    @work(exclusive=True, exit_on_error=False, group="reload")
+    async def _reload_config(self) -> None:
+        """A hosts file or config.toml changed while jtui runs: read it again."""
+        inventory = await asyncio.to_thread(reload_inventory, self.inventory)
+        self._config_stamp = config_stamp(inventory)
+        self.inventory = inventory
+        self.resolved.clear()
+        problems = self.query_one("#problems", Static)
+        text = self.problems_text(inventory)
+        problems.update(text)
+        problems.display = bool(text)
+        self.query_one(HostList).set_aliases(inventory.scan.aliases, where_hosts_come_from(inventory))
+        if self.fleet is not None:
+            await self.fleet.update(inventory)
+        self.notify(f"Hosts reloaded: {len(inventory.scan.aliases)} hosts.", title="config changed")
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

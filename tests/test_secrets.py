@@ -154,7 +154,6 @@ def assert_private(log_path: Path) -> None:
 
 # -- real flows, then every file ----------------------------------------------------------
 
-pytestmark_integration = pytest.mark.integration
 
 
 @pytest.mark.integration

@@ -115,3 +115,24 @@ async def test_small_terminal_does_not_crash():
     async with app.run_test(size=(40, 10)) as pilot:
         await pilot.press("j", "slash", "l", "enter", "question_mark", "escape")
         assert app.selected == "lab"
+
+
+async def test_hosts_file_changing_while_running_is_reloaded(tmp_path):
+    config = tmp_path / "hosts.conf"
+    config.write_text("Host one\n  HostName one.example\n")
+    app = build_app([str(config)], autoconnect=False)
+    async with app.run_test() as pilot:
+        assert app.query_one(HostList).visible_aliases() == ["one"]
+        config.write_text("Host one\n  HostName one.example\nHost two\n  HostName two.example\nOops 1\n")
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if app.query_one(HostList).visible_aliases() == ["one", "two"]:
+                break
+        assert app.query_one(HostList).visible_aliases() == ["one", "two"]
+        assert "oops" in str(app.query_one("#problems").render()).lower()
+        config.write_text("")  # emptied: the screen says where hosts come from
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if not app.query_one(HostList).visible_aliases():
+                break
+        assert app.query_one("#no-hosts").display

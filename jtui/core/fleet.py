@@ -33,5 +33,18 @@ class Fleet:
             if self.inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)
 
+    async def update(self, inventory: Inventory) -> None:
+        """A new inventory (files changed): drop removed hosts, re-resolve the rest, start new ones."""
+        old = set(self.inventory.scan.aliases)
+        self.inventory = inventory
+        current = set(inventory.scan.aliases)
+        gone = [self.sessions.pop(a) for a in list(self.sessions) if a not in current]
+        await asyncio.gather(*(s.close() for s in gone), return_exceptions=True)
+        for alias, session in self.sessions.items():
+            session.reconfigure(list(inventory.config_files), inventory.settings.for_host(alias), inventory.settings.refresh)
+        for alias in inventory.scan.aliases:
+            if alias not in old and inventory.settings.for_host(alias).autoconnect:
+                self.session(alias).start(interactive=False)
+
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)

@@ -33,6 +33,27 @@ class Inventory:
         return [str(p) for p in self.scan.problems] + list(self.settings.problems)
 
 
+def config_stamp(inventory: Inventory) -> tuple:
+    """Sizes and mtimes of every file the inventory came from: a change means reload."""
+    names = list(dict.fromkeys([*inventory.sources, *inventory.scan.files, inventory.settings.path or ""]))
+    if not inventory.explicit:
+        names += [str(p) for p in (paths.user_ssh_config(), paths.jtui_hosts_file())]
+    stamp = []
+    for name in names:
+        try:
+            st = os.stat(name)
+            stamp.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamp.append((name, None, None))
+    return tuple(stamp)
+
+
+def reload_inventory(inventory: Inventory) -> Inventory:
+    """Read the same sources again (the --config files, or the defaults as they are now)."""
+    settings_path = Path(inventory.settings.path) if inventory.settings.path else None
+    return load_inventory(list(inventory.sources) if inventory.explicit else None, settings_path)
+
+
 def load_inventory(config_files: list[str] | None = None, settings_path: Path | None = None) -> Inventory:
     """Hosts from `config_files` (--config) or the defaults, plus config.toml."""
     if config_files:

@@ -209,6 +209,14 @@ class HostSession:
         self.start(interactive)
         self._wake.set()
 
+    def reconfigure(self, config_files: list[str], host_settings: HostSettings, refresh: float) -> None:
+        """New config files or settings: used from the next connection (r applies them now)."""
+        if config_files != self.config_files:
+            self.config_files = list(config_files)
+            self._resolved = None
+        self.host_settings = host_settings
+        self.refresh = refresh
+
     async def connect_once(self) -> None:
         """One attempt, no prompts (scripts): raise ConnectFailed with the reason."""
         self._set(HostState.CONNECTING)

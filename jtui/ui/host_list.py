@@ -81,6 +81,13 @@ class HostList(Vertical):
         self.query_one("#filter").display = False
         self._fill()
 
+    def set_aliases(self, aliases: list[str], empty_text: str) -> None:
+        """The hosts files changed: show the new list, keeping states and the cursor's host."""
+        self.aliases = aliases
+        self.empty_text = empty_text
+        self.query_one("#no-hosts", Static).update(empty_text)
+        self._fill()
+
     @property
     def table(self) -> HostTable:
         return self.query_one(HostTable)

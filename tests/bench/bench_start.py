@@ -70,7 +70,7 @@ def ritual(server) -> tuple[float, dict[str, float]]:
     """The OpenSSH ritual, scripted: cold ssh + nohup start, ssh -N -L, poll the URL."""
     port = free_port()
     remote = (
-        f"cd ~/work && JUPYTER_TOKEN={TOKEN} nohup jupyter server --no-browser --ip=127.0.0.1 "
+        f"cd ~/work; JUPYTER_TOKEN={TOKEN} nohup jupyter server --no-browser --ip=127.0.0.1 "
         f"--port={port} --port-retries=0 {' '.join(allow_root())} >~/jupyter-{port}.log 2>&1 </dev/null & echo $!"
     )
     start = time.perf_counter()
