@@ -95,10 +95,12 @@ class JtuiApp(App[int]):
         Binding("q", "quit", "quit", id="quit", tooltip="Quit: forwards end, remote servers keep running"),
     ]
 
-    def __init__(self, inventory: Inventory, *, autoconnect: bool = True) -> None:
+    def __init__(self, inventory: Inventory, *, autoconnect: bool = True, demo: bool = False) -> None:
         super().__init__()
         self.inventory = inventory
         self.autoconnect = autoconnect
+        self.demo = demo
+        self.demo_server = None
         self.fleet = None  # created after the first frame: it pulls in asyncssh
         self.statuses: dict[str, HostStatus] = {}
         self.samples: dict[str, Sample] = {}
@@ -134,7 +136,9 @@ class JtuiApp(App[int]):
         self.set_interval(1.0, self._tick)
         self._config_stamp = config_stamp(self.inventory)
         self.set_interval(2.0, self._check_config)
-        if self.autoconnect:
+        if self.demo:
+            self._start_demo()
+        elif self.autoconnect:
             self.call_after_refresh(self._start_fleet)
 
     def _start_fleet(self) -> None:
@@ -147,9 +151,23 @@ class JtuiApp(App[int]):
             self.fleet = Fleet(self.inventory, _Listener(self), _Prompter(self))
         return self.fleet
 
+    @work(exit_on_error=False, group="demo")
+    async def _start_demo(self) -> None:
+        """Serve this machine as host `demo` over an embedded SSH server, then connect to it."""
+        from jtui.core.demo import start_demo_server
+
+        self.demo_server = await start_demo_server()
+        self.inventory = load_inventory([self.demo_server.config_file])
+        self._config_stamp = config_stamp(self.inventory)
+        self.query_one(HostList).set_aliases(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
+        self.notify(f"demo: this machine, over SSH on 127.0.0.1:{self.demo_server.port}", title="jtui --demo")
+        self._start_fleet()
+
     async def on_unmount(self) -> None:
         if self.fleet is not None:
             await self.fleet.close()
+        if self.demo_server is not None:
+            self.demo_server.close()
 
     # -- core -> screen ----------------------------------------------------
 
@@ -461,5 +479,8 @@ class JtuiApp(App[int]):
 
 def build_app(config_files: list[str] | None = None, demo: bool = False, autoconnect: bool = True) -> JtuiApp:
     """The one factory for the CLI and the tests."""
+    if demo:  # the real hosts file is replaced by the demo server's once it listens
+        inventory = load_inventory(["/dev/null"])
+        return JtuiApp(inventory, autoconnect=autoconnect, demo=True)
     inventory = load_inventory(config_files)
     return JtuiApp(inventory, autoconnect=autoconnect)

@@ -1,0 +1,105 @@
+"""`jtui --demo`: this machine served as host `demo` by an embedded SSH server.
+
+A newcomer with no remote at hand still gets the real thing: jtui connects
+over SSH (asyncssh's server, on 127.0.0.1 only, fresh keys, key auth only),
+probes this machine, starts Jupyter here and forwards it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class DemoServer:
+    server: object  # asyncssh.SSHAcceptor
+    port: int
+    config_file: str
+    folder: tempfile.TemporaryDirectory
+
+    def close(self) -> None:
+        self.server.close()
+        self.folder.cleanup()
+
+
+def _server_class(client_key):
+    import asyncssh
+
+    class DemoSSHServer(asyncssh.SSHServer):
+        def begin_auth(self, username: str) -> bool:
+            return True
+
+        def public_key_auth_supported(self) -> bool:
+            return True
+
+        def validate_public_key(self, username: str, key) -> bool:
+            return key == client_key.convert_to_public()
+
+        def connection_requested(self, dest_host, dest_port, orig_host, orig_port):
+            # Forwards may only reach this machine's loopback, like a server bound there.
+            return dest_host in LOOPBACK
+
+        def server_requested(self, listen_host, listen_port):
+            return False
+
+    return DemoSSHServer
+
+
+async def _run_command(process) -> None:
+    """Run the client's command with the user's shell, as sshd would."""
+    import asyncssh
+
+    shell = os.environ.get("SHELL") or "/bin/sh"
+    command = process.command or shell
+    local = await asyncio.create_subprocess_exec(
+        shell, "-c", command,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        await process.redirect(stdin=local.stdin, stdout=local.stdout, stderr=local.stderr)
+        process.exit(await local.wait())
+    except asyncssh.BreakReceived:
+        local.kill()
+        process.exit(255)
+    finally:
+        if local.returncode is None and process.channel.is_closing():
+            local.terminate()
+
+
+async def start_demo_server() -> DemoServer:
+    """Listen on 127.0.0.1 (any free port) and write an ssh_config naming it `demo`."""
+    import asyncssh
+
+    folder = tempfile.TemporaryDirectory(prefix="jtui-demo-")
+    root = Path(folder.name)
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    client_key = asyncssh.generate_private_key("ssh-ed25519")
+    key_file = root / "id_ed25519"
+    key_file.write_bytes(client_key.export_private_key())
+    key_file.chmod(0o600)
+    server = await asyncssh.create_server(
+        _server_class(client_key), "127.0.0.1", 0,
+        server_host_keys=[host_key], process_factory=_run_command, encoding=None,
+    )
+    port = server.sockets[0].getsockname()[1]
+    known = root / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode().strip()}\n")
+    config = root / "ssh_config"
+    config.write_text(
+        "Host demo\n"
+        "  HostName 127.0.0.1\n"
+        f"  Port {port}\n"
+        f"  User {getpass.getuser()}\n"
+        f"  IdentityFile {key_file}\n"
+        "  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {known}\n"
+    )
+    return DemoServer(server, port, str(config), folder)
