@@ -123,16 +123,20 @@ class JtuiApp(App[int]):
 
     def compose(self) -> ComposeResult:
         text = self.problems_text(self.inventory)
-        problems_box = Static(text, id="problems", markup=False)
-        problems_box.display = bool(text)
-        yield problems_box
+        # Kept as attributes: App.query_one searches the *active* screen, which
+        # is a modal whenever a prompt or confirmation is open.
+        self.problems_box = Static(text, id="problems", markup=False)
+        self.problems_box.display = bool(text)
+        yield self.problems_box
+        self.host_list = HostList(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
+        self.detail = HostDetail()
         with Horizontal(id="main"):
-            yield HostList(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
-            yield HostDetail()
+            yield self.host_list
+            yield self.detail
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(HostList).table.focus()
+        self.host_list.table.focus()
         self.set_interval(1.0, self._tick)
         self._config_stamp = config_stamp(self.inventory)
         self.set_interval(2.0, self._check_config)
@@ -159,7 +163,7 @@ class JtuiApp(App[int]):
         self.demo_server = await start_demo_server()
         self.inventory = load_inventory([self.demo_server.config_file])
         self._config_stamp = config_stamp(self.inventory)
-        self.query_one(HostList).set_aliases(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
+        self.host_list.set_aliases(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
         self.notify(f"demo: this machine, over SSH on 127.0.0.1:{self.demo_server.port}", title="jtui --demo")
         self._start_fleet()
 
@@ -173,14 +177,14 @@ class JtuiApp(App[int]):
 
     @property
     def selected(self) -> str | None:
-        return self.query_one(HostList).selected
+        return self.host_list.selected
 
     def on_host_status_changed(self, message: HostStatusChanged) -> None:
         status = message.status
         self.statuses[status.alias] = status
         if status.state == HostState.RECONNECTING:
             self.stale.add(status.alias)
-        self.query_one(HostList).set_status(status)
+        self.host_list.set_status(status)
         if status.alias == self.selected:
             self.refresh_detail()
 
@@ -188,7 +192,7 @@ class JtuiApp(App[int]):
         alias, sample = message.alias, message.sample
         self.samples[alias] = sample
         self.stale.discard(alias)
-        self.query_one(HostList).set_sample(alias, sample)
+        self.host_list.set_sample(alias, sample)
         if alias == self.selected:
             self.refresh_detail()
 
@@ -214,7 +218,7 @@ class JtuiApp(App[int]):
 
     def refresh_detail(self) -> None:
         alias = self.selected
-        detail = self.query_one(HostDetail)
+        detail = self.detail
         if alias is None:
             detail.show(None, None, None, None, None)
             return
@@ -255,11 +259,11 @@ class JtuiApp(App[int]):
         self._config_stamp = config_stamp(inventory)
         self.inventory = inventory
         self.resolved.clear()
-        problems = self.query_one("#problems", Static)
+        problems = self.problems_box
         text = self.problems_text(inventory)
         problems.update(text)
         problems.display = bool(text)
-        self.query_one(HostList).set_aliases(inventory.scan.aliases, where_hosts_come_from(inventory))
+        self.host_list.set_aliases(inventory.scan.aliases, where_hosts_come_from(inventory))
         if self.fleet is not None:
             await self.fleet.update(inventory)
         self.notify(f"Hosts reloaded: {len(inventory.scan.aliases)} hosts.", title="config changed")
@@ -275,7 +279,7 @@ class JtuiApp(App[int]):
     # -- actions -----------------------------------------------------------
 
     def action_filter(self) -> None:
-        self.query_one(HostList).open_filter()
+        self.host_list.open_filter()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -315,7 +319,7 @@ class JtuiApp(App[int]):
         """The server under the server table's cursor (the first one when it has no focus)."""
         alias = self.selected
         sample = self.samples.get(alias) if alias else None
-        port = self.query_one(HostDetail).selected_server_port()
+        port = self.detail.selected_server_port()
         if sample is None or port is None:
             return None
         return next((s for s in sample.servers if s.port == port), None)

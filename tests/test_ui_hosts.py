@@ -136,3 +136,19 @@ async def test_hosts_file_changing_while_running_is_reloaded(tmp_path):
             if not app.query_one(HostList).visible_aliases():
                 break
         assert app.query_one("#no-hosts").display
+
+
+async def test_updates_while_a_modal_is_open_reach_the_main_screen():
+    """Samples and ticks keep landing while help or a prompt is on top."""
+    from jtui.app import _Listener
+    from jtui.core.model import HostState, HostStatus, Sample
+
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("question_mark")
+        listener = _Listener(app)
+        listener.session_status(HostStatus("gpu-box", HostState.FAILED, "connection refused", 1, 0.0))
+        listener.session_sample("gpu-box", Sample(time=1.0, cpu_percent=50.0, mem_total=100, mem_used=10))
+        await pilot.pause(1.2)  # one _tick with a retry pending
+        await pilot.press("escape")
+        assert "refused" in str(app.host_list.table.get_row("gpu-box")[2])
