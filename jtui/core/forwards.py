@@ -94,11 +94,13 @@ class ForwardManager:
                 return bound.forward
         return None
 
-    async def bind(self, server: JupyterServer, preferred_local_port: int | None = None) -> Forward:
+    async def bind(
+        self, server: JupyterServer, preferred_local_port: int | None = None, first_choice: int | None = None
+    ) -> Forward:
         """Forward a local port to `server`; the existing forward if there is one.
 
-        Tries the remote port, then `preferred_local_port`, then a port the
-        OS picks. Raises ConnectionError on a closed connection (asyncssh
+        Tries `first_choice` (`jtui open --port N`), the remote port, then
+        `preferred_local_port`, then a port the OS picks. Raises ConnectionError on a closed connection (asyncssh
         would bind a listener that never forwards), OSError if even the OS
         port cannot be bound.
         """
@@ -108,6 +110,8 @@ class ForwardManager:
                 return existing
             host = remote_connect_host(server)
             wanted = [server.port] + ([preferred_local_port] if preferred_local_port else [])
+            if first_choice:
+                wanted.insert(0, first_choice)
             lost = [f for f in self._pending if f.remote_port == server.port and f.remote_host == host]
             if lost:  # its URL was already handed out: take its old local port back first
                 self._pending.remove(lost[0])
