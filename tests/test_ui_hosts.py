@@ -152,3 +152,27 @@ async def test_updates_while_a_modal_is_open_reach_the_main_screen():
         await pilot.pause(1.2)  # one _tick with a retry pending
         await pilot.press("escape")
         assert "refused" in str(app.host_list.table.get_row("gpu-box")[2])
+
+
+async def test_servers_are_marked_stale_while_reconnecting_until_a_fresh_sample():
+    from jtui.app import _Listener
+    from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        listener = _Listener(app)
+        sample = Sample(time=10.0, cpu_percent=5.0, mem_total=100, mem_used=10,
+                        servers=(JupyterServer(8888, 42, "http://127.0.0.1:8888/", token="t", root_dir="/srv"),))
+        listener.session_status(HostStatus("gpu-box", HostState.CONNECTED))
+        listener.session_sample("gpu-box", sample)
+        await pilot.pause()
+        title = app.detail.query_one("#servers-title")
+        assert "stale" not in str(title.render())
+        listener.session_status(HostStatus("gpu-box", HostState.RECONNECTING, "connection lost"))
+        await pilot.pause()
+        assert "stale" in str(title.render())
+        assert app.detail.servers.row_count == 1  # still listed
+        listener.session_status(HostStatus("gpu-box", HostState.CONNECTED))
+        listener.session_sample("gpu-box", sample)
+        await pilot.pause()
+        assert "stale" not in str(title.render())
