@@ -43,39 +43,37 @@ class _Listener:
 
 
 class _Prompter:
-    """Answers asyncssh's auth callbacks with a modal; awaits a future set on dismiss."""
+    """Answers asyncssh's auth callbacks with a modal; awaits a future set on dismiss.
+
+    (push_screen_wait cannot be used there: the callback does not run in a worker.)
+    """
 
     def __init__(self, app: "JtuiApp") -> None:
         self.app = app
         self._lock = asyncio.Lock()  # one modal at a time, however many hosts ask
 
-    async def ask(self, alias: str, prompt: str, echo: bool) -> str | None:
+    async def _modal(self, screen):
         async with self._lock:
             future: asyncio.Future = asyncio.get_running_loop().create_future()
 
-            def done(answer: str | None) -> None:
+            def done(result) -> None:
                 if not future.done():
-                    future.set_result(answer)
+                    future.set_result(result)
 
-            self.app.push_screen(PromptScreen(f"{alias}: login", prompt, echo), done)
+            self.app.push_screen(screen, done)
             return await future
+
+    async def ask(self, alias: str, prompt: str, echo: bool) -> str | None:
+        return await self._modal(PromptScreen(f"{alias}: login", prompt, echo))
 
     async def confirm_host_key(self, alias: str, problem) -> bool:
         from jtui.ui.confirm_screen import ConfirmScreen
 
-        async with self._lock:
-            future: asyncio.Future = asyncio.get_running_loop().create_future()
-
-            def done(yes: bool | None) -> None:
-                if not future.done():
-                    future.set_result(bool(yes))
-
-            question = (
-                f"{problem.explain()}\n\nTrust this key? It is recorded in jtui's own known_hosts, "
-                "never in yours. Compare the fingerprint with one you got from the host's owner."
-            )
-            self.app.push_screen(ConfirmScreen(f"{alias}: unknown host key", question, "Trust"), done)
-            return await future
+        question = (
+            f"{problem.explain()}\n\nTrust this key? It is recorded in jtui's own known_hosts, "
+            "never in yours. Compare the fingerprint with one you got from the host's owner."
+        )
+        return bool(await self._modal(ConfirmScreen(f"{alias}: unknown host key", question, "Trust")))
 
 
 class JtuiApp(App[int]):

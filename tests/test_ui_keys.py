@@ -96,57 +96,52 @@ async def test_s_starts_f_forwards_c_copies_x_stops(remote):
         assert not os.path.exists(server.runtime_file) if server.runtime_file.startswith("/") else True
 
 
-async def test_x_then_n_keeps_the_server(remote):
-    jupyter = start_jupyter(remote.runtime_dir, remote.home / "keep")
-    try:
-        app = build_app([str(remote.config_file)])
-        async with app.run_test(size=(120, 36)) as pilot:
-            await connected(pilot)
-            await until(lambda: servers(app), what="the running server")
-            await pilot.press("x")
-            await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen")
-            await pilot.press("n")
-            await pilot.pause(1)
-            assert jupyter.proc.poll() is None
-            assert servers(app)
-    finally:
-        jupyter.stop()
+@pytest.fixture
+def jupyter(remote):
+    server = start_jupyter(remote.runtime_dir, remote.home / "nb")
+    yield server
+    server.stop()
 
 
-async def test_o_without_a_display_copies_instead(remote, monkeypatch):
+async def test_x_then_n_keeps_the_server(remote, jupyter):
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot)
+        await until(lambda: servers(app), what="the running server")
+        await pilot.press("x")
+        await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("n")
+        await pilot.pause(1)
+        assert jupyter.proc.poll() is None
+        assert servers(app)
+
+
+async def test_o_without_a_display_copies_instead(remote, jupyter, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    jupyter = start_jupyter(remote.runtime_dir, remote.home / "o")
-    try:
-        app = build_app([str(remote.config_file)])
-        async with app.run_test(size=(120, 36)) as pilot:
-            await connected(pilot)
-            await until(lambda: servers(app))
-            await pilot.press("o")
-            await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied instead")
-            assert "no local display" in messages(app)
-            assert await asyncio.to_thread(api_status, app.clipboard) == 200
-    finally:
-        jupyter.stop()
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot)
+        await until(lambda: servers(app))
+        await pilot.press("o")
+        await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied instead")
+        assert "no local display" in messages(app)
+        assert await asyncio.to_thread(api_status, app.clipboard) == 200
 
 
-async def test_over_ssh_c_explains_localhost_and_l_copies_the_laptop_command(remote, monkeypatch):
+async def test_over_ssh_c_explains_localhost_and_l_copies_the_laptop_command(remote, jupyter, monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "192.0.2.10 51000 198.51.100.7 22")
     monkeypatch.setenv("USER", "alice")
-    jupyter = start_jupyter(remote.runtime_dir, remote.home / "l")
-    try:
-        app = build_app([str(remote.config_file)])
-        async with app.run_test(size=(120, 36)) as pilot:
-            await connected(pilot)
-            await until(lambda: servers(app))
-            await pilot.press("c")
-            await until(lambda: app.clipboard.startswith("http://localhost:"))
-            port = int(app.clipboard.split(":")[2].split("/")[0])
-            assert "not your laptop" in messages(app)
-            await pilot.press("l")
-            assert app.clipboard == f"ssh -N -L {port}:localhost:{port} alice@198.51.100.7"
-    finally:
-        jupyter.stop()
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot)
+        await until(lambda: servers(app))
+        await pilot.press("c")
+        await until(lambda: app.clipboard.startswith("http://localhost:"))
+        port = int(app.clipboard.split(":")[2].split("/")[0])
+        assert "not your laptop" in messages(app)
+        await pilot.press("l")
+        assert app.clipboard == f"ssh -N -L {port}:localhost:{port} alice@198.51.100.7"
 
 
 async def test_server_without_token_copies_a_plain_url_and_says_so(remote):
