@@ -17,6 +17,11 @@ What is compared:
   and the same with the once-per-start login-shell query;
 - the probe's steady cost per sample while streaming: (N samples - 1 sample) / (N - 1),
   at interval 0, so each sample includes its `sleep` fork, as in real use.
+
+Then, on one connection, jtui's own Probe class streams samples at a short
+interval while sshd (at LogLevel DEBUG1) logs every channel it opens
+("server_input_channel_open: ctype ..."): the count after the first sample
+and after the last must be the same, one session channel for the stream.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import asyncssh  # noqa: E402
 
-from jtui.core.probe import PROBE_SCRIPT, parse_line, probe_args, probe_command  # noqa: E402
+from jtui.core.probe import PROBE_SCRIPT, Probe, parse_line, probe_args, probe_command  # noqa: E402
 from jtui.core.resolve import connection_options  # noqa: E402
 from tests.harness.jupyter import JUPYTER, start_jupyter  # noqa: E402
 from tests.harness.sshd import SshServer  # noqa: E402
@@ -78,6 +83,41 @@ async def measure(server: SshServer, rounds: int, stream_samples: int) -> dict[s
     if done.exit_status != 0:
         raise SystemExit(f"timing harness failed ({done.exit_status}): {done.stderr}")
     return json.loads(done.stdout)
+
+
+def channel_opens(server: SshServer) -> int:
+    """Channels sshd has opened so far (its DEBUG1 log line for each channel open request)."""
+    return server.log_file.read_text(errors="replace").count("server_input_channel_open: ctype ")
+
+
+async def count_channels(server: SshServer, samples: int, interval: float) -> tuple[int, int, int, float]:
+    """Stream `samples` samples through jtui's Probe: channels opened before, at the first sample, at the last."""
+    options = connection_options("testhost", [str(server.config_file)], client_keys=[str(server.client_key)])
+    async with asyncssh.connect(options=options) as conn:
+        before = channel_opens(server)
+        seen = 0
+        first = last = before
+        start = elapsed = 0.0
+        async with Probe(conn, interval) as probe:
+            async for _sample in probe.samples():
+                seen += 1
+                if seen == 1:
+                    first = channel_opens(server)
+                    start = asyncio.get_running_loop().time()
+                if seen == samples:
+                    last = channel_opens(server)
+                    elapsed = asyncio.get_running_loop().time() - start
+                    break
+    return before, first, last, elapsed / max(1, samples - 1)
+
+
+def report_channels(before: int, first: int, last: int, samples: int, period: float) -> None:
+    print(f"\nchannels sshd opened for one probe stream of {samples} samples (jtui's Probe, every {period * 1000:.0f} ms)\n")
+    print(f"{'at the first sample':<38} {first - before:>4}")
+    print(f"{'at the last sample':<38} {last - before:>4}")
+    print(f"new channels per sample: {(last - first) / max(1, samples - 1):.2f}")
+    if last != first:
+        raise SystemExit("the probe opened channels while streaming")
 
 
 def per_sample(results: dict[str, list[dict]], stream_samples: int) -> list[dict]:
@@ -125,13 +165,17 @@ def main() -> None:
     args = parser.parse_args()
     rounds = args.rounds or (2 if args.quick else 9)
     stream_samples = 5 if args.quick else 21
+    channel_samples = 5 if args.quick else 30
     with tempfile.TemporaryDirectory(prefix="jtui-bench-") as tmp:
-        server = SshServer(Path(tmp) / "sshd").start()
+        server = SshServer(Path(tmp) / "sshd", extra_config="LogLevel DEBUG1").start()
         jupyter = None
         try:
             jupyter = start_jupyter(server.runtime_dir, Path(tmp) / "notebooks")
             results = asyncio.run(measure(server, rounds, stream_samples))
             report(results, stream_samples, jupyter.pid)
+            interval = 0.1
+            before, first, last, period = asyncio.run(count_channels(server, channel_samples, interval))
+            report_channels(before, first, last, channel_samples, period)
         finally:
             if jupyter is not None:
                 jupyter.stop()

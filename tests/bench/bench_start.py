@@ -67,8 +67,12 @@ def floor(server, work: Path) -> float:
 
 
 def ritual(server) -> tuple[float, dict[str, float]]:
-    """The OpenSSH ritual, scripted: cold ssh + nohup start, ssh -N -L, poll the URL."""
-    port = free_port()
+    """The OpenSSH ritual, scripted: cold ssh + nohup start, ssh -N -L, poll the URL.
+
+    The local port differs from the remote one only because both ends are
+    this machine (the forward would take the port before Jupyter does).
+    """
+    port, local = free_port(), free_port()
     remote = (
         f"cd ~/work; JUPYTER_TOKEN={TOKEN} nohup jupyter server --no-browser --ip=127.0.0.1 "
         f"--port={port} --port-retries=0 {' '.join(allow_root())} >~/jupyter-{port}.log 2>&1 </dev/null & echo $!"
@@ -79,12 +83,12 @@ def ritual(server) -> tuple[float, dict[str, float]]:
     t_ssh = time.perf_counter() - start
     pid = int(launched.stdout.strip() or 0)
     forward = subprocess.Popen(["ssh", "-F", str(server.config_file), "-N", "-o", "ExitOnForwardFailure=yes",
-                                "-L", f"127.0.0.1:{port}:127.0.0.1:{port}", "testhost"],
+                                "-L", f"127.0.0.1:{local}:127.0.0.1:{port}", "testhost"],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_listening(port, forward)
+        wait_listening(local, forward)
         t_forward = time.perf_counter() - start
-        status = poll_until_answers(port, "/api/status", TOKEN, time.monotonic() + TIMEOUT)
+        status = poll_until_answers(local, "/api/status", TOKEN, time.monotonic() + TIMEOUT)
         elapsed = time.perf_counter() - start
     finally:
         stop_process(forward)

@@ -1,0 +1,171 @@
+"""Benchmark: launch to the first frame showing hosts, versus a bare Textual app, in one run.
+
+    .venv/bin/python tests/bench/bench_launch.py [--quick] [--rounds N]
+
+Runs `python -m jtui --config FILE` in a real terminal (a private tmux
+server, tests/harness/tmux.py) and times it from `tmux respawn-pane` until
+`capture-pane` shows the first host alias. The contenders take turns, round
+after round, in the same pane:
+- jtui with 4 hosts, and with 1000 hosts (unresolvable *.invalid names,
+  `autoconnect = false` in config.toml, so no connection is attempted);
+- jtui with 4 hosts on a real sshd and autoconnect on (connections start
+  after the first frame, they must not delay it);
+- floor: a minimal Textual app (one Static) measured the same way;
+- `python -c "import textual.app"` and `python -c pass`, timed as plain
+  subprocesses (no terminal): the import cost jtui cannot avoid.
+
+capture-pane is polled every ~2 ms; each poll is a tmux client process, so
+the figures carry a few ms of polling on top, alike for every contender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.common import PYTHON, ROOT, cpu_seconds, isolate_home, median, print_table, ratio, spread, start_sshd  # noqa: E402
+from tests.harness.tmux import Tmux  # noqa: E402
+
+FLOOR_APP = """
+from textual.app import App
+from textual.widgets import Static
+
+class Floor(App):
+    def compose(self):
+        yield Static("jtb-floor-ready")
+
+Floor().run()
+"""
+TIMEOUT = 30.0
+
+
+def hosts_file(path: Path, count: int) -> tuple[Path, str]:
+    lines = []
+    for i in range(count):
+        lines += [f"Host jtb-{count}-{i:04d}", f"  HostName jtb-{i:04d}.invalid", "  User nobody", ""]
+    path.write_text("\n".join(lines))
+    return path, f"jtb-{count}-0000"
+
+
+def real_hosts_file(path: Path, server) -> tuple[Path, str]:
+    text = "".join(server.client_config(f"jtb-real-{i}") for i in range(4))
+    path.write_text(text)
+    return path, "jtb-real-0"
+
+
+def first_frame(tmux: Tmux, command: list[str], env: dict[str, str], needle: str) -> tuple[float, float]:
+    """Seconds from respawning the pane with `command` until `needle` is on the screen, and the
+    CPU seconds the process used until then (less sensitive to other load on the machine)."""
+    shell = "exec env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(command)
+    start = time.perf_counter()
+    tmux.run("respawn-pane", "-k", "-t", "main", shell)
+    pid = int(tmux.run("display-message", "-p", "-t", "main", "#{pane_pid}").stdout)  # exec: python's own pid
+    while True:
+        screen = tmux.run("capture-pane", "-p", "-t", "main").stdout
+        if needle in screen:
+            elapsed = time.perf_counter() - start
+            try:
+                cpu = cpu_seconds(pid)
+            except OSError:
+                cpu = float("nan")
+            break
+        if time.perf_counter() - start > TIMEOUT:
+            raise SystemExit(f"{needle!r} never showed; screen:\n{screen}")
+        time.sleep(0.002)
+    tmux.run("respawn-pane", "-k", "-t", "main", "sleep 3600")  # end it (SIGHUP), pane kept
+    time.sleep(0.3)  # let it go before the next contender starts
+    return elapsed, cpu
+
+
+def plain(args: list[str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    before = os.times()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = os.times()
+    return time.perf_counter() - start, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def measure(tmp: Path, server, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=os.environ.get("HOME", "/root"), TERM="xterm-256color", COLORTERM="truecolor",
+               PATH=os.environ["PATH"], PYTHONPATH=str(ROOT))
+    offline = isolate_home(tmp / "offline", autoconnect=False)
+    online = isolate_home(tmp / "online", refresh=2.0)
+    small, small_alias = hosts_file(tmp / "hosts-4.conf", 4)
+    big, big_alias = hosts_file(tmp / "hosts-1000.conf", 1000)
+    real, real_alias = real_hosts_file(tmp / "hosts-real.conf", server)
+    floor_script = tmp / "floor_app.py"
+    floor_script.write_text(FLOOR_APP)
+    jtui = [PYTHON, "-m", "jtui", "--config"]
+    terminal = {
+        "jtui, 4 hosts": (jtui + [str(small)], {**env, **offline}, small_alias),
+        "jtui, 1000 hosts": (jtui + [str(big)], {**env, **offline}, big_alias),
+        "jtui, 4 real hosts, autoconnect on": (jtui + [str(real)], {**env, **online}, real_alias),
+        "floor: minimal Textual app": ([PYTHON, str(floor_script)], env, "jtb-floor-ready"),
+    }
+    processes = {
+        'python -c "import textual.app"': [PYTHON, "-c", "import textual.app"],
+        "python -c pass": [PYTHON, "-c", "pass"],
+    }
+    times: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
+    tmux = Tmux()
+    try:
+        tmux.run("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "120", "-y", "36", "sleep 3600")
+        tmux.run("set-option", "-g", "remain-on-exit", "on")
+        for command, env_, needle in terminal.values():  # warm-up: page cache, .pyc files
+            first_frame(tmux, command, env_, needle)
+        for _ in range(rounds):
+            for name, (command, env_, needle) in terminal.items():
+                elapsed, cpu = first_frame(tmux, command, env_, needle)
+                times.setdefault(name, []).append(elapsed)
+                cpus.setdefault(name, []).append(cpu)
+            for name, args in processes.items():
+                elapsed, cpu = plain(args)
+                times.setdefault(name, []).append(elapsed)
+                cpus.setdefault(name, []).append(cpu)
+    finally:
+        tmux.kill()
+    return times, cpus
+
+
+def report(times: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
+    floor = median(times["floor: minimal Textual app"])
+    rows = [[name, f"{median(v) * 1000:.0f}", spread(v, digits=0), f"{(median(v) - floor) * 1000:+.0f}",
+             ratio(median(v), floor), f"{median(cpus[name]) * 1000:.0f}"] for name, v in times.items()]
+    notes = [
+        f"ratio jtui 1000 hosts / 4 hosts: {ratio(median(times['jtui, 1000 hosts']), median(times['jtui, 4 hosts']))}",
+        "target: first frame with hosts under 350 ms, also with 1000 hosts",
+        "cpu ms: user + system CPU of the process until its first frame (or its whole run), median",
+    ]
+    print_table(f"launch to the first frame showing a host, {len(times['jtui, 4 hosts'])} alternating rounds (ms)",
+                ["what", "median", "min–max", "vs floor app", "ratio", "cpu ms"], rows, notes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two rounds: checks that the benchmark runs")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 10)
+    with tempfile.TemporaryDirectory(prefix="jtui-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        isolate_home(tmp)
+        server = start_sshd(tmp)
+        try:
+            times, cpus = measure(tmp, server, rounds)
+            report(times, cpus)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
