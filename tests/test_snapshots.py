@@ -51,6 +51,7 @@ async def feed_live_states(pilot) -> None:
     lab = Sample(time=1_800_000_000.0, cpu_percent=3, cores=4, load=(0.1, 0.1, 0.0), mem_total=16 * GIB, mem_used=int(3.2 * GIB), mem_available=int(12.8 * GIB))
     listener.session_sample("lab", lab)
     await pilot.pause()
+    app.host_list._flush()  # the list's figures update on a timer; draw them now
     await app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -13,6 +13,8 @@ from textual.widgets import DataTable, Input, Static
 from jtui.core.model import HostState, HostStatus, Sample
 from jtui.ui.format import percent
 
+FLUSH_INTERVAL = 0.5  # seconds: figures in the list update at most this often
+
 MARKS = {
     HostState.NOT_CONNECTED: ("○", "dim"),
     HostState.CONNECTING: ("…", "yellow"),
@@ -65,6 +67,8 @@ class HostList(Vertical):
         self.statuses: dict[str, HostStatus] = {}
         self.samples: dict[str, Sample] = {}
         self.filter_text = ""
+        self._dirty: set[str] = set()  # hosts whose figures changed since the last flush
+        self._shown: dict[str, tuple[str, str]] = {}  # what each row shows now
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter hosts", id="filter")
@@ -80,6 +84,7 @@ class HostList(Vertical):
         table.add_column(" cpu  mem", key="load", width=9)
         self.query_one("#filter").display = False
         self._fill()
+        self.set_interval(FLUSH_INTERVAL, self._flush)
 
     def set_aliases(self, aliases: list[str], empty_text: str) -> None:
         """The hosts files changed: show the new list, keeping states and the cursor's host."""
@@ -110,9 +115,12 @@ class HostList(Vertical):
         table = self.table
         current = self.selected
         table.clear()
+        self._shown.clear()
         visible = self.visible_aliases()
         for alias in visible:
-            table.add_row(*self._cells(alias), key=alias)
+            cells = self._cells(alias)
+            table.add_row(*cells, key=alias)
+            self._shown[alias] = (str(cells[0]), str(cells[2]))
         empty = not self.aliases
         table.display = not empty
         self.query_one("#no-hosts").display = empty
@@ -132,23 +140,42 @@ class HostList(Vertical):
         return key.value
 
     def update_host(self, alias: str) -> None:
-        table = self.table
-        if alias not in self.visible_aliases():
-            return
+        """Redraw one row's cells, only those whose text changed.
+
+        Every update_cell makes the DataTable drop its render cache, so with
+        100 hosts sampling at 1 Hz, writing cells per sample would redraw the
+        whole table a hundred times a second.
+        """
         mark, _, load = self._cells(alias)
+        shown = self._shown.get(alias)
+        now = (str(mark), str(load))
+        if shown == now:
+            return
         try:
-            table.update_cell(alias, "mark", mark)
-            table.update_cell(alias, "load", load)
+            if shown is None or shown[0] != now[0]:
+                self.table.update_cell(alias, "mark", mark)
+            if shown is None or shown[1] != now[1]:
+                self.table.update_cell(alias, "load", load)
         except Exception:  # row filtered away meanwhile
-            pass
+            return
+        self._shown[alias] = now
+
+    def _flush(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for alias in dirty:
+            self.update_host(alias)
 
     def set_status(self, status: HostStatus) -> None:
+        previous = self.statuses.get(status.alias)
         self.statuses[status.alias] = status
-        self.update_host(status.alias)
+        if previous is None or previous.state != status.state:
+            self.update_host(status.alias)  # state changes show at once
+        else:
+            self._dirty.add(status.alias)
 
     def set_sample(self, alias: str, sample: Sample) -> None:
         self.samples[alias] = sample
-        self.update_host(alias)
+        self._dirty.add(alias)
 
     # -- filter ------------------------------------------------------------
 
