@@ -34,9 +34,19 @@ class _Listener:
         self.app.post_message(HostStatusChanged(status))
 
     def session_sample(self, alias: str, sample: Sample) -> None:
-        # History is kept here, before messages coalesce, so sparklines miss no sample.
-        self.app.histories.setdefault(alias, History()).add(sample)
-        self.app.post_message(HostSampled(alias, sample))
+        """Store the sample at once; only the selected host's needs a message.
+
+        Every host is polled, one is drawn: with 100 hosts at 1 Hz, a message
+        per sample would keep the event loop busy for nothing. The host list
+        picks the others up on its next flush.
+        """
+        app = self.app
+        app.histories.setdefault(alias, History()).add(sample)
+        app.samples[alias] = sample
+        app.stale.discard(alias)
+        app.host_list.set_sample(alias, sample)
+        if alias == app.selected:
+            app.post_message(HostSampled(alias, sample))
 
     def session_notice(self, alias: str, text: str, error: bool = False) -> None:
         self.app.post_message(HostNotice(alias, text, error))
@@ -187,11 +197,7 @@ class JtuiApp(App[int]):
             self.refresh_detail()
 
     def on_host_sampled(self, message: HostSampled) -> None:
-        alias, sample = message.alias, message.sample
-        self.samples[alias] = sample
-        self.stale.discard(alias)
-        self.host_list.set_sample(alias, sample)
-        if alias == self.selected:
+        if message.alias == self.selected:
             self.refresh_detail()
 
     def on_host_notice(self, message: HostNotice) -> None:

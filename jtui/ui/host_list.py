@@ -7,6 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
@@ -130,7 +131,10 @@ class HostList(Vertical):
 
     @property
     def selected(self) -> str | None:
-        table = self.table
+        try:
+            table = self.table
+        except NoMatches:  # not composed yet, or being torn down
+            return None
         if table.row_count == 0:
             return None
         try:
