@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from jtui.core import logs, paths
-from jtui.core.hostkeys import CHANGED, UNKNOWN
+from jtui.core.hostkeys import UNKNOWN
 from jtui.core.logs import scrub, setup_logging
 from jtui.core.model import HostState
 from jtui.core.session import ConnectFailed, HostSession, own_known_hosts
@@ -123,7 +123,8 @@ def write_unknown_key_config(sshd, tmp_path: Path, alias: str = "testhost", iden
 @pytest.fixture
 def jtui_log(monkeypatch):
     """jtui's real log, as the app sets it up, rotated often (small files) to test rotation too."""
-    monkeypatch.setattr(logs, "MAX_BYTES", 4000)
+    monkeypatch.setattr(logs, "MAX_BYTES", 600)
+    monkeypatch.setattr(logs, "BACKUPS", 100)  # keep every rotated file: all of them are checked
     saved = {}
     for name in ("jtui", "asyncssh"):
         logger = logging.getLogger(name)
@@ -138,6 +139,11 @@ def jtui_log(monkeypatch):
         logger.setLevel(level)
         logger.handlers[:] = handlers
         logger.propagate = propagate
+
+
+def log_text(log_path: Path) -> str:
+    """The current log and every rotated one."""
+    return "".join(f.read_text() for f in sorted(log_path.parent.glob(logs.LOG_NAME + "*")))
 
 
 def assert_private(log_path: Path) -> None:
@@ -209,7 +215,7 @@ async def test_real_flows_leave_no_secret_in_any_file(fresh_sshd, tmp_path, jtui
 
     assert user_known.read_text() == "", "the user's known_hosts is never written"
     assert own_known_hosts().is_file()
-    text = jtui_log.read_text()
+    text = log_text(jtui_log)
     assert "forward 127.0.0.1" in text and "accepted ED25519 key" in text, "the flows were logged"
     assert "***" in text
     found = assert_no_secret_in_files(xdg_roots(), secrets)
@@ -231,7 +237,7 @@ async def test_password_login_leaves_no_password_in_any_file(password_user, jtui
         assert (await session.run("echo ok")).stdout.strip() == "ok"
     finally:
         await session.close()
-    assert "***" in jtui_log.read_text()
+    assert "***" in log_text(jtui_log)
     assert_no_secret_in_files(xdg_roots(), {"password": password})
     assert_private(jtui_log)
 
@@ -324,7 +330,7 @@ def test_log_records_are_scrubbed_including_tracebacks(jtui_log):
         log.exception("failed")
     log.warning("where", stack_info=True)
     logging.getLogger("asyncssh").warning("Authorization: token %s", TOKEN)
-    text = jtui_log.read_text()
+    text = log_text(jtui_log)
     assert TOKEN not in text, text
     assert "Traceback" in text and "ValueError" in text
     assert_private(jtui_log)
@@ -431,7 +437,13 @@ async def test_changed_key_fails_loudly_naming_file_line_and_never_asks(sshd, tm
 
 
 @pytest.mark.integration
-async def test_key_recorded_without_port_does_not_trust_another_port(sshd, tmp_path):
+async def test_key_recorded_without_port_is_not_trusted_for_another_port(sshd, tmp_path):
+    """jtui matches `[host]:port` exactly: a port-less line is a different host.
+
+    OpenSSH itself is looser here (since 2006, "checking without port identifier"):
+    for a host it does not know under `[host]:port`, it accepts the same key
+    recorded under the bare `host`. jtui asks instead: stricter, never weaker.
+    """
     known = tmp_path / "known_hosts"
     known.write_text(f"127.0.0.1 {sshd.host_public_key}\nlocalhost {sshd.host_public_key}\n")
     config = tmp_path / "noport.conf"
@@ -450,13 +462,32 @@ async def test_key_recorded_without_port_does_not_trust_another_port(sshd, tmp_p
         assert problem.name == f"[127.0.0.1]:{sshd.port}"
     finally:
         await session.close()
+    assert not own_known_hosts().exists()
 
-    # OpenSSH (the oracle) does not trust it either
+    # where OpenSSH falls back to the port-less line, it only ever does so for the very same key
+    ssh = subprocess.run(
+        ["ssh", "-v", "-F", str(config), "-o", "StrictHostKeyChecking=yes", "testhost", "true"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert ssh.returncode == 0 and "found matching key w/out port" in ssh.stderr, ssh.stderr[-2000:]
+
+    # a *different* key on the port-less line: unknown for both (neither calls it changed)
+    other_pub = keygen(tmp_path / "other", "impostor")
+    known.write_text(f"127.0.0.1 {other_pub}\n")
+    session, rec = make_session(config, prompter=Prompter(accept=False))
+    session.start(interactive=True)
+    try:
+        await rec.wait(lambda: rec.state == HostState.FAILED)
+        [problem] = session.prompter.keys
+        assert problem.kind == UNKNOWN and problem.offending == ()
+    finally:
+        await session.close()
     ssh = subprocess.run(
         ["ssh", "-F", str(config), "-o", "StrictHostKeyChecking=yes", "testhost", "true"],
         capture_output=True, text=True, timeout=30,
     )
     assert ssh.returncode != 0 and "Host key verification failed" in ssh.stderr
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" not in ssh.stderr
 
 
 @pytest.mark.integration

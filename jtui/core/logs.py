@@ -1,8 +1,9 @@
 """jtui's log: a rotated file in the user log dir, mode 0600, with secrets scrubbed.
 
 Tokens must never reach the log, whatever a library prints: every record
-passes through a filter that blanks `token=...`, `Authorization: token ...`
-and any secret registered with `forget_secret_later`.
+passes through a filter (message, traceback and stack alike) that blanks
+`token=...`, `"token": "..."`, `Authorization: token|Bearer ...` and any
+secret registered with `register_secret`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ MAX_BYTES = 1_000_000
 BACKUPS = 3
 
 _PATTERNS = [
-    re.compile(r"(token=)[^&\s'\"]+", re.I),
-    re.compile(r"(token[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9_\-]{8,}", re.I),
-    re.compile(r"(Authorization:\s*token\s+)\S+", re.I),
+    # "token": "..." and 'token': '...' (JSON, reprs): the whole string value, whatever it holds
+    re.compile(r"""(token["']?\s*[:=]\s*")(?:[^"\\]|\\.)*""", re.I),
+    re.compile(r"""(token["']?\s*[:=]\s*')(?:[^'\\]|\\.)*""", re.I),
+    # token=... in URLs and command lines, also URL-encoded (a login page's ?next=%2Flab%3Ftoken%3D...)
+    re.compile(r"(token(?:=|%3D))[^&\s'\"<>]+", re.I),
+    re.compile(r"(token[\"']?\s*[:=]\s*)[A-Za-z0-9_\-]{8,}", re.I),
+    # Authorization: token|Bearer ... (Jupyter takes both), also inside a dict or JSON
+    re.compile(r"(Authorization[\"']?\s*[:=]\s*[\"']?(?:token|bearer)\s+)[^\s'\"]+", re.I),
     re.compile(r"(JUPYTER_TOKEN=)\S+"),
 ]
 _secrets: set[str] = set()
@@ -46,8 +52,12 @@ class ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = scrub(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:  # a traceback can carry a URL with its token
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
         return True
 
 
@@ -62,6 +72,10 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> Path:
     """Send jtui's and asyncssh's records to the rotated private log file."""
+    if directory is None and paths.state_dir() in paths.log_dir().parents:
+        # Linux: the log dir is inside the state dir (known_hosts lives there); mkdir(parents=True)
+        # would create that one 0755, so it is made private first.
+        paths.ensure_private_dir(paths.state_dir())
     directory = paths.ensure_private_dir(directory or paths.log_dir())
     path = directory / LOG_NAME
     handler = PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")

@@ -128,6 +128,9 @@ class Netns:
         ns = cls(f"jtui-part-{tag}", f"jtp{tag[:6]}h", f"jtp{tag[:6]}n", network or pick_link_network())
         try:
             ns._setup()
+        except subprocess.CalledProcessError as exc:  # no veth, no permission: this machine cannot
+            ns.cleanup()
+            raise NetnsUnavailable(f"`{' '.join(exc.cmd)}` failed: {(exc.stderr or '').strip()}") from None
         except BaseException:
             ns.cleanup()
             raise
