@@ -1,11 +1,13 @@
 """Host key checking as OpenSSH does it, plus telling unknown keys from changed ones.
 
-asyncssh raises the same HostKeyNotVerifiable for both, never writes
-known_hosts, and is looser than OpenSSH in two ways: a key recorded for
-`host` also counts for `[host]:2222`, and a key recorded for the IP address
-counts too (OpenSSH's CheckHostIP is off by default since 8.5). jtui hands
-asyncssh a matcher that does neither, and remembers which file and line
-matched so a changed key can be named the way OpenSSH names it.
+asyncssh raises the same HostKeyNotVerifiable for both and never writes
+known_hosts. On its own it also trusts a key recorded for the IP address
+(OpenSSH's CheckHostIP is off by default since 8.5) and one recorded for
+`host` when connecting to `[host]:2222`. OpenSSH accepts the latter too when
+the key matches; jtui is stricter and asks instead, so a key for another
+service on the same machine is never taken silently. jtui hands asyncssh a
+matcher that does neither, and remembers which file and line matched so a
+changed key can be named the way OpenSSH names it.
 """
 
 from __future__ import annotations

@@ -41,6 +41,17 @@ def default_host_sources() -> list[Path]:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create a directory only the user can read (logs and state hold hostnames)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create a directory only the user can read (logs and state hold hostnames).
+
+    Every missing parent is made 0700 too (mkdir(parents=True) would make
+    them 0755), and the directory itself is tightened if it already exists.
+    """
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
     return path

@@ -116,6 +116,10 @@ class _Client:
             def __init__(self) -> None:
                 self.wanted_input = False
                 self.host_key_problem: HostKeyProblem | None = None
+                self.lost: Exception | None = None
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                self.lost = exc  # why the connection ended, for the reconnecting reason
 
             def validate_host_public_key(self, host, addr, port, key) -> bool:
                 # Called by asyncssh only for a key the strict matcher did not trust.
@@ -185,6 +189,7 @@ class HostSession:
         self._encrypted_keys: list[str] = []
         self._client_wanted_input = False
         self._jumps: list = []  # ProxyJump hop connections, outermost first
+        self._client = None  # the asyncssh client object of the live connection
 
     @property
     def resolved(self) -> ResolvedHost:
@@ -351,10 +356,10 @@ class HostSession:
         await self._close_jumps()
         tunnel = None
         for hop in parse_jumps(self.resolved.proxyjump):
-            tunnel = await self._dial(hop.host, hop.user, hop.port, tunnel)
+            tunnel, _ = await self._dial(hop.host, hop.user, hop.port, tunnel)
             self._jumps.append(tunnel)
         try:
-            self.conn = await self._dial(self.alias, None, None, tunnel)
+            self.conn, self._client = await self._dial(self.alias, None, None, tunnel)
         except BaseException:
             await self._close_jumps()
             raise
@@ -405,7 +410,7 @@ class HostSession:
         except Exception:
             self._client_wanted_input = client.wanted_input
             raise
-        return conn
+        return conn, client
 
     async def _close_jumps(self) -> None:
         jumps, self._jumps = self._jumps, []
@@ -462,7 +467,13 @@ class HostSession:
                 await probe_task
             except (asyncio.CancelledError, Exception):
                 pass
-        reason = getattr(conn, "_jtui_close_reason", "") or "connection lost"
+        lost = getattr(self._client, "lost", None)
+        if lost is None:
+            reason = "connection closed by the host"
+        else:
+            reason = describe(lost, self.resolved.connect_timeout).reason
+            if "keepalive" in str(lost).lower():
+                reason = "no answer to keepalives: the link is down or the host hangs"
         self.conn = None
         await self._close_jumps()
         return reason
