@@ -207,7 +207,11 @@ class JtuiApp(App[int]):
     def _host_selected(self, message: HostList.Selected) -> None:
         alias = message.alias
         if alias is not None and alias not in self.resolved:
-            self._resolve(alias)
+            session = self.fleet.sessions.get(alias) if self.fleet is not None else None
+            if session is not None and session.has_resolved:
+                self.resolved[alias] = session.resolved  # already read: no second parse
+            else:
+                self._resolve(alias)
         self.refresh_detail()
 
     @work(thread=True, exit_on_error=False, group="resolve")

@@ -192,6 +192,10 @@ class HostSession:
         self._client = None  # the asyncssh client object of the live connection
 
     @property
+    def has_resolved(self) -> bool:
+        return self._resolved is not None
+
+    @property
     def resolved(self) -> ResolvedHost:
         """Resolved on first use: with 1000 hosts, resolving all up front would delay the first frame."""
         if self._resolved is None:
