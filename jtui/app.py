@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_inventory, where_hosts_come_from
@@ -213,6 +213,12 @@ class JtuiApp(App[int]):
             else:
                 self._resolve(alias)
         self.refresh_detail()
+
+    @on(DataTable.RowSelected, "#hosts")
+    def _enter_on_host(self, event: DataTable.RowSelected) -> None:
+        """enter on the host table: the table takes the key first, so connect here."""
+        event.stop()
+        self.action_connect()
 
     @work(thread=True, exit_on_error=False, group="resolve")
     def _resolve(self, alias: str) -> None:

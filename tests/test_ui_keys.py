@@ -182,3 +182,19 @@ async def test_keys_on_a_host_that_is_not_connected_explain(tmp_path, isolated_d
             await pilot.press(key)
         assert "connection refused" in messages(app)
         assert "press r to reconnect" in messages(app)
+
+
+async def test_autoconnect_false_waits_for_enter(fresh_sshd, isolated_dirs, tmp_path):
+    folder = isolated_dirs / "config" / "jtui"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.toml").write_text("refresh = 0.3\n[hosts.lazy]\nautoconnect = false\n")
+    config = tmp_path / "two.conf"
+    config.write_text(fresh_sshd.client_config("testhost") + fresh_sshd.client_config("lazy"))
+    app = build_app([str(config)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot)
+        assert "lazy" not in app.statuses  # never touched
+        await pilot.press("j")
+        assert app.selected == "lazy"
+        await pilot.press("enter")
+        await until(lambda: app.statuses.get("lazy") and app.statuses["lazy"].state == HostState.CONNECTED, what="lazy connected")

@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -284,25 +283,5 @@ class NetnsSshServer(SshServer):
     def client_config(self, alias: str, **extra: str) -> str:
         return super().client_config(alias, **extra).replace("HostName 127.0.0.1", f"HostName {self.address}")
 
-    def start(self) -> "NetnsSshServer":
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        log = open(self.log_file, "ab")
-        self.proc = self.netns.popen(
-            [SSHD, "-D", "-e", "-f", str(self.sshd_config)],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sshd exited: {self.log_file.read_text()[-2000:]}")
-            try:
-                with socket.create_connection((self.address, self.port), timeout=0.5) as s:
-                    if s.recv(4).startswith(b"SSH-"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"sshd did not answer on {self.address}:{self.port}: {self.log_file.read_text()[-2000:]}")
+    def spawn(self, args: list[str], **kwargs) -> subprocess.Popen:
+        return self.netns.popen(args, **kwargs)

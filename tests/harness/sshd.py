@@ -192,11 +192,20 @@ SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path(
         """OpenSSH client command line reaching this server."""
         return ["ssh", "-F", str(self.config_file), alias]
 
+    @property
+    def address(self) -> str:
+        """Where sshd listens (a subclass may listen elsewhere)."""
+        return "127.0.0.1"
+
+    def spawn(self, args: list[str], **kwargs) -> subprocess.Popen:
+        """Start sshd (a subclass may start it inside a network namespace)."""
+        return subprocess.Popen(args, **kwargs)
+
     def start(self) -> "SshServer":
         if os.geteuid() == 0:
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         log = open(self.log_file, "ab")
-        self.proc = subprocess.Popen(
+        self.proc = self.spawn(
             [SSHD, "-D", "-e", "-f", str(self.sshd_config)],
             stdout=log,
             stderr=log,
@@ -209,12 +218,12 @@ SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path(
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sshd exited: {self.log_file.read_text()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                with socket.create_connection((self.address, self.port), timeout=0.5) as s:
                     if s.recv(4).startswith(b"SSH-"):
                         return self
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeError(f"sshd did not answer on {self.port}: {self.log_file.read_text()[-2000:]}")
+        raise RuntimeError(f"sshd did not answer on {self.address}:{self.port}: {self.log_file.read_text()[-2000:]}")
 
     def stop_listener(self) -> None:
         """Stop accepting new connections; sessions already open keep running."""
