@@ -107,3 +107,28 @@ def test_forwarded_server(snap_compare):
 
 def test_failed_host(snap_compare):
     assert snap_compare(offline_app(), terminal_size=SIZE, run_before=failed_host_selected)
+
+
+def test_passphrase_prompt(snap_compare):
+    from jtui.ui.prompt_screen import PromptScreen
+
+    async def ask(pilot) -> None:
+        pilot.app.push_screen(PromptScreen("gpu-box: login", "Passphrase for /home/alice/.ssh/id_ed25519", False))
+        await pilot.pause()
+        await pilot.press("s", "e", "c")
+
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=ask)
+
+
+def test_unknown_host_key(snap_compare):
+    from jtui.core.hostkeys import UNKNOWN, HostKeyProblem
+    from jtui.ui.confirm_screen import ConfirmScreen
+
+    problem = HostKeyProblem(UNKNOWN, "gpu-box.lab.example", None, "ED25519",
+                             "SHA256:n4Qb1mXc3V9oTqz0gYx8c2Kp3Wm5tJ7rLhF6dE1aBcY", "ssh-ed25519 AAAA")
+
+    async def show(pilot) -> None:
+        pilot.app.push_screen(ConfirmScreen("gpu-box: unknown host key", problem.explain() + "\n\nTrust this key?", "Trust"))
+        await pilot.pause()
+
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=show)

@@ -19,6 +19,7 @@ KEYS = (
     ("c", "copy the server's localhost URL with its token (forwards first)"),
     ("o", "open that URL in the local browser (forwards first)"),
     ("x", "stop the selected server (asks first)"),
+    ("l", "after a copy over SSH: copy the laptop-side ssh -N -L command"),
     ("r", "refresh now / reconnect a failed host"),
     ("?", "this help"),
     ("ctrl+p", "command palette"),
@@ -30,9 +31,10 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        width: 88; max-width: 95%; height: auto; max-height: 95%;
         border: round $accent; background: $surface; padding: 1 2;
     }
+    HelpScreen Static { width: 100%; height: auto; }
     """
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
