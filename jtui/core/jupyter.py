@@ -570,10 +570,3 @@ async def _remove_runtime_files(conn, server: JupyterServer) -> None:
 done
 """,
     )
-
-
-def describe(started: StartedServer) -> str:
-    """One line for logs and notifications, with no token in it."""
-    server = started.server
-    who = " as root" if started.as_root else ""
-    return f"Jupyter pid {server.pid} on remote port {server.port}{who}, log {started.log_path}"

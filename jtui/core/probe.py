@@ -25,14 +25,13 @@ import asyncio
 import json
 import logging
 import math
-import re
 import shlex
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any
 
 from jtui.core.model import GpuStat, JupyterServer, Sample
-from jtui.core.runtime_files import RuntimeFileError, parse_runtime_text
+from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ STDERR_TAIL = 4096
 READ_SIZE = 1 << 16
 CLOSE_TIMEOUT = 5.0
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ProbeLineError(ValueError):
@@ -156,13 +154,7 @@ def _integer(data: dict, key: str, lo: int, hi: int) -> int | None:
 
 
 def _text(value: Any, key: str, limit: int = 4096) -> str:
-    if not isinstance(value, str):
-        raise ProbeLineError(f"{key} is not a string")
-    if len(value) > limit:
-        raise ProbeLineError(f"{key} too long")
-    if _CONTROL.search(value):
-        raise ProbeLineError(f"{key} holds control characters")
-    return value
+    return checked_text(value, key, limit, ProbeLineError)
 
 
 def _list(data: dict, key: str, limit: int) -> list:
@@ -242,7 +234,7 @@ def _server(entry: Any) -> JupyterServer:
 
 def _entry_label(entry: Any, position: int) -> str:
     name = entry.get("file") if isinstance(entry, dict) else None
-    if isinstance(name, str) and len(name) < 4096 and not _CONTROL.search(name):
+    if isinstance(name, str) and len(name) < 4096 and not CONTROL_CHARS.search(name):
         return name.rsplit("/", 1)[-1]
     return f"entry {position}"
 

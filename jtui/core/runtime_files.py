@@ -18,7 +18,7 @@ from typing import Any
 from jtui.core.model import JupyterServer
 
 RUNTIME_NAME = re.compile(r"^(jpserver|nbserver)-(\d+)\.json$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MAX_TEXT = 4096
 _MAX_TIME = 1e11  # epoch seconds; later is garbage
 
@@ -35,17 +35,21 @@ def _int(data: dict, key: str) -> int:
     return value
 
 
+def checked_text(value: Any, key: str, limit: int = _MAX_TEXT, error: type[ValueError] = RuntimeFileError) -> str:
+    """A remote string fit to show: a str, bounded, with no control characters
+    (they could reach the terminal). Shared by the probe line parser."""
+    if not isinstance(value, str):
+        raise error(f"{key} is not a string")
+    if len(value) > limit:
+        raise error(f"{key} too long")
+    if CONTROL_CHARS.search(value):
+        raise error(f"{key} holds control characters")
+    return value
+
+
 def _str(data: dict, key: str, default: str = "") -> str:
     value = data.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise RuntimeFileError(f"{key} is not a string")
-    if len(value) > _MAX_TEXT:
-        raise RuntimeFileError(f"{key} is too long")
-    if _CONTROL.search(value):
-        raise RuntimeFileError(f"{key} holds control characters")
-    return value
+    return default if value is None else checked_text(value, key)
 
 
 def normalize_base_url(base_url: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 BLOCKS = "▁▂▃▄▅▆▇█"
 GIB = 1024**3
 
@@ -43,7 +41,3 @@ def short_path(path: str, home: str | None = None) -> str:
     if home and (path == home or path.startswith(home.rstrip("/") + "/")):
         return "~" + path[len(home.rstrip("/")):]
     return path or "?"
-
-
-def local_home() -> str:
-    return os.path.expanduser("~")

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from jtui.core.model import History, HostState, HostStatus, JupyterServer, Sample
+from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost
 from jtui.ui.format import duration, gib, short_path, sparkline
 from jtui.ui.host_list import MARKS
