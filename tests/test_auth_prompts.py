@@ -7,7 +7,6 @@ without PAM cannot offer it).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pwd
 import shutil
@@ -17,6 +16,7 @@ import uuid
 import pytest
 
 from jtui.core.model import HostState
+from tests.harness.require import unavailable
 from tests.harness.sshd import keygen
 from tests.test_sessions import session_for
 
@@ -99,9 +99,7 @@ async def test_three_wrong_passphrases_give_up_with_the_reason(fresh_sshd, tmp_p
 def password_user(fresh_sshd):
     """A throw-away local user with a password (root only: CI runs as root)."""
     if os.geteuid() != 0 or not shutil.which("useradd"):
-        if os.environ.get("CI"):
-            pytest.fail("password login test needs root and useradd")
-        pytest.skip("needs root to create a user with a password")
+        unavailable("the password login test needs root and useradd to create a user")
     name = f"jtpw{uuid.uuid4().hex[:6]}"
     password = f"pw-{uuid.uuid4().hex[:10]}"
     home = fresh_sshd.root / name

@@ -6,13 +6,13 @@ exits 0 and prints its table, never anything about time.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.harness.require import need_program
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +32,7 @@ def run_bench(name: str) -> str:
 
 @pytest.fixture
 def tmux_available():
-    if not shutil.which("tmux"):
-        if os.environ.get("CI"):
-            pytest.fail("tmux missing: .ci/run installs it")
-        pytest.skip("tmux missing")
+    need_program("tmux")
 
 
 def test_bench_probe_quick_prints_its_table(sshd):  # sshd: skip (or fail in CI) as the other real tests do

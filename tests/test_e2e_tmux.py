@@ -10,7 +10,6 @@ import glob
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import urllib.request
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.tmux import Tmux
 
@@ -28,10 +28,7 @@ URL = re.compile(r"http://localhost:(\d+)/\?token=[0-9a-f]+")
 
 @pytest.fixture
 def tmux():
-    if not shutil.which("tmux"):
-        if os.environ.get("CI"):
-            pytest.fail("tmux missing: .ci/run installs it")
-        pytest.skip("tmux missing")
+    need_program("tmux")
     t = Tmux()
     yield t
     t.kill()

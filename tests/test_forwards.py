@@ -30,6 +30,7 @@ from jtui.core.resolve import connection_options
 from jtui.core.runtime_files import server_from_runtime
 from jtui.core.urls import localhost_url
 from tests.harness.jupyter import JUPYTER, start_jupyter
+from tests.harness.require import unavailable
 from tests.harness.sockets import can_listen, listeners, listeners_of
 from tests.harness.sshd import SshServer, free_port
 
@@ -161,7 +162,7 @@ async def test_moves_when_ipv6_loopback_holds_the_port(forwards, alt_server):
     try:
         blocker = occupy("::1", alt_server.port)
     except OSError:
-        pytest.skip("no IPv6 loopback on this machine")
+        unavailable("no IPv6 loopback on this machine")
     with blocker:
         forward = await forwards.bind(alt_server)
     assert forward.moved and "::1" in forward.reason

@@ -26,15 +26,6 @@ from jtui.core.hostsfile import (
 )
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A sandbox HOME with an empty ~/.ssh: relative Includes resolve below it."""
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
 def write(path: Path, text: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):

@@ -29,6 +29,7 @@ from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
 from tests.harness.jupyter import JUPYTER
 from tests.harness.netns import Netns, NetnsSshServer, NetnsUnavailable
+from tests.harness.require import unavailable
 from tests.harness.sockets import can_listen
 from tests.harness.sshd import SSHD
 from tests.test_sessions import Recorder
@@ -40,21 +41,17 @@ NOTICE_TIMEOUT = 60  # generous: the keepalive window is about 3 s
 HEAL_TIMEOUT = 90  # generous: backoff is at most 30 s
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"partition test cannot run in CI: {reason}")  # must not skip in CI
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def partition(tmp_path):
     """(netns, sshd inside it, client config); everything removed afterwards, even on failure."""
     if not os.path.exists(SSHD):
-        _unavailable(f"{SSHD} missing: run .ci/run")
+        unavailable(f"{SSHD} missing: run .ci/run")
     try:
         ns = Netns.create()
     except NetnsUnavailable as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     server = None
     try:
         server = NetnsSshServer(tmp_path / "sshd", netns=ns)

@@ -35,7 +35,7 @@ from jtui.core.session import ConnectFailed, HostSession, own_known_hosts
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
 from tests.harness.sshd import keygen
-from tests.test_auth_prompts import password_user  # noqa: F401  (a fixture)
+from tests.test_auth_prompts import password_user  # noqa: F401  (a fixture, shared)
 from tests.test_sessions import Recorder
 
 REPO = Path(__file__).resolve().parent.parent

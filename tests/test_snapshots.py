@@ -6,7 +6,6 @@ them, so the pictures are the same on every machine.
 
 from __future__ import annotations
 
-import pytest
 
 from jtui.app import _Listener, build_app
 from jtui.core.model import GpuStat, HostState, HostStatus, JupyterServer, Sample

@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness.sshd import SSHD, SshServer, kill_all, wait_gone
+from tests.harness.sshd import SshServer, kill_all, wait_gone
 
 IP = "ip"
 LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
