@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import asyncssh
+
 from jtui.core import paths
 from jtui.core.errors import Failure, describe
 from jtui.core.hostkeys import UNKNOWN, HostKeyProblem, KnownHostsMatcher, classify, record
@@ -106,55 +108,52 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     return base * (0.75 + 0.5 * (rng or random).random())
 
 
-class _Client:
+class _Client(asyncssh.SSHClient):
     """asyncssh client callbacks: prompts when interactive, notes wishes when not."""
 
-    def __new__(cls, session: "HostSession", interactive: bool, matcher: KnownHostsMatcher):
-        import asyncssh
+    def __init__(self, session: "HostSession", interactive: bool, matcher: KnownHostsMatcher) -> None:
+        self.session = session
+        self.interactive = interactive
+        self.matcher = matcher
+        self.wanted_input = False
+        self.host_key_problem: HostKeyProblem | None = None
+        self.lost: Exception | None = None
 
-        class Client(asyncssh.SSHClient):
-            def __init__(self) -> None:
-                self.wanted_input = False
-                self.host_key_problem: HostKeyProblem | None = None
-                self.lost: Exception | None = None
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc  # why the connection ended, for the reconnecting reason
 
-            def connection_lost(self, exc: Exception | None) -> None:
-                self.lost = exc  # why the connection ended, for the reconnecting reason
+    def validate_host_public_key(self, host, addr, port, key) -> bool:
+        # Called by asyncssh only for a key the strict matcher did not trust.
+        self.host_key_problem = classify(self.matcher, host, port if port != 22 else None, key)
+        return False
 
-            def validate_host_public_key(self, host, addr, port, key) -> bool:
-                # Called by asyncssh only for a key the strict matcher did not trust.
-                self.host_key_problem = classify(matcher, host, port if port != 22 else None, key)
-                return False
+    async def password_auth_requested(self):
+        if not self.interactive or self.session.prompter is None:
+            self.wanted_input = True
+            return None
+        answer = await self.session.prompter.ask(self.session.alias, f"Password for {self.session.resolved.target}", False)
+        if answer is None:
+            raise _Cancelled()
+        register_secret(answer)
+        return answer
 
-            async def password_auth_requested(self):
-                if not interactive or session.prompter is None:
-                    self.wanted_input = True
-                    return None
-                answer = await session.prompter.ask(session.alias, f"Password for {session.resolved.target}", False)
-                if answer is None:
-                    raise _Cancelled()
+    def kbdint_auth_requested(self):
+        if not self.interactive or self.session.prompter is None:
+            self.wanted_input = True
+            return None
+        return ""
+
+    async def kbdint_challenge_received(self, name, instructions, lang, prompts):
+        answers = []
+        for text, echo in prompts:
+            header = "\n".join(p for p in (name, instructions) if p)
+            answer = await self.session.prompter.ask(self.session.alias, f"{header}\n{text}".strip(), echo)
+            if answer is None:
+                raise _Cancelled()
+            if not echo:
                 register_secret(answer)
-                return answer
-
-            def kbdint_auth_requested(self):
-                if not interactive or session.prompter is None:
-                    self.wanted_input = True
-                    return None
-                return ""
-
-            async def kbdint_challenge_received(self, name, instructions, lang, prompts):
-                answers = []
-                for text, echo in prompts:
-                    header = "\n".join(p for p in (name, instructions) if p)
-                    answer = await session.prompter.ask(session.alias, f"{header}\n{text}".strip(), echo)
-                    if answer is None:
-                        raise _Cancelled()
-                    if not echo:
-                        register_secret(answer)
-                    answers.append(answer)
-                return answers
-
-        return Client()
+            answers.append(answer)
+        return answers
 
 
 class HostSession:
@@ -339,8 +338,6 @@ class HostSession:
             pass
 
     def _failure(self, exc: BaseException) -> Failure:
-        import asyncssh
-
         failure = describe(exc, self.resolved.connect_timeout)
         if isinstance(exc, asyncssh.PermissionDenied) and not self._interactive:
             wanted = self._client_wanted_input or self._encrypted_keys
@@ -375,8 +372,6 @@ class HostSession:
         config files: asyncssh's own ProxyJump would read ~/.ssh/config for
         them and skip jtui's keys and known_hosts.
         """
-        import asyncssh
-
         resolved = self.resolved if alias == self.alias and user is None and port is None else None
         if resolved is None:
             resolved = await asyncio.to_thread(resolve_host, alias, self.config_files)
@@ -422,8 +417,6 @@ class HostSession:
             conn.close()
 
     async def _ask_passphrases(self, paths_: list[str]) -> None:
-        import asyncssh
-
         for path in paths_:
             for attempt in range(PASSPHRASE_TRIES):
                 hint = "" if attempt == 0 else " (wrong, try again)"
@@ -592,8 +585,6 @@ class HostSession:
         sshd frees a session slot only after it has seen our close, a moment
         after `run` returns here; a refused channel open is retried briefly.
         """
-        import asyncssh
-
         if self.conn is None:
             raise ConnectionError(f"{self.alias} is not connected")
         async with self.channels:
