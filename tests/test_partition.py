@@ -31,7 +31,7 @@ from tests.harness.jupyter import JUPYTER
 from tests.harness.netns import Netns, NetnsSshServer, NetnsUnavailable
 from tests.harness.require import unavailable
 from tests.harness.sockets import can_listen
-from tests.harness.sshd import SSHD
+from tests.harness.sshd import SSHD, alive
 from tests.test_sessions import Recorder
 
 pytestmark = pytest.mark.integration
@@ -132,14 +132,6 @@ def start_jupyter_inside(ns, server, port: int) -> subprocess.Popen:
                     start_new_session=True)
     log.close()
     return proc
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 async def test_partition_is_noticed_and_heals(partition, record_property, capsys):

@@ -22,7 +22,6 @@ Three parts:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import shlex
@@ -31,7 +30,7 @@ from importlib import resources
 from typing import Any
 
 from jtui.core.model import GpuStat, JupyterServer, Sample
-from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text
+from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text, strict_json
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +115,6 @@ def script_payload() -> bytes:
 
 
 # -- parsing -----------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> Any:
-    raise ProbeLineError(f"not a finite number: {name}")
 
 
 def _number(data: dict, key: str, lo: float, hi: float, *, required: bool = False) -> float | None:
@@ -254,14 +249,7 @@ def parse_line(line: str) -> Sample:
     line = line.strip()
     if not line:
         raise ProbeLineError("empty line")
-    try:
-        data = json.loads(line, parse_constant=_reject_constant)
-    except ProbeLineError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise ProbeLineError(f"not JSON: {exc.msg} at {exc.pos}") from None
-    except (ValueError, RecursionError) as exc:
-        raise ProbeLineError(f"not JSON: {type(exc).__name__}") from None
+    data = strict_json(line, ProbeLineError)
     if not isinstance(data, dict):
         raise ProbeLineError("not a JSON object")
     version = data.get("v")

@@ -108,18 +108,25 @@ def server_from_runtime(data: Any, name: str = "", mtime: float | None = None) -
     )
 
 
-def _reject_constant(name: str) -> Any:
-    raise RuntimeFileError(f"not JSON: {name} is not a number")
+def strict_json(text: str, error: type[ValueError] = RuntimeFileError) -> Any:
+    """json.loads that refuses NaN/Infinity and turns every failure into `error`.
+
+    Shared by the probe line parser: remote text is hostile until proven not.
+    """
+
+    def reject_constant(name: str) -> Any:
+        raise error(f"not a finite number: {name}")
+
+    try:
+        return json.loads(text, parse_constant=reject_constant)
+    except error:
+        raise
+    except json.JSONDecodeError as exc:
+        raise error(f"not JSON: {exc.msg} at {exc.pos}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise error(f"not JSON: {type(exc).__name__}") from None
 
 
 def parse_runtime_text(text: str, name: str = "", mtime: float | None = None) -> JupyterServer:
     """Decode a runtime file's text and build its JupyterServer; RuntimeFileError if unusable."""
-    try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except RuntimeFileError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise RuntimeFileError(f"not JSON: {exc.msg} at {exc.pos}") from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise RuntimeFileError(f"not JSON: {type(exc).__name__}") from None
-    return server_from_runtime(data, name, mtime)
+    return server_from_runtime(strict_json(text), name, mtime)
