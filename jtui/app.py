@@ -12,7 +12,14 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_inventory, where_hosts_come_from
+from jtui.core.inventory import (
+    Inventory,
+    config_stamp,
+    empty_inventory,
+    load_inventory,
+    reload_inventory,
+    where_hosts_come_from,
+)
 from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost, resolve_host
 from jtui.ui.help_screen import HelpScreen
@@ -497,8 +504,7 @@ class JtuiApp(App[int]):
 
 def build_app(config_files: list[str] | None = None, demo: bool = False, autoconnect: bool = True) -> JtuiApp:
     """The one factory for the CLI and the tests."""
-    if demo:  # the real hosts file is replaced by the demo server's once it listens
-        inventory = load_inventory(["/dev/null"])
-        return JtuiApp(inventory, autoconnect=autoconnect, demo=True)
+    if demo:  # no hosts until the demo server listens and has written its config
+        return JtuiApp(empty_inventory(), autoconnect=autoconnect, demo=True)
     inventory = load_inventory(config_files)
     return JtuiApp(inventory, autoconnect=autoconnect)

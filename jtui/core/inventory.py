@@ -65,8 +65,15 @@ def load_inventory(config_files: list[str] | None = None, settings_path: Path | 
     return Inventory(sources, bool(config_files), scan, settings)
 
 
+def empty_inventory() -> Inventory:
+    """No host files at all (yet): `--demo` before its server has written its config."""
+    return Inventory((), True, HostScan(), load_settings(paths.settings_file()))
+
+
 def where_hosts_come_from(inventory: Inventory) -> str:
     """A sentence for the empty screen and for `jtui hosts` with nothing to list."""
+    if inventory.explicit and not inventory.sources:
+        return "Starting…"
     if inventory.explicit:
         files = ", ".join(inventory.sources)
         return f"No Host entries in {files}."
