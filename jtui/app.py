@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -15,7 +16,6 @@ from textual.worker import Worker, WorkerState
 from jtui.core.inventory import (
     Inventory,
     config_stamp,
-    empty_inventory,
     load_inventory,
     reload_inventory,
     where_hosts_come_from,
@@ -143,7 +143,7 @@ class JtuiApp(App[int]):
         self.problems_box = Static(text, id="problems", markup=False)
         self.problems_box.display = bool(text)
         yield self.problems_box
-        self.host_list = HostList(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
+        self.host_list = HostList(self.inventory.aliases, where_hosts_come_from(self.inventory))
         self.detail = HostDetail()
         with Horizontal(id="main"):
             yield self.host_list
@@ -151,11 +151,13 @@ class JtuiApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            self._exit_on_signals()
         self.host_list.table.focus()
         self.set_interval(1.0, self._tick)
         self._config_stamp = config_stamp(self.inventory)
         self.set_interval(2.0, self._check_config)
-        if self.demo:
+        if self.demo:  # the fleet starts once the demo host exists
             self._start_demo()
         elif self.autoconnect:
             self.call_after_refresh(self._start_fleet)
@@ -173,14 +175,31 @@ class JtuiApp(App[int]):
     @work(exit_on_error=False, group="demo")
     async def _start_demo(self) -> None:
         """Serve this machine as host `demo` over an embedded SSH server, then connect to it."""
-        from jtui.core.demo import start_demo_server
+        from jtui.core.demo import DEMO_ALIAS, start_demo_server
 
         self.demo_server = await start_demo_server()
-        self.inventory = load_inventory([self.demo_server.config_file])
-        self._config_stamp = config_stamp(self.inventory)
-        self.host_list.set_aliases(self.inventory.scan.aliases, where_hosts_come_from(self.inventory))
-        self.notify(f"demo: this machine, over SSH on 127.0.0.1:{self.demo_server.port}", title="jtui --demo")
-        self._start_fleet()
+        if DEMO_ALIAS in self.inventory.scan.aliases:
+            self.notify(f"Your config's host {DEMO_ALIAS!r} is hidden while --demo runs.", severity="warning")
+        self.inventory = self.inventory.with_own_host(DEMO_ALIAS, self.demo_server.config_file)
+        self.host_list.set_aliases(self.inventory.aliases, where_hosts_come_from(self.inventory))
+        self.host_list.select(DEMO_ALIAS)
+        self.notify(
+            f"{DEMO_ALIAS} is this machine, served over SSH by jtui on 127.0.0.1:{self.demo_server.port}. "
+            "Press s to start Jupyter there, then c to copy its URL.",
+            title="jtui --demo", timeout=15,
+        )
+        if self.autoconnect:
+            self._start_fleet()
+
+    def _exit_on_signals(self) -> None:
+        """A closed terminal (SIGHUP) or `kill` (SIGTERM) quits like q does.
+
+        Python's default would end the process on the spot: forwards would
+        not be closed, and --demo's private key would stay in its temp dir.
+        """
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(number, self.exit)
 
     async def on_unmount(self) -> None:
         if self.fleet is not None:
@@ -229,7 +248,7 @@ class JtuiApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="resolve")
     def _resolve(self, alias: str) -> None:
-        resolved = resolve_host(alias, list(self.inventory.config_files))
+        resolved = resolve_host(alias, self.inventory.config_files_for(alias))
         self.call_from_thread(self._resolved_ready, alias, resolved)
 
     def _resolved_ready(self, alias: str, resolved: ResolvedHost) -> None:
@@ -284,10 +303,10 @@ class JtuiApp(App[int]):
         text = self.problems_text(inventory)
         problems.update(text)
         problems.display = bool(text)
-        self.host_list.set_aliases(inventory.scan.aliases, where_hosts_come_from(inventory))
+        self.host_list.set_aliases(inventory.aliases, where_hosts_come_from(inventory))
         if self.fleet is not None:
             await self.fleet.update(inventory)
-        self.notify(f"Hosts reloaded: {len(inventory.scan.aliases)} hosts.", title="config changed")
+        self.notify(f"Hosts reloaded: {len(inventory.aliases)} hosts.", title="config changed")
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -378,7 +397,11 @@ class JtuiApp(App[int]):
         except StartError as exc:
             self.notes.pop(alias, None)
             self.refresh_detail()
-            self.notify(str(exc), title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
+            text = str(exc)
+            if exc.not_installed and self.demo_server is not None and alias == self.demo_server.alias:
+                text += ("\n\nThe demo host is this machine: install Jupyter next to jtui with "
+                         "pip install 'jtui[demo]' (pipx: pipx inject jtui jupyterlab), then press s again.")
+            self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
             return
         except Exception:
             self.notes.pop(alias, None)
@@ -504,7 +527,4 @@ class JtuiApp(App[int]):
 
 def build_app(config_files: list[str] | None = None, demo: bool = False, autoconnect: bool = True) -> JtuiApp:
     """The one factory for the CLI and the tests."""
-    if demo:  # no hosts until the demo server listens and has written its config
-        return JtuiApp(empty_inventory(), autoconnect=autoconnect, demo=True)
-    inventory = load_inventory(config_files)
-    return JtuiApp(inventory, autoconnect=autoconnect)
+    return JtuiApp(load_inventory(config_files), autoconnect=autoconnect, demo=demo)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import sys
+import sysconfig
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 
 from jtui.app import build_app
+from jtui.core.demo import session_environment
 from jtui.core.model import HostState
 from tests.harness.jupyter import start_jupyter
+from tests.harness.require import need_program
+from tests.harness.sockets import listeners_of
+from tests.harness.tmux import Tmux
 from tests.test_ui_keys import api_status, until
 
 pytestmark = pytest.mark.integration
@@ -30,3 +42,98 @@ async def test_demo_connects_samples_and_forwards(tmp_path, monkeypatch):
             assert await asyncio.to_thread(api_status, app.clipboard) == 200
     finally:
         jupyter.stop()
+
+
+def demo_notes(app) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+async def test_demo_comes_first_and_keeps_the_users_hosts(home, tmp_path):
+    """The user's hosts are listed too; their `Host *` settings cannot touch the demo host."""
+    (home / ".ssh" / "config").write_text(
+        "Host mybox\n  HostName 127.0.0.1\n  Port 9\n\n"
+        "Host *\n  ProxyJump nowhere.invalid\n  User nobody-at-all\n  Port 1\n"
+    )
+    app = build_app(demo=True)
+    async with app.run_test(size=(120, 36)):
+        await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED,
+                    what="demo connected")
+        assert app.host_list.aliases == ["demo", "mybox"]
+        assert app.selected == "demo"
+        assert "s to start Jupyter" in demo_notes(app)
+        await until(lambda: app.statuses.get("mybox") and app.statuses["mybox"].state == HostState.FAILED,
+                    what="mybox fails through its (unreachable) ProxyJump")
+
+
+async def test_demo_without_jupyter_says_how_to_install_it(home, isolated_dirs):
+    settings = isolated_dirs / "config" / "jtui"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "config.toml").write_text('[hosts.demo]\njupyter = "no-such-jupyter lab"\n')
+    app = build_app(demo=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED,
+                    what="demo connected")
+        await pilot.press("s")
+        await until(lambda: "Jupyter is not installed" in demo_notes(app), what="the start to fail")
+        assert "pip install 'jtui[demo]'" in demo_notes(app)
+
+
+async def test_demo_leaves_nothing_behind(home):
+    """Its keys, config and listener are gone once jtui exits."""
+    app = build_app(demo=True)
+    async with app.run_test(size=(120, 36)):
+        await until(lambda: app.demo_server is not None, what="the demo server")
+        folder = Path(app.demo_server.folder.name)
+        port = app.demo_server.port
+        assert (folder / "id_ed25519").stat().st_mode & 0o777 == 0o600
+        assert [entry.address for entry in listeners_of(port=port)] == ["127.0.0.1"]
+    assert not folder.exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_demo_session_environment_is_the_users_minus_the_terminal():
+    env = session_environment({"HOME": "/h", "PATH": "/usr/bin:/bin", "TMUX": "/tmp/t,1,0", "TERM": "tmux", "LANG": "C.UTF-8"})
+    assert "TMUX" not in env and "TERM" not in env
+    assert env["HOME"] == "/h" and env["LANG"] == "C.UTF-8"
+    assert env["PATH"].split(":")[:2] == ["/usr/bin", "/bin"]
+    assert env["PATH"].split(":")[-1] == sysconfig.get_path("scripts")
+
+
+def test_sigterm_quits_cleanly_and_removes_the_demo_files(home, tmp_path, isolated_dirs):
+    """`kill` or a closed terminal: jtui exits like q, and --demo's private key goes with it."""
+    need_program("tmux")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    marker = uuid.uuid4().hex
+    env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), TMPDIR=str(temp), PATH=os.environ["PATH"], TERM="xterm-256color", JTUI_TEST_MARK=marker)
+    tmux = Tmux().start(["env", "-u", "TMUX", sys.executable, "-m", "jtui", "--demo"], env)
+    try:
+        tmux.wait_for(lambda screen: "127.0.0.1:" in screen and "demo" in screen, what="the demo host")
+        [folder] = list(temp.glob("jtui-demo-*"))
+        [pid] = pids_with_env("JTUI_TEST_MARK", marker, command="jtui")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(f"/proc/{pid}"), tmux.screen()
+        assert not folder.exists()
+    finally:
+        tmux.kill()
+
+
+def pids_with_env(name: str, value: str, command: str) -> list[int]:
+    """Processes whose environment has name=value and whose command line mentions `command`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if f"{name}={value}".encode() in environ and command in cmdline and "python" in cmdline:
+            found.append(int(entry))
+    return found

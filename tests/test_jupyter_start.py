@@ -304,9 +304,19 @@ async def test_missing_command_fails_with_log_tail_and_hint(conn):
         await start_server(conn, HostSettings(jupyter="no-such-jupyter lab", root_dir="~"), alias="gpu-box")
     error = caught.value
     assert "not found" in error.reason and error.pid > 0 and not alive(error.pid)
+    assert error.not_installed
     assert "jtui: command not found: no-such-jupyter" in error.log_tail
     assert 'jupyter = "..."' in error.hint and "[hosts.gpu-box]" in error.hint
     assert error.log_tail.strip() in str(error) and error.hint in str(error)
+
+
+async def test_missing_jupyter_subcommand_says_not_installed(conn):
+    """`jupyter lab` where only jupyter_server is installed: Jupyter's own words, and why."""
+    with pytest.raises(StartError) as caught:
+        await start_server(conn, HostSettings(jupyter="jupyter no-such-subcommand", root_dir="~"))
+    error = caught.value
+    assert error.not_installed
+    assert "Jupyter command `jupyter-no-such-subcommand` not found" in error.reason
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import pwd
+import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+DEMO_ALIAS = "demo"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Set by the terminal jtui runs in; an SSH session has no terminal, so sshd would not pass them.
+_TERMINAL_VARS = ("TMUX", "TMUX_PANE", "TERM", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLORTERM",
+                  "COLUMNS", "LINES", "STY", "WINDOW")
 
 
 @dataclass
@@ -23,6 +29,7 @@ class DemoServer:
     port: int
     config_file: str
     folder: tempfile.TemporaryDirectory
+    alias: str = DEMO_ALIAS
 
     def close(self) -> None:
         self.server.close()
@@ -52,16 +59,40 @@ def _server_class(client_key):
     return DemoSSHServer
 
 
+def login_shell() -> str:
+    """The user's shell from the password database, the one sshd would run."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_shell or "/bin/sh"
+    except KeyError:
+        return os.environ.get("SHELL") or "/bin/sh"
+
+
+def session_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """This user's environment minus the terminal's, with jtui's own scripts dir on PATH.
+
+    The demo serves this machine as the user knows it, so their environment
+    stays; the scripts dir is where `pip install 'jtui[demo]'` put `jupyter`,
+    which is then found even when jtui's venv was never activated.
+    """
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in _TERMINAL_VARS}
+    scripts = sysconfig.get_path("scripts")
+    path = [p for p in env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep) if p]
+    if scripts and scripts not in path:
+        path.append(scripts)
+    env["PATH"] = os.pathsep.join(path)
+    return env
+
+
 async def _run_command(process) -> None:
-    """Run the client's command with the user's shell, as sshd would."""
+    """Run the client's command with the user's login shell, as sshd would."""
     import asyncssh
 
-    shell = os.environ.get("SHELL") or "/bin/sh"
+    shell = login_shell()
     command = process.command or shell
     local = await asyncio.create_subprocess_exec(
         shell, "-c", command,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+        start_new_session=True, env=session_environment(), cwd=os.path.expanduser("~"),
     )
     try:
         await process.redirect(stdin=local.stdin, stdout=local.stdout, stderr=local.stderr)
@@ -94,7 +125,7 @@ async def start_demo_server() -> DemoServer:
     known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode().strip()}\n")
     config = root / "ssh_config"
     config.write_text(
-        "Host demo\n"
+        f"Host {DEMO_ALIAS}\n"
         "  HostName 127.0.0.1\n"
         f"  Port {port}\n"
         f"  User {getpass.getuser()}\n"

@@ -19,7 +19,7 @@ class Fleet:
         if alias not in self.sessions:
             self.sessions[alias] = HostSession(
                 alias,
-                list(self.inventory.config_files),
+                self.inventory.config_files_for(alias),
                 self.inventory.settings.for_host(alias),
                 self.inventory.settings.refresh,
                 self.listener,
@@ -29,20 +29,20 @@ class Fleet:
 
     def autostart(self) -> None:
         """Connect every host with autoconnect on, without prompting anyone."""
-        for alias in self.inventory.scan.aliases:
+        for alias in self.inventory.aliases:
             if self.inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)
 
     async def update(self, inventory: Inventory) -> None:
         """A new inventory (files changed): drop removed hosts, re-resolve the rest, start new ones."""
-        old = set(self.inventory.scan.aliases)
+        old = set(self.inventory.aliases)
         self.inventory = inventory
-        current = set(inventory.scan.aliases)
+        current = set(inventory.aliases)
         gone = [self.sessions.pop(a) for a in list(self.sessions) if a not in current]
         await asyncio.gather(*(s.close() for s in gone), return_exceptions=True)
         for alias, session in self.sessions.items():
-            session.reconfigure(list(inventory.config_files), inventory.settings.for_host(alias), inventory.settings.refresh)
-        for alias in inventory.scan.aliases:
+            session.reconfigure(inventory.config_files_for(alias), inventory.settings.for_host(alias), inventory.settings.refresh)
+        for alias in inventory.aliases:
             if alias not in old and inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)
 

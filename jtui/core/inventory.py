@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jtui.core import paths
@@ -17,6 +17,21 @@ class Inventory:
     explicit: bool  # True when the user named the files with --config
     scan: HostScan
     settings: Settings
+    # Hosts of jtui's own (the --demo host): alias -> the one file that defines it.
+    # Listed first and resolved from that file alone, so nothing in the user's
+    # config (a `Host *` ProxyJump, say) can change what they mean.
+    own_hosts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def aliases(self) -> list[str]:
+        own = [alias for alias, _ in self.own_hosts]
+        return own + [a for a in self.scan.aliases if a not in own]
+
+    def config_files_for(self, alias: str) -> list[str]:
+        return next(([file] for own, file in self.own_hosts if own == alias), self.config_files)
+
+    def with_own_host(self, alias: str, config_file: str) -> "Inventory":
+        return replace(self, own_hosts=(*self.own_hosts, (alias, config_file)))
 
     @property
     def config_files(self) -> list[str]:
@@ -51,7 +66,8 @@ def config_stamp(inventory: Inventory) -> tuple:
 def reload_inventory(inventory: Inventory) -> Inventory:
     """Read the same sources again (the --config files, or the defaults as they are now)."""
     settings_path = Path(inventory.settings.path) if inventory.settings.path else None
-    return load_inventory(list(inventory.sources) if inventory.explicit else None, settings_path)
+    fresh = load_inventory(list(inventory.sources) if inventory.explicit else None, settings_path)
+    return replace(fresh, own_hosts=inventory.own_hosts)
 
 
 def load_inventory(config_files: list[str] | None = None, settings_path: Path | None = None) -> Inventory:
@@ -65,15 +81,8 @@ def load_inventory(config_files: list[str] | None = None, settings_path: Path | 
     return Inventory(sources, bool(config_files), scan, settings)
 
 
-def empty_inventory() -> Inventory:
-    """No host files at all (yet): `--demo` before its server has written its config."""
-    return Inventory((), True, HostScan(), load_settings(paths.settings_file()))
-
-
 def where_hosts_come_from(inventory: Inventory) -> str:
     """A sentence for the empty screen and for `jtui hosts` with nothing to list."""
-    if inventory.explicit and not inventory.sources:
-        return "Starting…"
     if inventory.explicit:
         files = ", ".join(inventory.sources)
         return f"No Host entries in {files}."

@@ -49,6 +49,9 @@ Progress = Callable[[str], None]
 _REMOTE_ERRORS = (OSError, asyncssh.Error, asyncio.TimeoutError, ConnectionError)
 
 
+NOT_INSTALLED = "Jupyter is not installed"
+
+
 class StartError(RuntimeError):
     """A server that did not come up; the message says why, with the log tail and a hint."""
 
@@ -60,6 +63,7 @@ class StartError(RuntimeError):
         self.hint = hint
         self.log_path = log_path
         self.pid = pid  # the process jtui launched, 0 when nothing was launched
+        self.not_installed = reason.startswith(NOT_INSTALLED)
         text = reason
         if log_tail.strip():
             where = f" ({log_path})" if log_path else ""
@@ -374,7 +378,10 @@ def _redact(text: str) -> str:
 def _failure_reason(tail: str, command: str) -> str:
     for line in tail.splitlines():
         if line.startswith("jtui: command not found:"):
-            return f"`{command}` was not found on the host (its first word is not on the login shell's PATH)."
+            return (f"{NOT_INSTALLED} where jtui looked: `{command}` was not found on the host "
+                    "(its first word is not on the login shell's PATH).")
+        if line.startswith("Jupyter command `"):  # `jupyter lab` with only jupyter_server installed
+            return f"{NOT_INSTALLED} as `{command}` asks: {line.strip()}."
         if line.startswith("jtui: cannot enter the root directory"):
             return f"Cannot start Jupyter: {line[len('jtui: '):]}"
     return f"`{command}` exited before Jupyter was ready."

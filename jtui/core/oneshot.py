@@ -32,11 +32,11 @@ class _Quiet:
 
 
 def make_session(inventory: Inventory, alias: str) -> HostSession:
-    if alias not in inventory.scan.aliases:
-        known = ", ".join(inventory.scan.aliases[:10]) or "none"
+    if alias not in inventory.aliases:
+        known = ", ".join(inventory.aliases[:10]) or "none"
         raise OneShotError(f"unknown host {alias!r} (hosts: {known}; see `jtui hosts`)")
     return HostSession(
-        alias, list(inventory.config_files), inventory.settings.for_host(alias), inventory.settings.refresh, _Quiet()
+        alias, inventory.config_files_for(alias), inventory.settings.for_host(alias), inventory.settings.refresh, _Quiet()
     )
 
 

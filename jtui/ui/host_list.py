@@ -181,6 +181,18 @@ class HostList(Vertical):
         self.samples[alias] = sample
         self._dirty.add(alias)
 
+    def select(self, alias: str) -> bool:
+        """Put the cursor on `alias`, clearing a filter that hides it."""
+        if alias not in self.aliases:
+            return False
+        if alias not in self.visible_aliases():
+            self.filter_text = ""
+            self.close_filter(clear=True)
+            self._fill()
+        self.table.move_cursor(row=self.visible_aliases().index(alias))
+        self.table.focus()
+        return True
+
     # -- filter ------------------------------------------------------------
 
     def open_filter(self) -> None:
