@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from textual import on, work
@@ -22,9 +23,11 @@ from jtui.core.inventory import (
 )
 from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost, resolve_host
+from jtui.ui.commands import JtuiCommands
 from jtui.ui.help_screen import HelpScreen
+from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
 from jtui.ui.host_detail import HostDetail
-from jtui.ui.host_list import HostList
+from jtui.ui.host_list import HostList, HostTable
 from jtui.ui.messages import HostNotice, HostSampled, HostStatusChanged
 from jtui.ui.prompt_screen import PromptScreen
 
@@ -96,19 +99,23 @@ class _Prompter:
 class JtuiApp(App[int]):
     TITLE = "jtui"
     CSS_PATH = "ui/jtui.tcss"
+    # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
     BINDINGS = [
-        Binding("s", "start", "start", id="start", tooltip="Start a Jupyter server on the selected host"),
-        Binding("f", "forward", "forward", id="forward", tooltip="Forward the selected server to localhost (again: unbind)"),
-        Binding("c", "copy", "copy URL", id="copy", tooltip="Copy the localhost URL with its token"),
-        Binding("o", "open", "open", id="open", tooltip="Open the URL in the local browser"),
-        Binding("x", "stop", "stop", id="stop", tooltip="Stop the selected server"),
-        Binding("r", "refresh", "refresh", id="refresh", tooltip="Refresh now / reconnect a failed host"),
-        Binding("slash", "filter", "filter", id="filter", tooltip="Filter hosts by name"),
-        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="Connect now, asking for a passphrase if needed"),
-        Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="Copy the laptop-side ssh -L command"),
-        Binding("question_mark", "help", "help", id="help", tooltip="All keys"),
-        Binding("q", "quit", "quit", id="quit", tooltip="Quit: forwards end, remote servers keep running"),
+        Binding("s", "start", "start", id="start", tooltip="start a Jupyter server on the selected host"),
+        Binding("f", "forward", "forward", id="forward", tooltip="forward the selected server to localhost (again: unbind)"),
+        Binding("c", "copy", "copy URL", id="copy", tooltip="copy the server's localhost URL with its token (forwards first)"),
+        Binding("o", "open", "open", id="open", tooltip="open that URL in the local browser (forwards first)"),
+        Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first)"),
+        Binding("r", "refresh", "refresh", id="refresh", tooltip="refresh now / reconnect a failed host"),
+        Binding("slash", "filter", "filter", id="filter", tooltip="filter hosts by name (enter keeps it, esc clears)"),
+        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="connect the selected host now, asking for a passphrase, password or code"),
+        Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="after a copy over SSH: copy the laptop-side ssh -N -L command"),
+        Binding("question_mark", "help", "help", id="help", tooltip="this help: every key, and where the configuration lives"),
+        Binding("ctrl+p", "command_palette", "palette", show=False, priority=True, id="palette",
+                tooltip="command palette: every action, and jump to a host by name"),
+        Binding("q", "quit", "quit", id="quit", tooltip="quit: forwards end, remote servers keep running"),
     ]
+    COMMANDS = App.COMMANDS | {JtuiCommands}
 
     def __init__(self, inventory: Inventory, *, autoconnect: bool = True, demo: bool = False) -> None:
         super().__init__()
@@ -129,15 +136,15 @@ class JtuiApp(App[int]):
     # -- layout ------------------------------------------------------------
 
     @staticmethod
-    def problems_text(inventory: Inventory) -> str:
-        problems = inventory.problems
+    def problems_text(problems: list[str]) -> str:
         text = "\n".join(f"! {p}" for p in problems[:5])
         if len(problems) > 5:
             text += f"\n! ... and {len(problems) - 5} more (jtui hosts lists them all)"
         return text
 
     def compose(self) -> ComposeResult:
-        text = self.problems_text(self.inventory)
+        self.ui_problems = self.apply_preferences()
+        text = self.problems_text(self.inventory.problems + self.ui_problems)
         # Kept as attributes: App.query_one searches the *active* screen, which
         # is a modal whenever a prompt or confirmation is open.
         self.problems_box = Static(text, id="problems", markup=False)
@@ -299,8 +306,9 @@ class JtuiApp(App[int]):
         self._config_stamp = config_stamp(inventory)
         self.inventory = inventory
         self.resolved.clear()
+        self.ui_problems = self.apply_preferences()
         problems = self.problems_box
-        text = self.problems_text(inventory)
+        text = self.problems_text(inventory.problems + self.ui_problems)
         problems.update(text)
         problems.display = bool(text)
         self.host_list.set_aliases(inventory.aliases, where_hosts_come_from(inventory))
@@ -322,7 +330,66 @@ class JtuiApp(App[int]):
         self.host_list.open_filter()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.key_rows(), self.places()))
+
+    def jump_to_host(self, alias: str) -> None:
+        if self.host_list.select(alias):
+            self.refresh_detail()
+
+    # -- preferences: [keys] and theme ---------------------------------------
+
+    def apply_preferences(self) -> list[str]:
+        """config.toml's [keys] and theme, applied; what was wrong with them, to show."""
+        settings = self.inventory.settings
+        where = settings.path or "config.toml"
+        keymap = self._normalize_keymap(settings.keys)
+        actions = bound_actions([*self.BINDINGS, *HostTable.BINDINGS], keymap)
+        problems = keymap_problems(keymap, actions, where)
+        self.set_keymap(known_keymap(keymap, actions))
+        self.bound = {action.id: action for action in actions}
+        if settings.theme is not None:
+            if settings.theme in self.available_themes:
+                self.theme = settings.theme
+            else:
+                names = ", ".join(sorted(self.available_themes))
+                problems.append(f"{where}: theme {settings.theme!r} does not exist (themes: {names})")
+        return problems
+
+    def keys_of(self, binding_id: str) -> str:
+        return describe_keys(self.bound[binding_id], self.get_key_display)
+
+    def key_rows(self) -> list[tuple[str, str]]:
+        """The help screen's table, with the keys as the user has bound them."""
+        rows = [
+            (f"↑/↓ {self.keys_of('down')}/{self.keys_of('up')}", "move between hosts (or servers, in the server table)"),
+            ("tab", "switch focus between host list and server table"),
+        ]
+        skip = {"down", "up"}
+        rows += [(self.keys_of(a.id), a.binding.tooltip) for a in self.bound.values() if a.id not in skip]
+        return rows
+
+    def places(self) -> list[tuple[str, str]]:
+        from jtui.core import paths
+
+        home = os.path.expanduser("~")
+
+        def state(path) -> str:
+            text = str(path)
+            if text.startswith(home + os.sep):
+                text = "~" + text[len(home):]
+            return text if os.path.exists(path) else f"{text} (not there yet)"
+
+        inventory = self.inventory
+        if inventory.explicit:
+            hosts = [("hosts (--config)", state(f)) for f in inventory.sources]
+        else:
+            hosts = [("hosts", state(paths.user_ssh_config())), ("hosts, jtui's own", state(paths.jtui_hosts_file()))]
+        return [
+            *hosts,
+            ("settings", state(inventory.settings.path or paths.settings_file())),
+            ("accepted host keys", state(paths.own_known_hosts())),
+            ("log", state(paths.log_file())),
+        ]
 
     def action_connect(self) -> None:
         alias = self.selected

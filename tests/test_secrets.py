@@ -31,7 +31,8 @@ from jtui.core import logs, paths
 from jtui.core.hostkeys import UNKNOWN
 from jtui.core.logs import scrub, setup_logging
 from jtui.core.model import HostState
-from jtui.core.session import ConnectFailed, HostSession, own_known_hosts
+from jtui.core.paths import own_known_hosts
+from jtui.core.session import ConnectFailed, HostSession
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
 from tests.harness.sshd import keygen

@@ -235,3 +235,27 @@ def test_random_bytes_in_the_file_never_raise(tmp_path_factory, data):
     path = Path(tmp_path_factory.mktemp("toml")) / "config.toml"
     path.write_bytes(data)
     assert isinstance(load_settings(path), Settings)
+
+
+def test_keys_and_theme_are_read():
+    s = parse_settings('theme = "nord"\n[keys]\nstart = "S"\ncopy = " y , ctrl+c "\n')
+    assert s.theme == "nord"
+    assert s.keys == {"start": "S", "copy": "y,ctrl+c"}
+    assert s.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('keys = "S"\n', "keys must be a table"),
+        ("[keys]\nstart = 1\n", "keys.start must be key names"),
+        ('[keys]\nstart = ""\n', "keys.start must be key names"),
+        ('[keys]\nstart = "S,,x"\n', "keys.start must be key names"),
+        ("theme = 3\n", "theme must be a theme name"),
+        ('theme = ""\n', "theme must be a theme name"),
+    ],
+)
+def test_bad_keys_and_theme_are_reported(text, says):
+    s = parse_settings(text, "/c/config.toml")
+    assert any(p.startswith("/c/config.toml: ") and says in p for p in s.problems), s.problems
+    assert s.keys == {} and s.theme is None

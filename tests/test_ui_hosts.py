@@ -78,7 +78,7 @@ async def test_help_opens_and_closes():
         assert app.screen.__class__.__name__ == "HelpScreen"
         shown = app.export_screenshot().replace("&#160;", " ")
         assert "start a Jupyter server on the selected host" in shown
-        assert app.screen.query_one("Vertical").size.width > 40  # drawn, not a collapsed box
+        assert app.screen.query_one("VerticalScroll").size.width > 40  # drawn, not a collapsed box
         await pilot.press("escape")
         assert app.screen.__class__.__name__ != "HelpScreen"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from jtui.core import paths
 
-LOG_NAME = "jtui.log"
+LOG_NAME = paths.log_file().name
 MAX_BYTES = 1_000_000
 BACKUPS = 3
 

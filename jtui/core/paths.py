@@ -22,6 +22,15 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP))
 
 
+def own_known_hosts() -> Path:
+    """jtui's own known_hosts, where keys accepted in jtui are recorded."""
+    return state_dir() / "known_hosts"
+
+
+def log_file() -> Path:
+    return log_dir() / "jtui.log"
+
+
 def jtui_hosts_file() -> Path:
     """jtui's own hosts file, in ssh_config syntax, read after ~/.ssh/config."""
     return config_dir() / "hosts"

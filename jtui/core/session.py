@@ -97,11 +97,6 @@ def parse_jumps(spec: str | None) -> list[Hop]:
     return hops
 
 
-def own_known_hosts():
-    """jtui's own known_hosts, where keys accepted in jtui are recorded."""
-    return paths.state_dir() / "known_hosts"
-
-
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: about 1 s, 2 s, 4 s ... up to 30 s."""
     base = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempt - 1))
@@ -435,13 +430,13 @@ class HostSession:
 
     def _known_hosts(self, resolved: ResolvedHost) -> list[str]:
         """The host's known_hosts files plus jtui's own (missing files simply match nothing)."""
-        return [*resolved.known_hosts, str(own_known_hosts())]
+        return [*resolved.known_hosts, str(paths.own_known_hosts())]
 
     async def _host_key(self, problem: HostKeyProblem) -> bool:
         """Decide on an untrusted key: True to connect again at once."""
         if problem.kind == UNKNOWN and self._interactive and self.prompter is not None:
             if await self.prompter.confirm_host_key(self.alias, problem):
-                record(str(own_known_hosts()), problem)
+                record(str(paths.own_known_hosts()), problem)
                 log.info("%s: accepted %s key %s", self.alias, problem.key_type, problem.fingerprint)
                 return True
             self._set(HostState.FAILED, "host key not trusted (refused by you): press enter to review it again")

@@ -39,6 +39,9 @@ class Settings:
     refresh: float = DEFAULT_REFRESH
     defaults: HostSettings = field(default_factory=HostSettings)
     hosts: dict[str, HostSettings] = field(default_factory=dict)
+    # [keys]: binding id -> "key" or "key1,key2" (Textual's keymap); the UI knows the ids.
+    keys: dict[str, str] = field(default_factory=dict)
+    theme: str | None = None  # a Textual theme name; the UI knows which exist
     problems: tuple[str, ...] = ()
     path: str | None = None
 
@@ -48,6 +51,7 @@ class Settings:
 
 
 _HOST_KEYS = {"jupyter": str, "root_dir": str, "autoconnect": bool}
+TOP_LEVEL_KEYS = ("refresh", "theme", "defaults", "hosts", "keys")
 _TYPE_NAMES = {str: "a string", bool: "true or false"}
 
 
@@ -71,6 +75,21 @@ def _host_settings(table: object, where: str, file: str, problems: list[str]) ->
         else:
             values[key] = value
     return HostSettings(**values)
+
+
+def _keys(table: object, file: str, problems: list[str]) -> dict[str, str]:
+    """[keys] as strings of comma-separated key names; which ids exist is the UI's to check."""
+    if not isinstance(table, dict):
+        problems.append(f'{file}: keys must be a table like [keys] with start = "S"; ignored')
+        return {}
+    keys: dict[str, str] = {}
+    for binding_id, value in table.items():
+        names = [n.strip() for n in value.split(",")] if isinstance(value, str) else []
+        if not names or not all(names):
+            problems.append(f'{file}: keys.{binding_id} must be key names like "S" or "ctrl+s,f5", not {value!r}; ignored')
+        else:
+            keys[binding_id] = ",".join(names)
+    return keys
 
 
 def parse_settings(text: str, file: str = "config.toml") -> Settings:
@@ -105,8 +124,15 @@ def parse_settings(text: str, file: str = "config.toml") -> Settings:
                 for alias, table in value.items()
             }
             settings = replace(settings, hosts=hosts)
+        elif key == "keys":
+            settings = replace(settings, keys=_keys(value, file, problems))
+        elif key == "theme":
+            if isinstance(value, str) and value.strip():
+                settings = replace(settings, theme=value.strip())
+            else:
+                problems.append(f"{file}: theme must be a theme name like \"nord\", not {value!r}")
         else:
-            problems.append(f"{file}: unknown key {key!r} (known: refresh, defaults, hosts); ignored")
+            problems.append(f"{file}: unknown key {key!r} (known: {', '.join(TOP_LEVEL_KEYS)}); ignored")
     return replace(settings, problems=tuple(problems))
 
 

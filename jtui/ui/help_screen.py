@@ -1,40 +1,31 @@
-"""The `?` screen: every key, the same table as the README and DESIGN."""
+"""The `?` screen: every key as bound right now, and where jtui's files are on this machine."""
 
 from __future__ import annotations
 
-from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS = (
-    ("↑/↓  j/k", "move between hosts (or servers, in the server table)"),
-    ("tab", "switch focus between host list and server table"),
-    ("/", "filter hosts by name (esc clears)"),
-    ("enter", "connect the selected host now, asking for a passphrase if needed"),
-    ("s", "start a Jupyter server on the selected host"),
-    ("f", "forward the selected server to localhost (again: unbind)"),
-    ("c", "copy the server's localhost URL with its token (forwards first)"),
-    ("o", "open that URL in the local browser (forwards first)"),
-    ("x", "stop the selected server (asks first)"),
-    ("l", "after a copy over SSH: copy the laptop-side ssh -N -L command"),
-    ("r", "refresh now / reconnect a failed host"),
-    ("?", "this help"),
-    ("ctrl+p", "command palette"),
-    ("q", "quit: forwards end, remote servers keep running"),
-)
+
+def two_columns(rows: list[tuple[str, str]], style: str) -> Content:
+    """Left column in `style`, padded to its widest entry; theme variables resolve at render."""
+    width = max((len(left) for left, _ in rows), default=0)
+    lines = [Content.assemble((left.ljust(width), style), "  ", right) for left, right in rows]
+    return Content("\n").join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 88; max-width: 95%; height: auto; max-height: 95%;
+    HelpScreen > VerticalScroll {
+        width: 96; max-width: 95%; height: auto; max-height: 95%;
         border: round $accent; background: $surface; padding: 1 2;
     }
     HelpScreen Static { width: 100%; height: auto; }
+    HelpScreen .heading { text-style: bold; margin-top: 1; }
     """
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
@@ -42,16 +33,18 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, keys: list[tuple[str, str]], places: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+        self.places = places
+
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for key, what in KEYS:
-            table.add_row(key, what)
-        with Vertical() as box:
+        with VerticalScroll() as box:
             box.border_title = "jtui keys"
-            yield Static(table)
-            yield Static("\nHosts come from ~/.ssh/config and the jtui hosts file, or --config FILE.", classes="dim")
+            box.border_subtitle = "esc closes"
+            yield Static(two_columns(self.keys, "bold $accent"), id="help-keys")
+            yield Static("Where jtui reads and writes, on this machine", classes="heading")
+            yield Static(two_columns(self.places, "$text-muted"), id="help-places")
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

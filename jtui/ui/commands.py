@@ -1,0 +1,73 @@
+"""ctrl+p: every action on the selected host and server, and "jump to host" by fuzzy name."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+
+# Binding id -> what the palette calls it; {host} and {server} are filled in when it opens.
+HOST_ACTIONS = (
+    ("start", "Start Jupyter on {host}"),
+    ("connect", "Connect to {host} now (log in)"),
+    ("refresh", "Refresh / reconnect {host}"),
+)
+SERVER_ACTIONS = (
+    ("copy", "Copy the URL of {server}"),
+    ("open", "Open {server} in the browser"),
+    ("forward", "Forward {server} to localhost (again: unbind)"),
+    ("stop", "Stop {server}"),
+)
+APP_ACTIONS = (
+    ("filter", "Filter hosts by name"),
+    ("help", "Help: keys and where the configuration lives"),
+)
+
+
+def highlighted(matcher: Matcher, text: str) -> Content:
+    """The matcher's highlight, except for text it would read as markup (a `[` in a path)."""
+    return Content(text) if "[" in text else matcher.highlight(text)
+
+
+class JtuiCommands(Provider):
+    def _commands(self) -> list[tuple[str, str, object]]:
+        """(title, help, callback) for what makes sense right now."""
+        app = self.app
+        host = app.selected
+        server = app.selected_server() if host else None
+        found = []
+
+        def add(binding_id: str, title: str, **names: str) -> None:
+            action = app.bound[binding_id]
+            help_text = f"{action.binding.tooltip}  [key: {app.keys_of(binding_id)}]"
+            found.append((title.format(**names), help_text, partial(app.run_action, action.binding.action)))
+
+        if host:
+            for binding_id, title in HOST_ACTIONS:
+                add(binding_id, title, host=host)
+        if server:
+            where = f"{host}:{server.port}" + (f" ({server.root_dir})" if server.root_dir else "")
+            for binding_id, title in SERVER_ACTIONS:
+                add(binding_id, title, server=where)
+        if app.last_hint is not None:
+            add("laptop", "Copy the laptop-side ssh -N -L command")
+        for binding_id, title in APP_ACTIONS:
+            add(binding_id, title)
+        return found
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            if (score := matcher.match(title)) > 0:
+                yield Hit(score, highlighted(matcher, title), callback, text=title, help=help_text)
+        for alias in self.app.host_list.aliases:
+            title = f"Jump to {alias}"
+            # The name alone decides: "gpu" should find gpu-box first, whatever "Jump to" scores.
+            if (score := matcher.match(alias)) > 0:
+                display = Content("Jump to ") + highlighted(matcher, alias)
+                yield Hit(score, display, partial(self.app.jump_to_host, alias), text=title, help="select this host")
