@@ -115,7 +115,7 @@ class JtuiApp(App[int]):
                 tooltip="command palette: every action, and jump to a host by name"),
         Binding("q", "quit", "quit", id="quit", tooltip="quit: forwards end, remote servers keep running"),
     ]
-    COMMANDS = App.COMMANDS | {JtuiCommands}
+    COMMANDS = {JtuiCommands}
 
     def __init__(self, inventory: Inventory, *, autoconnect: bool = True, demo: bool = False) -> None:
         super().__init__()

@@ -1,12 +1,17 @@
-"""Copy the snapshot SVGs into screenshots/ under plain names.
+"""Regenerate every screenshot: the snapshot apps redrawn, copied to screenshots/.
 
-Run after `pytest tests/test_snapshots.py --snapshot-update`:
-    python -m tests.make_screenshots
+    .venv/bin/python -m tests.make_screenshots
+
+Runs the snapshot tests with --snapshot-update (they draw fixed states, so
+the pictures are the same on every machine), then copies each SVG under a
+plain name and removes screenshots whose snapshot is gone.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -18,12 +23,24 @@ def screenshot_pairs() -> list[tuple[Path, Path]]:
     return [(svg, SCREENSHOTS / svg.name.removeprefix("test_")) for svg in sorted(SNAPSHOTS.glob("test_*.svg"))]
 
 
-def main() -> None:
+def main() -> int:
+    redraw = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--snapshot-update",
+         str(ROOT / "tests" / "test_snapshots.py")],
+        cwd=ROOT,
+    )
+    if redraw.returncode != 0:
+        return redraw.returncode
     SCREENSHOTS.mkdir(exist_ok=True)
-    for source, target in screenshot_pairs():
+    pairs = screenshot_pairs()
+    for source, target in pairs:
         shutil.copyfile(source, target)
         print(target.relative_to(ROOT))
+    for old in set(SCREENSHOTS.glob("*.svg")) - {target for _, target in pairs}:
+        old.unlink()
+        print(f"removed {old.relative_to(ROOT)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,14 +6,25 @@ them, so the pictures are the same on every machine.
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 
 from jtui.app import _Listener, build_app
 from jtui.core.model import GpuStat, HostState, HostStatus, JupyterServer, Sample
 from jtui.ui.messages import HostStatusChanged
-from tests.ui_helpers import offline_app
+from tests.ui_helpers import SCREEN_HOSTS, offline_app
 
 SIZE = (100, 26)
 GIB = 1024**3
+TOKEN = "5f2a9c0e7b1d4c3a8e6f0b2d9a7c5e3f1b4d6a8c0e2f4a6b"  # a made-up one, token-shaped
+
+
+@pytest.fixture
+def laptop_terminal(monkeypatch):
+    """Copies as on a laptop outside tmux: no SSH hint, no tmux buffer, whatever runs the tests."""
+    for name in ("TMUX", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def live_sample(cpu: float, mem_used_gib: float) -> Sample:
@@ -30,8 +41,8 @@ def live_sample(cpu: float, mem_used_gib: float) -> Sample:
         swap_used=0,
         gpus=(GpuStat(0, "NVIDIA A100-SXM4-80GB", 72.0, 30920.0, 81920.0, 54.0),),
         servers=(
-            JupyterServer(8888, 1234, "http://127.0.0.1:8888/", token="t", root_dir="/home/alice/proj", version="2.14.2", started=1_800_000_000.0 - 7300),
-            JupyterServer(8890, 5678, "http://127.0.0.1:8890/", token="t", root_dir="/home/alice/scratch", version="2.14.2", started=1_800_000_000.0 - 310),
+            JupyterServer(8888, 1234, "http://127.0.0.1:8888/", token=TOKEN, root_dir="/home/alice/proj", version="2.14.2", started=1_800_000_000.0 - 7300),
+            JupyterServer(8890, 5678, "http://127.0.0.1:8890/", token=TOKEN, root_dir="/home/alice/scratch", version="2.14.2", started=1_800_000_000.0 - 310),
         ),
         remote_user="alice",
         remote_home="/home/alice",
@@ -63,8 +74,21 @@ def test_host_list_filtered(snap_compare):
     assert snap_compare(offline_app(), press=["slash", "b", "o", "x", "enter", "j"], terminal_size=SIZE)
 
 
-def test_help_screen(snap_compare):
-    assert snap_compare(offline_app(), press=["question_mark"], terminal_size=SIZE)
+def test_help_screen(snap_compare, home, monkeypatch):
+    """Real paths, below a HOME of the test's own so they read the same on every machine."""
+    shutil.copy(SCREEN_HOSTS, home / ".ssh" / "config")
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name)
+    assert snap_compare(build_app(None, autoconnect=False), press=["question_mark"], terminal_size=(100, 32))
+
+
+def test_command_palette(snap_compare):
+    async def open_palette(pilot) -> None:
+        await feed_live_states(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.5)
+
+    assert snap_compare(offline_app(), terminal_size=(100, 32), run_before=open_palette)
 
 
 def test_live_host(snap_compare):
@@ -85,8 +109,15 @@ async def starting_state(pilot) -> None:
 
 
 async def forwarded_state(pilot) -> None:
-    pilot.app.forward_ports = lambda alias: {8888: 8888} if alias == "gpu-box" else {}
+    """After c on the first server: forwarded, and the copied URL in a notification."""
+    from jtui.core.urls import localhost_url
+
+    app = pilot.app
+    app.forward_ports = lambda alias: {8888: 8888} if alias == "gpu-box" else {}
     await feed_live_states(pilot)
+    server = app.samples["gpu-box"].servers[0]
+    await app.copy_url(localhost_url(server, 8888), server, 8888)
+    await pilot.pause()
 
 
 async def failed_host_selected(pilot) -> None:
@@ -100,7 +131,7 @@ def test_starting_server(snap_compare):
     assert snap_compare(offline_app(), terminal_size=SIZE, run_before=starting_state)
 
 
-def test_forwarded_server(snap_compare):
+def test_forwarded_server(snap_compare, laptop_terminal):
     assert snap_compare(offline_app(), terminal_size=SIZE, run_before=forwarded_state)
 
 

@@ -31,6 +31,8 @@ def highlighted(matcher: Matcher, text: str) -> Content:
 
 
 class JtuiCommands(Provider):
+    """The app's one provider, so jtui's actions come first and Textual's own (theme, keys, quit) after."""
+
     def _commands(self) -> list[tuple[str, str, object]]:
         """(title, help, callback) for what makes sense right now."""
         app = self.app
@@ -54,6 +56,7 @@ class JtuiCommands(Provider):
             add("laptop", "Copy the laptop-side ssh -N -L command")
         for binding_id, title in APP_ACTIONS:
             add(binding_id, title)
+        found += [(c.title, c.help, c.callback) for c in app.get_system_commands(self.screen) if c.discover]
         return found
 
     async def discover(self) -> Hits:
