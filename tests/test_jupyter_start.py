@@ -268,6 +268,35 @@ async def test_login_shell_profile_is_honoured(fresh_sshd, reap):
         await stop_server(conn, started.server)
 
 
+async def test_setup_runs_in_the_login_shell_before_jupyter(fresh_sshd, reap):
+    """`setup` (module load, conda activate): shell functions the profile defined, and what they export."""
+    home = fresh_sshd.home
+    env_bin = home / "envs" / "ds" / "bin"
+    env_bin.mkdir(parents=True)
+    wrapper = env_bin / "jupyter-in-env"
+    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(VENV_JUPYTER)} \"$@\"\n")
+    wrapper.chmod(0o755)
+    # Like /etc/profile.d/modules.sh: the profile defines a function, never a program.
+    (home / ".profile").write_text('activate() { PATH="$HOME/envs/$1/bin:$PATH"; export PATH ENV_NAME="$1"; }\n')
+    (home / "work").mkdir()
+    async with connect(fresh_sshd) as conn:
+        with pytest.raises(StartError) as caught:  # without the setup, the env's jupyter is nowhere
+            await start_server(conn, HostSettings(jupyter="jupyter-in-env server", root_dir="~/work"))
+        assert caught.value.not_installed
+        started = await start(conn, reap, jupyter="jupyter-in-env server", root_dir="~/work", setup="activate ds")
+        env = environ(started.server.pid)
+        assert env.get("ENV_NAME") == "ds" and "JTUI_SETUP" not in env
+        await stop_server(conn, started.server)
+
+
+async def test_failing_setup_says_so(conn):
+    with pytest.raises(StartError) as caught:
+        await start_server(conn, HostSettings(jupyter="jupyter server", root_dir="~", setup="no-such-module-command load x"))
+    error = caught.value
+    assert "setup commands failed" in error.reason
+    assert "no-such-module-command" in error.log_tail and not alive(error.pid)
+
+
 async def test_tilde_command_path_with_odd_characters(sshd, conn, root_dir, reap):
     """`jupyter = "~/my bin's dir/jupyter wrap server"` style settings, quoted as users write them."""
     bin_dir = sshd.home / f"my bin's dir {uuid.uuid4().hex[:6]}"

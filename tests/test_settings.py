@@ -259,3 +259,10 @@ def test_bad_keys_and_theme_are_reported(text, says):
     s = parse_settings(text, "/c/config.toml")
     assert any(p.startswith("/c/config.toml: ") and says in p for p in s.problems), s.problems
     assert s.keys == {} and s.theme is None
+
+
+def test_setup_is_per_host_over_defaults():
+    s = parse_settings('[defaults]\nsetup = "module load python"\n[hosts.hpc]\nsetup = "module load cuda; conda activate ds"\n')
+    assert s.for_host("hpc").setup == "module load cuda; conda activate ds"
+    assert s.for_host("other").setup == "module load python"
+    assert parse_settings("").for_host("x").setup is None

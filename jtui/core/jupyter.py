@@ -179,7 +179,7 @@ def _inner_script(argv: list[str], root_dir: str, as_root: bool | None) -> str:
         "done",
         "unset IFS; set +f",
         "PATH=$p; export PATH",
-        "unset JTUI_LAUNCH JTUI_OUTER_PATH p d",
+        "unset JTUI_LAUNCH JTUI_OUTER_PATH JTUI_SETUP p d",
         'case $(uname -s 2>/dev/null) in Darwin) jd=$HOME/Library/Jupyter ;;'
         ' *) jd=${XDG_DATA_HOME:-$HOME/.local/share}/jupyter ;; esac',
         'printf "jtui: runtime dir: %s\\n" "${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-$jd}/runtime}"',
@@ -191,6 +191,22 @@ def _inner_script(argv: list[str], root_dir: str, as_root: bool | None) -> str:
         f"exec {words} {_server_flags(as_root)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+SETUP_FAILED = "jtui: the setup commands failed"
+
+
+def _login_command(setup: str) -> str:
+    """What the login shell runs: the user's setup (if any) in that shell, then the launcher.
+
+    `setup` must run in the login shell itself: `module` and `conda activate`
+    are shell functions its profile defined, unknown to a child /bin/sh. The
+    syntax used here means the same in sh, bash, zsh, csh/tcsh and fish.
+    """
+    launch = 'exec /bin/sh -c "$JTUI_LAUNCH"'
+    if not setup:
+        return launch
+    return f'eval "$JTUI_SETUP" && {launch} || echo "{SETUP_FAILED}"'
 
 
 def build_start_command(
@@ -213,6 +229,7 @@ def build_start_command(
     the token: never log it.
     """
     argv = split_jupyter_command(host.jupyter or DEFAULT_JUPYTER)
+    setup = host.setup or ""
     root_dir = host.root_dir or DEFAULT_ROOT_DIR
     log_file = log_path or default_log_path()
     inner = _inner_script(argv, root_dir, as_root)
@@ -220,6 +237,7 @@ def build_start_command(
 JUPYTER_TOKEN={shlex.quote(token)}; export JUPYTER_TOKEN
 JTUI_OUTER_PATH=$PATH; export JTUI_OUTER_PATH
 JTUI_LAUNCH={shlex.quote(inner)}; export JTUI_LAUNCH
+JTUI_SETUP={shlex.quote(setup)}; export JTUI_SETUP
 log={remote_word(log_file)}
 dir=$(dirname "$log")
 if ! (umask 077 && mkdir -p "$dir" && : >>"$log"); then
@@ -229,7 +247,7 @@ chmod 700 "$dir" 2>/dev/null; chmod 600 "$log" 2>/dev/null
 sh=${{SHELL:-/bin/sh}}
 case ${{sh##*/}} in csh|tcsh) login= ;; *) login=-l ;; esac
 detach=; command -v setsid >/dev/null 2>&1 && detach=setsid
-$detach nohup "$sh" $login -c 'exec /bin/sh -c "$JTUI_LAUNCH"' </dev/null >>"$log" 2>&1 &
+$detach nohup "$sh" $login -c {shlex.quote(_login_command(setup))} </dev/null >>"$log" 2>&1 &
 printf 'jtui-pid=%s\\n' "$!"
 printf 'jtui-uid=%s\\n' "$(id -u)"
 printf 'jtui-log=%s\\n' "$log"
@@ -318,9 +336,11 @@ printf 'jtui-rtdir=%s\\n' "$(sed -n 's/^jtui: runtime dir: //p' "$log" 2>/dev/nu
 def _poll_script(pid: int, log_path: str, runtime_dir: str) -> str:
     """Print whether `pid` lives, the recorded runtime dir, and its runtime file if written.
 
-    The file is `jpserver-PID.json` / `nbserver-PID.json` for our pid, or a
-    newer-than-the-log file whose process is in our session (a wrapper
-    script that forked instead of exec'ing).
+    The file is `jpserver-PID.json` / `nbserver-PID.json` for our pid, or
+    one whose process is in our session (a wrapper script that forked
+    instead of exec'ing). Not "newer than the log": the server keeps writing
+    its log after the runtime file (JupyterLab's extensions do), so that
+    test would stop matching a second later.
     """
     return f"""pid={pid}; log={shlex.quote(log_path)}
 {_ALIVE_SH}printf 'jtui-alive=%s\\n' "$alive"
@@ -329,7 +349,6 @@ def _poll_script(pid: int, log_path: str, runtime_dir: str) -> str:
     [ -f "$f" ] || continue
     p=${{f##*-}}; p=${{p%.json}}
     if [ "$p" != "$pid" ]; then
-      [ "$f" -nt "$log" ] || continue
       [ "$(ps -o sid= -p "$p" 2>/dev/null | tr -d ' ')" = "$pid" ] || continue
     fi
     printf 'jtui-file=%s\\n' "$f"; cat "$f"; printf '\\njtui-end\\n'
@@ -376,6 +395,8 @@ def _redact(text: str) -> str:
 
 
 def _failure_reason(tail: str, command: str) -> str:
+    if SETUP_FAILED in tail:
+        return "The host's setup commands failed (setup = ... in config.toml), so Jupyter was not started."
     for line in tail.splitlines():
         if line.startswith("jtui: command not found:"):
             return (f"{NOT_INSTALLED} where jtui looked: `{command}` was not found on the host "

@@ -22,12 +22,16 @@ class HostSettings:
     jupyter: str | None = None
     root_dir: str | None = None
     autoconnect: bool | None = None
+    # Shell code the login shell runs before Jupyter (`module load ...`, `conda activate ...`):
+    # the user's own, run as written, like the commands of their profile.
+    setup: str | None = None
 
     def over(self, base: "HostSettings") -> "HostSettings":
         return HostSettings(
             jupyter=self.jupyter if self.jupyter is not None else base.jupyter,
             root_dir=self.root_dir if self.root_dir is not None else base.root_dir,
             autoconnect=self.autoconnect if self.autoconnect is not None else base.autoconnect,
+            setup=self.setup if self.setup is not None else base.setup,
         )
 
 
@@ -50,7 +54,7 @@ class Settings:
         return self.hosts.get(alias, HostSettings()).over(self.defaults.over(BUILTIN_HOST))
 
 
-_HOST_KEYS = {"jupyter": str, "root_dir": str, "autoconnect": bool}
+_HOST_KEYS = {"jupyter": str, "root_dir": str, "setup": str, "autoconnect": bool}
 TOP_LEVEL_KEYS = ("refresh", "theme", "defaults", "hosts", "keys")
 _TYPE_NAMES = {str: "a string", bool: "true or false"}
 
