@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,8 +13,9 @@ from textual.widgets import DataTable, Static
 
 from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost
+from jtui.ui import colors
 from jtui.ui.format import duration, gib, short_path, sparkline
-from jtui.ui.host_list import MARKS
+from jtui.ui.host_list import mark
 
 SPARK_WIDTH = 20
 
@@ -25,20 +27,20 @@ class ServerTable(DataTable):
     ]
 
 
-def header_text(resolved: ResolvedHost | None, status: HostStatus) -> Text:
-    mark, style = MARKS[status.state]
+def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict[str, Style]) -> Text:
+    symbol, style = mark(status.state, palette)
     text = Text()
     text.append(status.alias, style="bold")
     if resolved is not None:
         text.append(f"  {resolved.target}")
         if resolved.proxyjump:
-            text.append(f"  via {resolved.proxyjump}", style="cyan")
-    text.append(f"  {mark} {status.state.value}", style=style)
+            text.append(f"  via {resolved.proxyjump}", style=palette[colors.ACCENT])
+    text.append(f"  {symbol} {status.state.value}", style=style)
     if status.reason:
         text.append(f": {status.reason}", style=style)
     if status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING):
         wait = max(0, status.next_retry - time.monotonic())
-        text.append(f" (retry in {wait:.0f} s, r: now)", style="dim")
+        text.append(f" (retry in {wait:.0f} s, r: now)", style=palette[colors.MUTED])
     return text
 
 
@@ -52,18 +54,19 @@ WAITING = {
 }
 
 
-def stats_text(sample: Sample | None, history: History | None, state: HostState = HostState.CONNECTED) -> Text:
+def stats_text(sample: Sample | None, history: History | None, state: HostState, palette: dict[str, Style]) -> Text:
+    muted = palette[colors.MUTED]
     text = Text()
     if sample is None:
-        text.append(WAITING[state], style="dim")
+        text.append(WAITING[state], style=muted)
         return text
     if not sample.supported:
-        text.append(f"unsupported: {sample.os} (load figures need Linux; Jupyter servers still listed)", style="yellow")
+        text.append(f"unsupported: {sample.os} (load figures need Linux; Jupyter servers still listed)", style=palette[colors.WARN])
         return text
     cpu_hist = history.cpu if history else []
     mem_hist = history.mem if history else []
     text.append("CPU ", style="bold")
-    text.append(sparkline(cpu_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style="green")
+    text.append(sparkline(cpu_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style=palette[colors.CPU])
     text.append(f" {sample.cpu_percent or 0:3.0f}%")
     if sample.cores:
         text.append(f"  {sample.cores} cores")
@@ -71,10 +74,10 @@ def stats_text(sample: Sample | None, history: History | None, state: HostState 
         text.append("  load " + " ".join(f"{x:.1f}" for x in sample.load))
     text.append("\n")
     text.append("MEM ", style="bold")
-    text.append(sparkline(mem_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style="magenta")
+    text.append(sparkline(mem_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style=palette[colors.MEM])
     text.append(f" {sample.mem_percent or 0:3.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
     if sample.swap_total:
-        text.append(f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}", style="dim")
+        text.append(f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}", style=muted)
     for gpu in sample.gpus:
         text.append("\n")
         text.append(f"GPU {gpu.index} ", style="bold")
@@ -84,7 +87,7 @@ def stats_text(sample: Sample | None, history: History | None, state: HostState 
         if gpu.mem_total_mib:
             text.append(f"  {(gpu.mem_used_mib or 0) / 1024:.1f} / {gpu.mem_total_mib / 1024:.1f} GiB")
         if gpu.temperature_c is not None:
-            text.append(f"  {gpu.temperature_c:.0f}°C", style="dim")
+            text.append(f"  {gpu.temperature_c:.0f}°C", style=muted)
     return text
 
 
@@ -105,6 +108,8 @@ class HostDetail(Vertical):
             table.add_column(label, key=key)
         self.alias: str | None = None
         self._server_keys: list[str] = []
+        self._shown: tuple = (None, None, None, None, None)  # show()'s arguments, to redraw in a new theme
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(*self._shown))
 
     @property
     def servers(self) -> ServerTable:
@@ -122,19 +127,21 @@ class HostDetail(Vertical):
         note: str = "",
     ) -> None:
         self.alias = alias
+        self._shown = (alias, resolved, status, sample, history, forwards, stale, note)
+        palette = colors.palette(self.app.theme_variables)
         header = self.query_one("#detail-header", Static)
         if alias is None:
             header.update("")
             self.query_one("#detail-stats", Static).update("")
-            self._fill_servers([], {}, "", stale)
+            self._fill_servers(palette, [], {}, "", stale)
             return
-        header.update(header_text(resolved, status or HostStatus(alias)))
+        header.update(header_text(resolved, status or HostStatus(alias), palette))
         state = (status or HostStatus(alias)).state
-        self.query_one("#detail-stats", Static).update(stats_text(sample, history, state))
+        self.query_one("#detail-stats", Static).update(stats_text(sample, history, state, palette))
         servers = list(sample.servers) if sample else []
-        self._fill_servers(servers, forwards or {}, sample.remote_home if sample else "", stale, note, sample)
+        self._fill_servers(palette, servers, forwards or {}, sample.remote_home if sample else "", stale, note, sample)
 
-    def _fill_servers(self, servers, forwards, home, stale, note="", sample=None) -> None:
+    def _fill_servers(self, palette, servers, forwards, home, stale, note="", sample=None) -> None:
         table = self.servers
         keys = [str(s.port) for s in servers]
         now = sample.time if sample else time.time()
@@ -145,7 +152,7 @@ class HostDetail(Vertical):
                 short_path(s.root_dir, home),
                 duration(now - s.started) if s.started else "?",
                 s.version or "?",
-                Text(f":{forwards[s.port]} ↔", style="green") if s.port in forwards else Text("—", style="dim"),
+                Text(f":{forwards[s.port]} ↔", style=palette[colors.OK]) if s.port in forwards else Text("—", style=palette[colors.MUTED]),
             )
             for s in servers
         ]
@@ -164,10 +171,10 @@ class HostDetail(Vertical):
         table.display = bool(servers)
         empty = self.query_one("#servers-empty", Static)
         if note:
-            empty.update(Text(note, style="yellow"))
+            empty.update(Text(note, style=palette[colors.WARN]))
             empty.display = True
         elif not servers:
-            empty.update(Text("none running — press s to start one", style="dim") if sample else "")
+            empty.update(Text("none running — press s to start one", style=palette[colors.MUTED]) if sample else "")
             empty.display = True
         else:
             empty.display = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -12,18 +13,27 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from jtui.core.model import HostState, HostStatus, Sample
+from jtui.ui import colors
 from jtui.ui.format import percent
 
 FLUSH_INTERVAL = 0.5  # seconds: figures in the list update at most this often
 
 MARKS = {
-    HostState.NOT_CONNECTED: ("○", "dim"),
-    HostState.CONNECTING: ("…", "yellow"),
-    HostState.CONNECTED: ("●", "green"),
-    HostState.NEEDS_INPUT: ("?", "bold yellow"),
-    HostState.FAILED: ("✗", "red"),
-    HostState.RECONNECTING: ("↻", "yellow"),
+    HostState.NOT_CONNECTED: ("○", colors.MUTED),
+    HostState.CONNECTING: ("…", colors.WARN),
+    HostState.CONNECTED: ("●", colors.OK),
+    HostState.NEEDS_INPUT: ("?", colors.WARN),
+    HostState.FAILED: ("✗", colors.ERROR),
+    HostState.RECONNECTING: ("↻", colors.WARN),
 }
+
+
+def mark(state: HostState, palette: dict[str, Style]) -> tuple[str, Style]:
+    """The state's symbol and its style in the current theme (bold when jtui waits for you)."""
+    symbol, role = MARKS[state]
+    style = palette[role]
+    return symbol, style + Style(bold=True) if state == HostState.NEEDS_INPUT else style
+
 
 SHORT_REASONS = {
     "connection refused": "refused",
@@ -86,6 +96,7 @@ class HostList(Vertical):
         self.query_one("#filter").display = False
         self._fill()
         self.set_interval(FLUSH_INTERVAL, self._flush)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def set_aliases(self, aliases: list[str], empty_text: str) -> None:
         """The hosts files changed: show the new list, keeping states and the cursor's host."""
@@ -104,13 +115,13 @@ class HostList(Vertical):
 
     def _cells(self, alias: str) -> tuple:
         status = self.statuses.get(alias, HostStatus(alias))
-        mark, style = MARKS[status.state]
+        symbol, style = mark(status.state, colors.palette(self.app.theme_variables))
         sample = self.samples.get(alias)
         if status.state in (HostState.FAILED, HostState.NEEDS_INPUT) and status.reason:
-            return Text(mark, style=style), alias, Text(short_reason(status.reason)[:9], style=style)
+            return Text(symbol, style=style), alias, Text(short_reason(status.reason)[:9], style=style)
         if sample is None or not sample.supported:
-            return Text(mark, style=style), alias, ""
-        return Text(mark, style=style), alias, f"{percent(sample.cpu_percent):>4} {percent(sample.mem_percent):>4}"
+            return Text(symbol, style=style), alias, ""
+        return Text(symbol, style=style), alias, f"{percent(sample.cpu_percent):>4} {percent(sample.mem_percent):>4}"
 
     def _fill(self) -> None:
         table = self.table
@@ -163,6 +174,12 @@ class HostList(Vertical):
         except Exception:  # row filtered away meanwhile
             return
         self._shown[alias] = now
+
+    def _theme_changed(self, _theme) -> None:
+        """Redraw every row's marks in the new theme's colours."""
+        shown, self._shown = self._shown, {}
+        for alias in shown:
+            self.update_host(alias)
 
     def _flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
