@@ -22,8 +22,8 @@ SPARK_WIDTH = 20
 
 class ServerTable(DataTable):
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
     ]
 
 
