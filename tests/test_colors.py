@@ -15,6 +15,7 @@ from rich.color import ColorSystem, ColorType
 from rich.color_triplet import ColorTriplet
 from textual.app import App
 from textual.color import Color
+from textual.scrollbar import ScrollBar
 from textual.widgets import DataTable, Footer, Static
 
 from jtui.app import build_app
@@ -73,21 +74,23 @@ def cells(app):
                 x += cell_len(char)
 
 
-def measure(app, theme: str, state: str):
-    """One row per non-blank cell: (contrast, drawn by jtui?, description)."""
+def measure(app, theme: str, state: str, region=None):
+    """One row per non-blank cell (within `region`, if given): (contrast, drawn by jtui?, description)."""
     jtui_colors = {style.color.triplet for style in colors.palette(app.theme_variables).values()}
     lines = ["".join(text for text, _, _ in strip) for strip in app.screen._compositor.render_strips()]
     for x, y, char, style in cells(app):
+        if region is not None and not region.contains(x, y):
+            continue
         fg, bg = style.color, style.bgcolor
         assert fg is not None and fg.triplet and bg is not None and bg.triplet, f"{theme} {state}: {char!r} at {x},{y} has no true colour: {style}"
         assert not style.dim, f"{theme} {state}: {char!r} at {x},{y} left dim to the terminal"
         contrast = min(ratio(fg.triplet, bg.triplet), ratio(in_256(fg), in_256(bg)))
         widget, _ = app.screen.get_widget_at(x, y)
-        # Textual's Footer and the tables' own text (header, rows, cursor) take
+        # Textual's Footer, scroll bars and the tables' own text (header, rows, cursor) take
         # the theme's colours for those widgets; jtui draws the rest, and any
         # table cell in one of its own colours.
         textuals = [widget, *widget.ancestors]
-        by_textual = any(isinstance(w, (Footer, DataTable)) for w in textuals) and fg.triplet not in jtui_colors
+        by_textual = any(isinstance(w, (Footer, DataTable, ScrollBar)) for w in textuals) and fg.triplet not in jtui_colors
         around = lines[y][max(0, x - 12) : x + 12].strip()
         yield contrast, not by_textual, (
             f"{contrast:4.2f}  {theme:20} {state:9} {char!r} in {around!r} at {x},{y} ({type(widget).__name__}): "
@@ -147,6 +150,21 @@ async def test_config_problems_are_legible_in_every_theme(tmp_path):
     bad = tmp_path / "bad.conf"
     bad.write_text("Host good\n  HostName good.example\nBogusKeyword 1\n")
     assert_legible(await drawn_in_every_theme(build_app([str(bad)], autoconnect=False), nothing_connected, "problems"))
+
+
+async def test_help_screen_is_legible_in_every_theme():
+    """Opened afresh per theme: the help screen takes its colours when it opens."""
+    app = offline_app()
+    rows = []
+    async with app.run_test(size=SIZE) as pilot:
+        for theme in THEMES:
+            app.theme = theme
+            await pilot.press("question_mark")
+            await pilot.pause()
+            # The box only: what shows behind a modal is dimmed on purpose.
+            rows += measure(app, theme, "help", app.screen.query_one("VerticalScroll").region)
+            await pilot.press("escape")
+    assert_legible(rows)
 
 
 def glyph_color(app, char: str, widget_type: type) -> str:

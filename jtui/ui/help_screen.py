@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from rich.style import Style
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from jtui.ui import colors
 
-def two_columns(rows: list[tuple[str, str]], style: str) -> Content:
-    """Left column in `style`, padded to its widest entry; theme variables resolve at render."""
+
+def two_columns(rows: list[tuple[str, str]], style: Style) -> Text:
+    """Left column in `style`, padded to its widest entry."""
     width = max((len(left) for left, _ in rows), default=0)
-    lines = [Content.assemble((left.ljust(width), style), "  ", right) for left, right in rows]
-    return Content("\n").join(lines)
+    return Text("\n").join(Text.assemble((left.ljust(width), style), "  ", right) for left, right in rows)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -22,7 +24,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
         width: 96; max-width: 95%; height: auto; max-height: 95%;
-        border: round $accent; background: $surface; padding: 1 2;
+        border: round $text-accent; background: $background; padding: 1 2;
     }
     HelpScreen Static { width: 100%; height: auto; }
     HelpScreen .heading { text-style: bold; margin-top: 1; }
@@ -42,9 +44,10 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as box:
             box.border_title = "jtui keys"
             box.border_subtitle = "esc closes"
-            yield Static(two_columns(self.keys, "bold $accent"), id="help-keys")
+            palette = colors.palette(self.app.theme_variables)
+            yield Static(two_columns(self.keys, palette[colors.ACCENT] + Style(bold=True)), id="help-keys")
             yield Static("Where jtui reads and writes, on this machine", classes="heading")
-            yield Static(two_columns(self.places, "$text-muted"), id="help-places")
+            yield Static(two_columns(self.places, palette[colors.MUTED]), id="help-places")
 
     def action_dismiss(self) -> None:
         self.dismiss(None)
