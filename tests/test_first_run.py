@@ -1,0 +1,324 @@
+"""The README's first command, verbatim, as a newcomer runs it on a fresh machine.
+
+A copy of the checkout's tracked files, an empty HOME, no project venv on
+PATH, a real terminal (tmux): the command must install jtui and show the
+`demo` host live; `s` then `c` must put a localhost URL in the clipboard
+(OSC 52, the only way in: the child has no TMUX) that answers through the
+forward. `q` removes the demo's temporary keys, leaves the server running
+and hands back the terminal as pip left it, with nothing printed on exit.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import glob
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.harness.require import need_program
+from tests.harness.sockets import listeners
+from tests.harness.tmux import Tmux
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[1]
+# Taken before any fixture rewrites HOME or XDG_*: pip's configuration is
+# read from the developer's real environment.
+DEVELOPER_ENV = dict(os.environ)
+
+URL = re.compile(r"http://localhost:(\d+)(/\S*?)\?token=([^\s&#]+)")
+INSTALL_WAIT = 600  # a generous bound for venv + pip install on a slow machine
+LIVE = re.compile(r"demo\s+\d+%\s+\d+%")  # the host list's cpu and mem columns
+
+
+def readme_first_command() -> str:
+    """The first ```sh block of the README's "Try it" section, as written there."""
+    text = (REPO / "README.md").read_text()
+    section = re.search(r"^## Try it\b.*?(?=^## )", text, re.M | re.S)
+    assert section, "README.md has no '## Try it' section"
+    block = re.search(r"^```sh\n(.*?)^```", section.group(0), re.M | re.S)
+    assert block, "the Try it section has no ```sh block"
+    command = block.group(1).strip()
+    assert command and "\n" not in command, f"expected one command line, got:\n{command}"
+    return command
+
+
+def fresh_checkout(dest: Path) -> None:
+    """Copy every tracked file's working-tree content, as a clone would have it."""
+    names = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True
+    ).stdout.decode().split("\0")
+    for name in filter(None, names):
+        source = REPO / name
+        if not os.path.lexists(source):  # deleted in the working tree
+            continue
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+
+
+def pip_config_file(dest: Path) -> Path | None:
+    """pip's own view of the developer's configuration files, as one file outside HOME.
+
+    On a machine whose pip reads a local index from a user-level pip.conf,
+    the fresh HOME would lose it; this keeps exactly pip's settings, nothing else.
+    """
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"],
+        capture_output=True, text=True, env=DEVELOPER_ENV, check=True,
+    ).stdout
+    config = configparser.ConfigParser(interpolation=None)
+    for line in listed.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep or key.startswith(":env:"):  # environment variables are passed on as they are
+            continue
+        section, _, option = key.partition(".")
+        if not config.has_section(section):
+            config.add_section(section)
+        config.set(section, option, ast.literal_eval(value))
+    if not config.sections():
+        return None
+    with open(dest, "w") as f:
+        config.write(f)
+    return dest
+
+
+def newcomer_env(home: Path, tmpdir: Path, pip_conf: Path | None) -> dict[str, str]:
+    """What a fresh login on this machine has: no project venv, no XDG_*, no TMUX."""
+    venvs = {str(REPO / ".venv"), DEVELOPER_ENV.get("VIRTUAL_ENV", "") or str(REPO / ".venv")}
+    path = [
+        d for d in DEVELOPER_ENV.get("PATH", os.defpath).split(os.pathsep)
+        if d and not any(d == v or d.startswith(v + os.sep) for v in venvs)
+    ]
+    user = pwd.getpwuid(os.getuid())
+    env = {
+        "HOME": str(home),
+        "PATH": os.pathsep.join(path),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "SHELL": user.pw_shell or "/bin/sh",
+        "USER": user.pw_name,
+        "LOGNAME": user.pw_name,
+        "TMPDIR": str(tmpdir),
+    }
+    env.update({k: v for k, v in DEVELOPER_ENV.items() if k.startswith("PIP_")})
+    if pip_conf is not None and "PIP_CONFIG_FILE" not in env:
+        env["PIP_CONFIG_FILE"] = str(pip_conf)
+    return env
+
+
+def runtime_files(home: Path) -> list[str]:
+    """Jupyter's default runtime dir under the fresh HOME, as the newcomer's Jupyter uses it."""
+    return sorted(glob.glob(str(home / ".local/share/jupyter/runtime/jpserver-*.json")))
+
+
+def demo_dirs(tmpdir: Path) -> list[str]:
+    return sorted(glob.glob(str(tmpdir / "jtui-demo-*")))
+
+
+def jtui_pids(checkout: Path) -> list[int]:
+    """Processes running the fresh checkout's .venv/bin/jtui."""
+    script = checkout / ".venv" / "bin" / "jtui"
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            cwd = Path(os.readlink(f"/proc/{entry}/cwd"))
+        except OSError:
+            continue
+        # the interpreter's argv names the script as typed: `.venv/bin/jtui`, relative to the cwd
+        if any(arg and cwd / arg == script for arg in argv[1:3]):
+            pids.append(int(entry))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has finished
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def untracked_files() -> list[str]:
+    """Files a clone would lack: new, not yet `git add`ed (and not ignored)."""
+    return subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--others", "--exclude-standard"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+
+
+def while_running(tmux: Tmux, predicate, timeout: float, what: str) -> str:
+    """tmux.wait_for, failing at once with the screen when the README's command has ended."""
+
+    def check(screen: str) -> bool:
+        if predicate(screen):
+            return True
+        now = tmux.run("display-message", "-p", "-t", "main", "#{pane_current_command}").stdout.strip()
+        if now == "sleep":  # the pane's `; sleep 600`: the command chain is over
+            note = untracked_files()
+            hint = f"\n(untracked, so not in the fresh checkout: {', '.join(note)})" if note else ""
+            raise AssertionError(f"the README's command ended while waiting for {what}{hint}; screen was:\n{tmux.screen()}")
+        return False
+
+    return tmux.wait_for(check, timeout=timeout, what=what)
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop(pid: int) -> None:
+    """SIGTERM the process (and its group, when it leads one), SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not alive(pid):
+            return
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def get(url: str, token: str | None = None) -> int:
+    headers = {"Authorization": f"token {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_readme_first_command_on_a_fresh_machine(tmp_path):
+    need_program("tmux")
+    need_program("git")
+    command = readme_first_command()
+
+    checkout = tmp_path / "jtui"
+    home = tmp_path / "home"
+    tmpdir = tmp_path / "tmp"
+    for d in (checkout, home, tmpdir):
+        d.mkdir()
+    fresh_checkout(checkout)
+    env = newcomer_env(home, tmpdir, pip_config_file(tmp_path / "pip.conf"))
+
+    # `env -i`: the pane gets exactly the newcomer's environment (no TMUX, no
+    # venv, nothing else from the developer or the tmux server).
+    shell = f"cd {shlex.quote(str(checkout))} && {command}"
+    argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", shell]
+
+    tmux = Tmux()
+    venv_at = installed_at = connected_at = None
+    jupyter_pid = None
+    pids: list[int] = []
+    started = time.monotonic()
+    try:
+        tmux.start(argv, {})
+        while_running(tmux, lambda s: (checkout / ".venv/bin/pip").exists(), INSTALL_WAIT, "the venv")
+        venv_at = time.monotonic() - started
+        site = str(checkout / ".venv/lib/python*/site-packages/jtui-*.dist-info")
+        while_running(tmux, lambda s: glob.glob(site), INSTALL_WAIT, "pip to install jtui")
+        installed_at = time.monotonic() - started
+
+        while_running(
+            tmux, lambda s: LIVE.search(s) and "connected" in s and "CPU" in s and "GiB" in s,
+            INSTALL_WAIT, "the demo host connected with CPU and MEM figures",
+        )
+        connected_at = time.monotonic() - started
+        # What the terminal showed before jtui took the alternate screen: pip's output.
+        before = tmux.run("capture-pane", "-p", "-a", "-t", "main").stdout
+        pids = jtui_pids(checkout)
+        assert pids, "the fresh venv's jtui runs"
+        assert len(demo_dirs(tmpdir)) == 1, "the demo made one private temp dir"
+        demo_dir = demo_dirs(tmpdir)[0]
+        assert os.stat(demo_dir).st_mode & 0o077 == 0, "the demo's keys live in a private dir"
+
+        tmux.keys("s")
+
+        def listed(s: str) -> bool:
+            files = runtime_files(home)
+            if not files:
+                return False
+            info = json.loads(Path(files[0]).read_text())
+            return re.search(rf"^.*\b{info['port']}\s+{info['pid']}\s", s, re.M) is not None
+
+        while_running(tmux, listed, 120, "the started server in the server table")
+        assert len(runtime_files(home)) == 1
+        info = json.loads(Path(runtime_files(home)[0]).read_text())
+        jupyter_pid = info["pid"]
+
+        tmux.keys("c")
+        while_running(tmux, lambda s: URL.search(tmux.buffer()), 60, "the URL in tmux's buffer (OSC 52)")
+        url = URL.search(tmux.buffer())
+        local_port, token = int(url.group(1)), url.group(3)
+        assert token == info["token"]
+        assert get(url.group(0)) == 200, "the copied URL itself answers"
+        api = f"http://localhost:{local_port}{url.group(2).rstrip('/')}/api/status"
+        assert get(api, token) == 200, "the token in the URL opens the API"
+        assert get(api) == 403, "without the token the API refuses"
+        assert {entry.address for entry in listeners(local_port)} == {"127.0.0.1"}
+        assert {entry.address for entry in listeners(info["port"])} == {"127.0.0.1"}
+        while_running(tmux, lambda s: "↔" in s, 30, "the forward in the server table")
+
+        tmux.keys("q")
+        wait_until(lambda: not any(alive(p) for p in pids), timeout=60, what="jtui to exit")
+        assert demo_dirs(tmpdir) == [], "q removed the demo's temp dir and keys"
+        assert alive(jupyter_pid), "the server outlives jtui, by design"
+        assert runtime_files(home), "and its runtime file stays"
+        assert not listeners(local_port), "the forward ended with jtui"
+        after = tmux.wait_for(
+            lambda s: "Hosts" not in s and tmux.run("display-message", "-p", "-t", "main", "#{pane_current_command}").stdout.strip() == "sleep",
+            timeout=30, what="the terminal back from jtui",
+        )
+        last = before.rstrip().splitlines()[-1]
+        extra = after.rstrip().rpartition(last)[2].strip("\n") if last in after else after
+        assert not extra.strip(), f"after q the terminal shows more than pip's output:\n{extra}"
+    finally:
+        tmux.kill()
+        for pid in pids:
+            stop(pid)
+        for file in runtime_files(home):  # whatever Jupyter the run started, by PID
+            try:
+                stop(json.loads(Path(file).read_text())["pid"])
+            except (OSError, ValueError, KeyError):
+                pass
+        if jupyter_pid is not None:
+            stop(jupyter_pid)
+        print(
+            f"\nfirst run: venv after {venv_at and round(venv_at, 1)} s, pip install done after {installed_at and round(installed_at, 1)} s, "
+            f"demo live after {connected_at and round(connected_at, 1)} s, "
+            f"whole test {time.monotonic() - started:.1f} s"
+        )
