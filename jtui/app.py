@@ -212,7 +212,7 @@ class JtuiApp(App[int]):
         if self.fleet is not None:
             await self.fleet.close()
         if self.demo_server is not None:
-            self.demo_server.close()
+            await self.demo_server.close()
 
     # -- core -> screen ----------------------------------------------------
 

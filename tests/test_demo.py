@@ -20,6 +20,7 @@ from jtui.core.model import HostState
 from tests.harness.jupyter import start_jupyter
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners_of
+from tests.harness.sshd import alive
 from tests.harness.tmux import Tmux
 from tests.test_ui_keys import api_status, until
 
@@ -42,6 +43,41 @@ async def test_demo_connects_samples_and_forwards(tmp_path, monkeypatch):
             assert await asyncio.to_thread(api_status, app.clipboard) == 200
     finally:
         jupyter.stop()
+
+
+async def test_every_key_works_on_the_demo_host(home, tmp_path, monkeypatch):
+    """s, f, c, o, x on `demo` as on any remote: JupyterLab started here, forwarded, stopped."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.delenv("DISPLAY", raising=False)  # `o` then copies, as over SSH
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    app = build_app(demo=True)
+    started = None
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED,
+                        what="demo connected")
+            await pilot.press("s")
+            await until(lambda: app.samples.get("demo") and app.samples["demo"].servers, timeout=120,
+                        what="JupyterLab started and listed")
+            started = app.samples["demo"].servers[0]
+            await pilot.press("f")
+            await until(lambda: app.forward_ports("demo"), what="forwarded")
+            await pilot.press("f")
+            await until(lambda: not app.forward_ports("demo"), what="unforwarded")
+            await pilot.press("c")
+            await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied URL")
+            assert await asyncio.to_thread(api_status, app.clipboard) == 200
+            app.copy_to_clipboard("")
+            await pilot.press("o")
+            await until(lambda: app.clipboard.startswith("http://localhost:"), what="o copies without a display")
+            await pilot.press("x")
+            await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the confirmation")
+            await pilot.press("y")
+            await until(lambda: not app.samples["demo"].servers, what="the server gone")
+        assert not alive(started.pid)
+    finally:
+        if started is not None and alive(started.pid):
+            os.kill(started.pid, signal.SIGTERM)
 
 
 def demo_notes(app) -> str:

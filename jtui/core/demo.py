@@ -26,13 +26,17 @@ _TERMINAL_VARS = ("TMUX", "TMUX_PANE", "TERM", "TERM_PROGRAM", "TERM_PROGRAM_VER
 @dataclass
 class DemoServer:
     server: object  # asyncssh.SSHAcceptor
+    commands: "_Commands"
     port: int
     config_file: str
     folder: tempfile.TemporaryDirectory
     alias: str = DEMO_ALIAS
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop listening, end the commands still running, remove the keys and config."""
         self.server.close()
+        await self.commands.close()
+        await self.server.wait_closed()
         self.folder.cleanup()
 
 
@@ -83,6 +87,30 @@ def session_environment(environ: dict[str, str] | None = None) -> dict[str, str]
     return env
 
 
+class _Commands:
+    """asyncssh's process factory: runs each command as sshd would, and ends them all on close.
+
+    Without that, jtui's exit would leave the probe's shell and asyncssh's
+    redirect tasks running into the event loop's shutdown.
+    """
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task] = set()
+
+    async def __call__(self, process) -> None:
+        task = asyncio.current_task()
+        self.running.add(task)
+        try:
+            await _run_command(process)
+        finally:
+            self.running.discard(task)
+
+    async def close(self) -> None:
+        for task in list(self.running):
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
+
+
 async def _run_command(process) -> None:
     """Run the client's command with the user's login shell, as sshd would."""
     import asyncssh
@@ -98,11 +126,13 @@ async def _run_command(process) -> None:
         await process.redirect(stdin=local.stdin, stdout=local.stdout, stderr=local.stderr)
         process.exit(await local.wait())
     except asyncssh.BreakReceived:
-        local.kill()
         process.exit(255)
     finally:
-        if local.returncode is None and process.channel.is_closing():
-            local.terminate()
+        if local.returncode is None:  # the channel closed first, or jtui is quitting
+            local.kill()
+            await local.wait()
+        process.close()
+        await process.wait_closed()
 
 
 async def start_demo_server() -> DemoServer:
@@ -116,9 +146,10 @@ async def start_demo_server() -> DemoServer:
     key_file = root / "id_ed25519"
     key_file.write_bytes(client_key.export_private_key())
     key_file.chmod(0o600)
+    commands = _Commands()
     server = await asyncssh.create_server(
         _server_class(client_key), "127.0.0.1", 0,
-        server_host_keys=[host_key], process_factory=_run_command, encoding=None,
+        server_host_keys=[host_key], process_factory=commands, encoding=None,
     )
     port = server.sockets[0].getsockname()[1]
     known = root / "known_hosts"
@@ -133,4 +164,4 @@ async def start_demo_server() -> DemoServer:
         "  IdentitiesOnly yes\n"
         f"  UserKnownHostsFile {known}\n"
     )
-    return DemoServer(server, port, str(config), folder)
+    return DemoServer(server, commands, port, str(config), folder)
