@@ -465,7 +465,7 @@ class JtuiApp(App[int]):
             self.notes.pop(alias, None)
             self.refresh_detail()
             text = str(exc)
-            if exc.not_installed and self.demo_server is not None and alias == self.demo_server.alias:
+            if exc.not_installed and self.is_demo(alias):
                 text += ("\n\nThe demo host is this machine: install Jupyter next to jtui with "
                          "pip install 'jtui[demo]' (pipx: pipx inject jtui jupyterlab), then press s again.")
             self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
@@ -477,7 +477,8 @@ class JtuiApp(App[int]):
         self.notes.pop(alias, None)
         self.pending_select = (alias, started.server.port)
         root = " as root (--allow-root)" if started.as_root else ""
-        self.notify(f"Jupyter on remote port {started.server.port}{root}: press c to copy its URL.", title=alias)
+        where = "on this machine's port" if self.is_demo(alias) else "on remote port"
+        self.notify(f"Jupyter {where} {started.server.port}{root}: press c to copy its URL.", title=alias)
         self.refresh_detail()
 
     def action_forward(self) -> None:
@@ -491,17 +492,27 @@ class JtuiApp(App[int]):
             self.notify(f"Forward of remote port {server.port} closed.", title=session.alias)
         else:
             forward = await session.forward(server)
-            moved = f"\n{forward.reason}" if forward.moved else ""
+            moved = f"\n{self.moved_note(session.alias, forward)}" if forward.moved else ""
+            surprising = forward.moved and not self.is_demo(session.alias)
             self.notify(f"localhost:{forward.local_port} ↔ {session.alias}:{server.port}{moved}", title="forwarding",
-                        severity="warning" if forward.moved else "information")
+                        severity="warning" if surprising else "information")
         self.refresh_detail()
+
+    def is_demo(self, alias: str) -> bool:
+        return self.demo_server is not None and alias == self.demo_server.alias
+
+    def moved_note(self, alias: str, forward) -> str:
+        """Why a forward's local port differs from the server's."""
+        if self.is_demo(alias):  # the server listens on this very machine, on that very port
+            return f"Port {forward.remote_port} here is the server itself (demo is this machine)."
+        return forward.reason
 
     async def _url_for(self, session, server) -> tuple[str, int]:
         from jtui.core.urls import localhost_url
 
         forward = session.forward_for(server) or await session.forward(server)
         self.refresh_detail()
-        if forward.moved:
+        if forward.moved and not self.is_demo(session.alias):  # on demo it always moves: see moved_note
             self.notify(forward.reason, severity="warning")
         return localhost_url(server, forward.local_port), forward.local_port
 

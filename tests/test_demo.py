@@ -62,11 +62,16 @@ async def test_every_key_works_on_the_demo_host(home, tmp_path, monkeypatch):
             started = app.samples["demo"].servers[0]
             await pilot.press("f")
             await until(lambda: app.forward_ports("demo"), what="forwarded")
+            # The server holds its own port number on this machine: said plainly, not as a clash.
+            assert "here is the server itself (demo is this machine)" in demo_notes(app)
+            assert "is in use" not in demo_notes(app)
+            assert "Jupyter on this machine's port" in demo_notes(app)
             await pilot.press("f")
             await until(lambda: not app.forward_ports("demo"), what="unforwarded")
             await pilot.press("c")
             await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied URL")
             assert await asyncio.to_thread(api_status, app.clipboard) == 200
+            assert "is in use" not in demo_notes(app)
             app.copy_to_clipboard("")
             await pilot.press("o")
             await until(lambda: app.clipboard.startswith("http://localhost:"), what="o copies without a display")
