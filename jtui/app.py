@@ -25,7 +25,7 @@ from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost, resolve_host
 from jtui.ui.commands import JtuiCommands
 from jtui.ui.help_screen import HelpScreen
-from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
+from jtui.ui.keys import bound_actions, describe_keys, keymap_problems, known_keymap
 from jtui.ui.host_detail import HostDetail
 from jtui.ui.host_list import HostList, HostTable
 from jtui.ui.messages import HostNotice, HostSampled, HostStatusChanged

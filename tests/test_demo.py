@@ -8,7 +8,6 @@ import signal
 import socket
 import sys
 import sysconfig
-import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.harness.require import need_program
 from tests.harness.sockets import listeners_of
 from tests.harness.sshd import alive
 from tests.harness.tmux import Tmux
+from tests.harness.waiting import wait_until
 from tests.test_ui_keys import api_status, until
 
 pytestmark = pytest.mark.integration
@@ -155,10 +155,7 @@ def test_sigterm_quits_cleanly_and_removes_the_demo_files(home, tmp_path, isolat
         [folder] = list(temp.glob("jtui-demo-*"))
         [pid] = pids_with_env("JTUI_TEST_MARK", marker, command="jtui")
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not os.path.exists(f"/proc/{pid}"), tmux.screen()
+        wait_until(lambda: not alive(pid), timeout=30, what=f"jtui to exit; screen:\n{tmux.screen()}")
         assert not folder.exists()
     finally:
         tmux.kill()

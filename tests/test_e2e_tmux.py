@@ -20,6 +20,7 @@ import pytest
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.tmux import Tmux
+from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -72,14 +73,6 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
 
-
-def wait_until(predicate, timeout: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_start_copy_stop_in_tmux(tmux, jtui_env):

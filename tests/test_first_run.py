@@ -32,6 +32,7 @@ import pytest
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.tmux import Tmux
+from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -186,14 +187,6 @@ def while_running(tmux: Tmux, predicate, timeout: float, what: str) -> str:
 
     return tmux.wait_for(check, timeout=timeout, what=what)
 
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stop(pid: int) -> None:

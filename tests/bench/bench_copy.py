@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.common import (  # noqa: E402
     connected_session, free_port, http_get, isolate_home, median, percentile, poll_until_answers,
-    print_table, ratio, spread, start_sshd, stop_process, wait_listening,
+    print_table, ratio, spread, start_sshd, stop_process,
 )
 from tests.harness.jupyter import start_jupyter  # noqa: E402
 
