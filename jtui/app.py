@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -264,6 +265,12 @@ class JtuiApp(App[int]):
             self.refresh_detail()
 
     def refresh_detail(self) -> None:
+        try:
+            self._show_detail()
+        except NoMatches:  # a session's message arrived while jtui was quitting: nothing to draw on
+            pass
+
+    def _show_detail(self) -> None:
         alias = self.selected
         detail = self.detail
         if alias is None:
