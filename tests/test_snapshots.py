@@ -86,7 +86,9 @@ def test_command_palette(snap_compare):
     async def open_palette(pilot) -> None:
         await feed_live_states(pilot)
         await pilot.press("ctrl+p")
-        await pilot.pause(0.5)
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()  # the palette gathers its hits in a worker
+        await pilot.pause()
 
     assert snap_compare(offline_app(), terminal_size=(100, 32), run_before=open_palette)
 

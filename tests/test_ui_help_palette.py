@@ -47,7 +47,9 @@ def notes(app) -> str:
 
 
 async def palette_options(pilot) -> list[str]:
-    await pilot.pause(0.3)  # the palette gathers hits in a worker
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()  # the palette gathers its hits in a worker
+    await pilot.pause()
     options = pilot.app.screen.query_one(OptionList)
     # Each option is the title, then its help on a second line.
     return [str(options.get_option_at_index(i).prompt).split("\n")[0] for i in range(options.option_count)]
