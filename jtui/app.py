@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -33,6 +34,7 @@ from jtui.ui.messages import HostNotice, HostSampled, HostStatusChanged
 from jtui.ui.prompt_screen import PromptScreen
 
 log = logging.getLogger(__name__)
+SIGNAL_EXIT_GRACE = 5.0  # seconds a SIGTERM'd exit may take before jtui leaves without Textual
 
 
 class _Listener:
@@ -200,14 +202,30 @@ class JtuiApp(App[int]):
             self._start_fleet()
 
     def _exit_on_signals(self) -> None:
-        """A closed terminal (SIGHUP) or `kill` (SIGTERM) quits like q does.
+        """`kill` (SIGTERM) quits like q does; a closed terminal (SIGHUP) leaves at once.
 
-        Python's default would end the process on the spot: forwards would
-        not be closed, and --demo's private key would stay in its temp dir.
+        Python's default would end the process on the spot and leave --demo's
+        private key in its temp dir. With the terminal gone, Textual's driver
+        can block for ever trying to restore it, so SIGHUP does only what must
+        be done (the demo's files) and exits; a SIGTERM'd exit that has not
+        finished after a few seconds does the same.
         """
         loop = asyncio.get_running_loop()
-        for number in (signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(number, self.exit)
+        loop.add_signal_handler(signal.SIGTERM, self._quit_on_sigterm)
+        loop.add_signal_handler(signal.SIGHUP, self._leave_now, 128 + signal.SIGHUP)
+
+    def _quit_on_sigterm(self) -> None:
+        self.exit()
+        watchdog = threading.Timer(SIGNAL_EXIT_GRACE, self._leave_now, args=(128 + signal.SIGTERM,))
+        watchdog.daemon = True
+        watchdog.start()
+
+    def _leave_now(self, status: int) -> None:
+        log.info("leaving on a signal (exit status %d)", status)
+        if self.demo_server is not None:
+            self.demo_server.folder.cleanup()
+        logging.shutdown()
+        os._exit(status)
 
     async def on_unmount(self) -> None:
         if self.fleet is not None:
@@ -391,6 +409,8 @@ class JtuiApp(App[int]):
             hosts = [("hosts (--config)", state(f)) for f in inventory.sources]
         else:
             hosts = [("hosts", state(paths.user_ssh_config())), ("hosts, jtui's own", state(paths.jtui_hosts_file()))]
+        if self.demo_server is not None:
+            hosts.append(("demo host, this run", f"{self.demo_server.config_file} (removed on exit)"))
         return [
             *hosts,
             ("settings", state(inventory.settings.path or paths.settings_file())),

@@ -127,6 +127,7 @@ async def test_demo_leaves_nothing_behind(home):
         folder = Path(app.demo_server.folder.name)
         port = app.demo_server.port
         assert (folder / "id_ed25519").stat().st_mode & 0o777 == 0o600
+        assert ("demo host, this run", f"{folder / 'ssh_config'} (removed on exit)") in app.places()
         assert [entry.address for entry in listeners_of(port=port)] == ["127.0.0.1"]
     assert not folder.exists()
     with pytest.raises(OSError):
@@ -141,8 +142,13 @@ def test_demo_session_environment_is_the_users_minus_the_terminal():
     assert env["PATH"].split(":")[-1] == sysconfig.get_path("scripts")
 
 
-def test_sigterm_quits_cleanly_and_removes_the_demo_files(home, tmp_path, isolated_dirs):
-    """`kill` or a closed terminal: jtui exits like q, and --demo's private key goes with it."""
+@pytest.mark.parametrize("how", ["kill", "closed terminal"])
+def test_signals_end_jtui_and_remove_the_demo_files(home, tmp_path, isolated_dirs, how):
+    """`kill` (SIGTERM) or closing the terminal (SIGHUP): jtui exits, and --demo's private key goes with it.
+
+    With the terminal gone, Textual cannot restore it: a jtui that waited for
+    that would linger for ever, invisible, holding its forwards.
+    """
     need_program("tmux")
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -150,15 +156,22 @@ def test_sigterm_quits_cleanly_and_removes_the_demo_files(home, tmp_path, isolat
     env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
     env.update(HOME=str(home), TMPDIR=str(temp), PATH=os.environ["PATH"], TERM="xterm-256color", JTUI_TEST_MARK=marker)
     tmux = Tmux().start(["env", "-u", "TMUX", sys.executable, "-m", "jtui", "--demo"], env)
+    pid = None
     try:
-        tmux.wait_for(lambda screen: "127.0.0.1:" in screen and "demo" in screen, what="the demo host")
+        tmux.wait_for(lambda screen: "Hosts" in screen, what="the first frame")
+        wait_until(lambda: list(temp.glob("jtui-demo-*/ssh_config")), timeout=30, what="the demo's files")
         [folder] = list(temp.glob("jtui-demo-*"))
         [pid] = pids_with_env("JTUI_TEST_MARK", marker, command="jtui")
-        os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: not alive(pid), timeout=30, what=f"jtui to exit; screen:\n{tmux.screen()}")
+        if how == "kill":
+            os.kill(pid, signal.SIGTERM)
+        else:
+            tmux.run("respawn-pane", "-k", "-t", "main", "sleep 60")  # the terminal goes: SIGHUP
+        wait_until(lambda: not alive(pid), timeout=30, what=f"jtui to exit after {how}")
         assert not folder.exists()
     finally:
         tmux.kill()
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def pids_with_env(name: str, value: str, command: str) -> list[int]:

@@ -126,3 +126,27 @@ def test_server_survives_quit_and_is_found_again(tmux, jtui_env):
         again.wait_for(lambda s: str(info["pid"]) in s and str(info["port"]) in s, what="the server listed again")
     finally:
         again.kill()
+
+
+def test_closing_the_terminal_at_once_ends_jtui(tmux, tmp_path, isolated_dirs):
+    """The window closed right at the first frame: jtui must not linger, unseen, for ever.
+
+    Restoring a terminal that is gone can block Textual's exit; jtui leaves
+    without it on SIGHUP. Several rounds, since the hang depended on timing.
+    """
+    hosts = tmp_path / "hosts"
+    hosts.write_text("".join(f"Host h{i}\n  HostName h{i}.invalid\n" for i in range(200)))
+    env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=str(tmp_path), TERM="xterm-256color", PATH=os.environ["PATH"])
+    tmux.start(["sleep", "60"], env)
+    command = "exec env " + " ".join(f"{k}={v}" for k, v in env.items()) + f" {sys.executable} -m jtui --config {hosts}"
+    for _ in range(5):
+        tmux.run("respawn-pane", "-k", "-t", "main", command)
+        pid = int(tmux.run("display-message", "-p", "-t", "main", "#{pane_pid}").stdout)
+        tmux.wait_for(lambda screen: "h0" in screen, what="the first frame")
+        tmux.run("respawn-pane", "-k", "-t", "main", "sleep 60")  # the terminal goes: SIGHUP
+        try:
+            wait_until(lambda: not pid_alive(pid), timeout=20, what="jtui to exit after its terminal closed")
+        finally:
+            if pid_alive(pid):
+                os.kill(pid, 9)
