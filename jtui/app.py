@@ -27,7 +27,7 @@ from jtui.core.model import History, HostState, HostStatus, Sample
 from jtui.core.resolve import ResolvedHost, resolve_host
 from jtui.ui.commands import JtuiCommands
 from jtui.ui.help_screen import HelpScreen
-from jtui.ui.keys import bound_actions, describe_keys, keymap_problems, known_keymap
+from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
 from jtui.ui.host_detail import HostDetail
 from jtui.ui.host_list import HostList, HostTable
 from jtui.ui.messages import HostNotice, HostSampled, HostStatusChanged
@@ -135,6 +135,8 @@ class JtuiApp(App[int]):
         self.notes: dict[str, str] = {}  # per host: progress of a start, last failure
         self.last_hint = None  # the laptop-side command after a copy over SSH
         self.pending_select: tuple[str, int] | None = None  # a started server to put the cursor on
+        self.bound: dict[str, BoundAction] = {}  # binding id -> its keys after [keys]; set with the preferences
+        self.ui_problems: list[str] = []  # what was wrong with [keys] or theme
 
     # -- layout ------------------------------------------------------------
 
