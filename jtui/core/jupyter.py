@@ -49,21 +49,19 @@ Progress = Callable[[str], None]
 _REMOTE_ERRORS = (OSError, asyncssh.Error, asyncio.TimeoutError, ConnectionError)
 
 
-NOT_INSTALLED = "Jupyter is not installed"
-
-
 class StartError(RuntimeError):
     """A server that did not come up; the message says why, with the log tail and a hint."""
 
     def __init__(
-        self, reason: str, log_tail: str = "", hint: str = "", log_path: str = "", pid: int = 0
+        self, reason: str, log_tail: str = "", hint: str = "", log_path: str = "", pid: int = 0,
+        not_installed: bool = False,
     ) -> None:
         self.reason = reason
         self.log_tail = log_tail
         self.hint = hint
         self.log_path = log_path
         self.pid = pid  # the process jtui launched, 0 when nothing was launched
-        self.not_installed = reason.startswith(NOT_INSTALLED)
+        self.not_installed = not_installed  # the command (or its Jupyter subcommand) is not on the host
         text = reason
         if log_tail.strip():
             where = f" ({log_path})" if log_path else ""
@@ -394,18 +392,19 @@ def _redact(text: str) -> str:
     return re.sub(r"(token[^=\s]*=)\S+", r"\1...", text, flags=re.IGNORECASE)
 
 
-def _failure_reason(tail: str, command: str) -> str:
+def _failure_reason(tail: str, command: str) -> tuple[str, bool]:
+    """Why the server died, from its log tail; and whether it is because Jupyter is not installed."""
     if SETUP_FAILED in tail:
-        return "The host's setup commands failed (setup = ... in config.toml), so Jupyter was not started."
+        return "The host's setup commands failed (setup = ... in config.toml), so Jupyter was not started.", False
     for line in tail.splitlines():
         if line.startswith("jtui: command not found:"):
-            return (f"{NOT_INSTALLED} where jtui looked: `{command}` was not found on the host "
-                    "(its first word is not on the login shell's PATH).")
+            return (f"Jupyter is not installed where jtui looked: `{command}` was not found on the host "
+                    "(its first word is not on the login shell's PATH)."), True
         if line.startswith("Jupyter command `"):  # `jupyter lab` with only jupyter_server installed
-            return f"{NOT_INSTALLED} as `{command}` asks: {line.strip()}."
+            return f"Jupyter is not installed as `{command}` asks: {line.strip()}.", True
         if line.startswith("jtui: cannot enter the root directory"):
-            return f"Cannot start Jupyter: {line[len('jtui: '):]}"
-    return f"`{command}` exited before Jupyter was ready."
+            return f"Cannot start Jupyter: {line[len('jtui: '):]}", False
+    return f"`{command}` exited before Jupyter was ready.", False
 
 
 # --- start ----------------------------------------------------------------------------
@@ -478,7 +477,8 @@ async def start_server(
                     return StartedServer(server, started_as_root, log_path, runtime_dir, pid)
         if not alive:
             tail = await _log_tail(conn, log_path)
-            raise StartError(_failure_reason(tail, command), tail, _hint(command, alias), log_path, pid)
+            reason, not_installed = _failure_reason(tail, command)
+            raise StartError(reason, tail, _hint(command, alias), log_path, pid, not_installed)
         now = time.monotonic()
         if now >= deadline:
             await _terminate_group(conn, pid)

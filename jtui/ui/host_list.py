@@ -203,8 +203,10 @@ class HostList(Vertical):
         if alias not in self.aliases:
             return False
         if alias not in self.visible_aliases():
+            box = self.query_one("#filter", Input)
+            with box.prevent(Input.Changed):  # refilled here, now: the cursor needs the row
+                self.close_filter(clear=True)
             self.filter_text = ""
-            self.close_filter(clear=True)
             self._fill()
         self.table.move_cursor(row=self.visible_aliases().index(alias))
         self.table.focus()
