@@ -19,7 +19,7 @@ from jtui.core.model import HostState
 from tests.harness.jupyter import start_jupyter
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners_of
-from tests.harness.sshd import alive
+from tests.harness.sshd import alive, pids_with_marker
 from tests.harness.tmux import Tmux
 from tests.harness.waiting import wait_until
 from tests.test_ui_keys import api_status, until
@@ -161,7 +161,7 @@ def test_signals_end_jtui_and_remove_the_demo_files(home, tmp_path, isolated_dir
         tmux.wait_for(lambda screen: "Hosts" in screen, what="the first frame")
         wait_until(lambda: list(temp.glob("jtui-demo-*/ssh_config")), timeout=30, what="the demo's files")
         [folder] = list(temp.glob("jtui-demo-*"))
-        [pid] = pids_with_env("JTUI_TEST_MARK", marker, command="jtui")
+        [pid] = jtui_pids(marker)
         if how == "kill":
             os.kill(pid, signal.SIGTERM)
         else:
@@ -174,17 +174,7 @@ def test_signals_end_jtui_and_remove_the_demo_files(home, tmp_path, isolated_dir
             os.kill(pid, signal.SIGKILL)
 
 
-def pids_with_env(name: str, value: str, command: str) -> list[int]:
-    """Processes whose environment has name=value and whose command line mentions `command`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if f"{name}={value}".encode() in environ and command in cmdline and "python" in cmdline:
-            found.append(int(entry))
-    return found
+def jtui_pids(marker: str) -> list[int]:
+    """The jtui process among those the test marked (the demo's shells carry the mark too)."""
+    return [pid for pid in pids_with_marker(marker)
+            if b"jtui" in Path(f"/proc/{pid}/cmdline").read_bytes() and "python" in os.readlink(f"/proc/{pid}/exe")]

@@ -19,6 +19,7 @@ import pytest
 
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
+from tests.harness.sshd import alive
 from tests.harness.tmux import Tmux
 from tests.harness.waiting import wait_until
 
@@ -66,14 +67,6 @@ def api_status(url: str) -> int:
         return resp.status
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
 
 def test_start_copy_stop_in_tmux(tmux, jtui_env):
     sshd, env = jtui_env
@@ -101,7 +94,7 @@ def test_start_copy_stop_in_tmux(tmux, jtui_env):
     tmux.keys("x")
     tmux.wait_for(lambda s: "Stop the Jupyter server" in s, what="the confirm dialog")
     tmux.keys("y")
-    wait_until(lambda: not pid_alive(pid) and not runtime_files(sshd), what="the server and its runtime file gone")
+    wait_until(lambda: not alive(pid) and not runtime_files(sshd), what="the server and its runtime file gone")
     assert not listeners(local_port), "the forward went with the server"
     tmux.wait_for(lambda s: "press s to start one" in s, what="the server gone from the table")
 
@@ -117,7 +110,7 @@ def test_server_survives_quit_and_is_found_again(tmux, jtui_env):
     tmux.keys("q")
     tmux.wait_for(lambda s: "● connected" not in s, what="jtui to quit")
     time.sleep(1)
-    assert pid_alive(info["pid"]), "the server must outlive jtui"
+    assert alive(info["pid"]), "the server must outlive jtui"
     assert runtime_files(sshd)
 
     again = Tmux()
@@ -146,7 +139,7 @@ def test_closing_the_terminal_at_once_ends_jtui(tmux, tmp_path, isolated_dirs):
         tmux.wait_for(lambda screen: "h0" in screen, what="the first frame")
         tmux.run("respawn-pane", "-k", "-t", "main", "sleep 60")  # the terminal goes: SIGHUP
         try:
-            wait_until(lambda: not pid_alive(pid), timeout=20, what="jtui to exit after its terminal closed")
+            wait_until(lambda: not alive(pid), timeout=20, what="jtui to exit after its terminal closed")
         finally:
-            if pid_alive(pid):
+            if alive(pid):
                 os.kill(pid, 9)

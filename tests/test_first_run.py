@@ -19,7 +19,6 @@ import pwd
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import pytest
 
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
+from tests.harness.sshd import alive, stop_pid
 from tests.harness.tmux import Tmux
 from tests.harness.waiting import wait_until
 
@@ -152,18 +152,6 @@ def jtui_pids(checkout: Path) -> list[int]:
     return pids
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie has finished
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def untracked_files() -> list[str]:
     """Files a clone would lack: new, not yet `git add`ed (and not ignored)."""
     return subprocess.run(
@@ -187,23 +175,6 @@ def while_running(tmux: Tmux, predicate, timeout: float, what: str) -> str:
 
     return tmux.wait_for(check, timeout=timeout, what=what)
 
-
-
-def stop(pid: int) -> None:
-    """SIGTERM the process (and its group, when it leads one), SIGKILL if it lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not alive(pid):
-            return
-        try:
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-            else:
-                os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
 
 
 def get(url: str, token: str | None = None) -> int:
@@ -302,14 +273,14 @@ def test_readme_first_command_on_a_fresh_machine(tmp_path):
     finally:
         tmux.kill()
         for pid in pids:
-            stop(pid)
+            stop_pid(pid)
         for file in runtime_files(home):  # whatever Jupyter the run started, by PID
             try:
-                stop(json.loads(Path(file).read_text())["pid"])
+                stop_pid(json.loads(Path(file).read_text())["pid"])
             except (OSError, ValueError, KeyError):
                 pass
         if jupyter_pid is not None:
-            stop(jupyter_pid)
+            stop_pid(jupyter_pid)
         print(
             f"\nfirst run: venv after {venv_at and round(venv_at, 1)} s, pip install done after {installed_at and round(installed_at, 1)} s, "
             f"demo live after {connected_at and round(connected_at, 1)} s, "

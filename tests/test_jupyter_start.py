@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -32,7 +31,8 @@ from jtui.core.resolve import connection_options
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
 from tests.harness.sockets import listeners_of
-from tests.harness.sshd import SshServer, free_port
+from tests.harness.sshd import SshServer, alive, free_port
+from tests.harness.waiting import poll
 
 pytestmark = pytest.mark.integration
 
@@ -63,14 +63,6 @@ def root_dir(sshd):
     return f"~/{name}", path
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def cmdline(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
 
@@ -92,16 +84,6 @@ def session_members(sid: int) -> list[int]:
             if int(fields[3]) == sid and fields[0] != "Z":
                 members.append(int(entry))
     return members
-
-
-def wait_until(predicate, timeout: float = 20.0) -> bool:
-    """Poll for a condition (never asserts on how long it took)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def http_get(url: str, token: str = "") -> int:
@@ -128,7 +110,7 @@ def reap():
                     os.kill(member, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-        if not wait_until(lambda: not alive(pid), 10):
+        if not poll(lambda: not alive(pid), 10):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -365,7 +347,7 @@ async def test_timeout_stops_what_it_started(conn):
         await start_server(conn, HostSettings(jupyter="sh -c 'sleep 600'", root_dir="~"), timeout=1.5)
     assert "not ready after" in caught.value.reason
     assert caught.value.pid > 0
-    assert wait_until(lambda: not session_members(caught.value.pid))
+    assert poll(lambda: not session_members(caught.value.pid))
 
 
 def hostile_root_dirs(canary: Path) -> list[str]:
@@ -426,7 +408,7 @@ async def test_unreadable_runtime_file_fails_and_stops_the_server(conn, tmp_path
         )
     assert "cannot read its runtime file" in caught.value.reason
     assert "control characters" in caught.value.reason
-    assert wait_until(lambda: not session_members(caught.value.pid))
+    assert poll(lambda: not session_members(caught.value.pid))
 
 
 async def test_hostile_jupyter_arguments_arrive_intact(sshd, conn, root_dir, reap, tmp_path):
@@ -480,7 +462,7 @@ async def test_stop_cleans_up_after_a_dead_server(conn, root_dir, reap):
     started = await start(conn, reap, jupyter="jupyter server", root_dir=root_dir[0])
     server = started.server
     os.kill(server.pid, signal.SIGKILL)
-    assert wait_until(lambda: not alive(server.pid))
+    assert poll(lambda: not alive(server.pid))
     assert Path(server.runtime_file).exists()  # it died without cleaning up
     await stop_server(conn, server)
     assert not Path(server.runtime_file).exists()

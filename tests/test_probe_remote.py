@@ -24,7 +24,7 @@ from jtui.core.model import GpuStat, Sample
 from jtui.core.probe import PROBE_NAME, Probe, ProbeDied
 from jtui.core.resolve import connection_options
 from tests.harness.jupyter import start_jupyter
-from tests.harness.sshd import SshServer, descendants, pids_with_marker
+from tests.harness.sshd import SshServer, alive, descendants, pids_with_marker
 
 pytestmark = pytest.mark.integration
 
@@ -71,13 +71,6 @@ def has_marker(pid: int, marker: str) -> bool:
         return False
 
 
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def probe_tree(marker: str) -> set[int]:
     """The probe's processes: its shell(s), by cmdline, and everything below them."""
     roots = set()
@@ -100,6 +93,15 @@ async def wait_no_leftovers(pids: set[int], marker: str) -> set[int]:
     while (left := leftovers(pids, marker) | probe_tree(marker)) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     return left
+
+
+async def first_sample(connection, **options):
+    """One sample from a probe of its own, closed afterwards."""
+    probe = Probe(connection, INTERVAL, **options)
+    try:
+        return await Stream(probe).next()
+    finally:
+        await probe.close()
 
 
 def dead_pid() -> int:
@@ -217,19 +219,11 @@ async def test_login_shell_runtime_dir_is_found(fresh_sshd, tmp_path):
     (elsewhere / f"jpserver-{live.pid}.json").write_text(runtime_json(live.pid, 9101))
     connection = await connect(fresh_sshd)
     try:
-        probe = Probe(connection, INTERVAL)
-        try:
-            sample = await Stream(probe).next()
-        finally:
-            await probe.close()
+        sample = await first_sample(connection)
         assert sample.runtime_dirs[:2] == (str(elsewhere), str(fresh_sshd.runtime_dir))
         assert [s.port for s in sample.servers] == [9101]
 
-        probe = Probe(connection, INTERVAL, login_shell=False)
-        try:
-            sample = await Stream(probe).next()
-        finally:
-            await probe.close()
+        sample = await first_sample(connection, login_shell=False)
         assert str(elsewhere) not in sample.runtime_dirs and sample.servers == ()
     finally:
         connection.close()
@@ -241,11 +235,7 @@ async def test_a_hanging_profile_does_not_stop_the_probe(fresh_sshd):
     (fresh_sshd.home / ".profile").write_text("sleep 120\n")
     connection = await connect(fresh_sshd)
     try:
-        probe = Probe(connection, INTERVAL)
-        try:
-            sample = await Stream(probe).next()
-        finally:
-            await probe.close()
+        sample = await first_sample(connection)
         assert sample.runtime_dir == str(fresh_sshd.runtime_dir)
     finally:
         connection.close()
@@ -284,11 +274,7 @@ async def test_nvidia_smi_stand_in_gives_gpu_stats(sshd, conn):
 
 async def test_no_nvidia_smi_no_gpus(sshd, conn):
     assert not (sshd.bin_dir / "nvidia-smi").exists()
-    probe = Probe(conn, INTERVAL)
-    try:
-        sample = await Stream(probe).next()
-    finally:
-        await probe.close()
+    sample = await first_sample(conn)
     assert sample.gpus == () and sample.gpu_error == ""
 
 

@@ -33,10 +33,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.common import (  # noqa: E402
-    Listener, connected_session, free_port, http_get, isolate_home, jupyter_settings, kill_pid, median,
+    Listener, connected_session, free_port, http_get, isolate_home, jupyter_settings, median,
     poll_until_answers, print_table, ratio, spread, start_sshd, stop_process, wait_listening,
 )
 from tests.harness.jupyter import JUPYTER  # noqa: E402
+from tests.harness.sshd import stop_pid  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 TIMEOUT = 60.0
@@ -59,7 +60,7 @@ def floor(server, work: Path) -> float:
         status = poll_until_answers(port, "/api/status", TOKEN, time.monotonic() + TIMEOUT)
         elapsed = time.perf_counter() - start
     finally:
-        kill_pid(proc.pid)
+        stop_pid(proc.pid)
         proc.wait()
     assert status == 200, status
     return elapsed
@@ -92,7 +93,7 @@ def ritual(server) -> tuple[float, dict[str, float]]:
     finally:
         stop_process(forward)
         if pid:
-            kill_pid(pid)
+            stop_pid(pid)
     assert status == 200, status
     return elapsed, {"ssh start returned": t_ssh, "ssh -L listening": t_forward}
 
@@ -111,7 +112,7 @@ async def jtui_start(session) -> tuple[float, dict[str, float]]:
     status = await asyncio.to_thread(http_get, forward.local_port, f"{started.server.base_url}api/status", token)
     elapsed = time.perf_counter() - start
     await session.unforward(started.server)
-    await asyncio.to_thread(kill_pid, started.server.pid)
+    await asyncio.to_thread(stop_pid, started.server.pid)
     assert status == 200, status
     return elapsed, {"start_jupyter returned": t_up, "forward bound": t_forward}
 

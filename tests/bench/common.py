@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -161,27 +160,6 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
             stream.close()
 
 
-def kill_pid(pid: int, timeout: float = 10.0) -> None:
-    """SIGTERM a process we started (by PID), SIGKILL if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def ssh_cipher(server: SshServer, *options: str) -> str:
     """The cipher OpenSSH negotiates with this sshd (server->client), read from `ssh -v`."""
     done = subprocess.run(["ssh", "-v", "-F", str(server.config_file), *options, "testhost", "true"],
@@ -286,7 +264,7 @@ def start_sshd(tmp: Path, name: str = "sshd", extra_config: str = "") -> SshServ
 
 __all__ = [
     "ROOT", "PYTHON", "SshServer", "free_port", "isolate_home", "jupyter_settings", "Listener",
-    "connected_session", "wait_listening", "ssh_forward", "ssh_forward_args", "stop_process", "kill_pid",
-    "pid_alive", "ssh_cipher", "http_get", "poll_until_answers", "cpu_seconds", "percentile", "median",
+    "connected_session", "wait_listening", "ssh_forward", "ssh_forward_args", "stop_process",
+    "ssh_cipher", "http_get", "poll_until_answers", "cpu_seconds", "percentile", "median",
     "spread", "ratio", "print_table", "start_sshd",
 ]

@@ -90,11 +90,27 @@ def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
 
 
 def alive(pid: int) -> bool:
+    """Running: it exists and is not a zombie (a zombie has finished)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+    except (OSError, IndexError):
         return False
+
+
+def stop_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM a process the test started (its whole group when it leads one), SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not alive(pid):
+            return
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        wait_gone([pid], timeout)
 
 
 @dataclass
