@@ -129,8 +129,8 @@ def status_text(alias: str, sample) -> str:
 
 
 async def cmd_status(args) -> int:
+    from jtui.core.link import ConnectFailed
     from jtui.core.oneshot import OneShotError, status
-    from jtui.core.session import ConnectFailed
 
     inventory = _load(args)
     try:
@@ -152,49 +152,41 @@ async def cmd_open(args) -> int:
 
     from jtui.core.handoff import no_browser_reason, open_in_browser
     from jtui.core.jupyter import StartError
+    from jtui.core.link import ConnectFailed
     from jtui.core.oneshot import OneShotError, open_server
-    from jtui.core.session import ConnectFailed
     from jtui.core.urls import laptop_hint, password_note
 
     inventory = _load(args)
 
-    def progress(text: str) -> None:
-        print(f"jtui: {args.host}: {text}", file=sys.stderr)
+    def say(text: str) -> None:
+        print(f"jtui: {args.host}: {text}", file=sys.stderr, flush=True)
 
     try:
-        opened = await open_server(inventory, args.host, args.port, progress)
+        opened = await open_server(inventory, args.host, args.port, say)
     except (OneShotError, ConnectFailed, StartError) as exc:
         return _fail(f"{args.host}: {exc}")
     try:
         how = "started" if opened.started else "reusing"
-        print(f"jtui: {how} Jupyter on {args.host}:{opened.server.port} (pid {opened.server.pid})", file=sys.stderr)
-        if opened.moved_reason:
-            print(f"jtui: {opened.moved_reason}", file=sys.stderr)
+        say(f"{how} Jupyter on remote port {opened.server.port} (pid {opened.server.pid})")
+        if opened.forward.moved:
+            say(opened.forward.reason)
         print(opened.url, flush=True)
-        for note in (password_note(opened.server),):
-            if note:
-                print(f"jtui: {note}", file=sys.stderr)
+        note = password_note(opened.server)
+        if note:
+            say(note)
         hint = laptop_hint(os.environ, opened.local_port, socket.gethostname())
         if hint:
-            print(f"jtui: {hint.message}", file=sys.stderr)
+            say(hint.message)
         if not args.no_browser:
             reason = no_browser_reason()
-            if reason is None and await asyncio.to_thread(open_in_browser, opened.url):
-                pass
-            else:
-                print(f"jtui: not opening a browser: {reason or 'none found'}", file=sys.stderr)
-        print("jtui: forwarding until Ctrl-C; the server keeps running afterwards", file=sys.stderr, flush=True)
+            if reason is not None or not await asyncio.to_thread(open_in_browser, opened.url):
+                say(f"not opening a browser: {reason or 'none found'}")
+        say("forwarding until Ctrl-C (reconnecting if the link drops); the server keeps running afterwards")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        closed = asyncio.ensure_future(opened.session.conn.wait_closed())
-        waiter = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({closed, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        closed.cancel()
-        if closed in done:
-            return _fail(f"{args.host}: connection lost; the forward is gone")
+        await stop.wait()
         return 0
     finally:
         await opened.session.close()
@@ -209,7 +201,7 @@ def cmd_hosts(args) -> int:
         print(f"jtui: {problem}", file=sys.stderr)
     rows = []
     for entry in inventory.scan.hosts:
-        resolved = resolve_host(entry.alias, inventory.config_files)
+        resolved = resolve_host(entry.alias, inventory.config_files, inventory.blocker(entry.alias))
         row = resolved.to_json()
         row["file"], row["line"] = entry.file, entry.line
         rows.append(row)
@@ -235,7 +227,7 @@ def _hosts_table(rows: list[dict]) -> str:
     table = [header] + [
         [
             r["alias"],
-            f'{r["user"]}@{r["hostname"]}:{r["port"]}' + (f'  ! {r["error"]}' if r["error"] else ""),
+            f'! broken: {r["error"]}' if r["error"] else f'{r["user"]}@{r["hostname"]}:{r["port"]}',
             r["proxyjump"] or "-",
             ",".join(r["identity_files"]) or "-",
             f'{r["file"]}:{r["line"]}',

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from tests.harness.require import unavailable
+from tests.harness.screen_hosts import ScreenHosts
 from tests.harness.sshd import SSHD, SshServer
 
 
@@ -54,3 +55,17 @@ def fresh_sshd(tmp_path):
     server = SshServer(tmp_path / "sshd").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def laptop_terminal(monkeypatch):
+    """Copies as on a laptop outside tmux: no SSH hint, no tmux buffer, whatever runs the tests."""
+    for name in ("TMUX", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def hosts(tmp_path, home, isolated_dirs, laptop_terminal):
+    """The screen tests' hosts: real SSH servers with fixed figures (tests/harness/screen_hosts.py)."""
+    with ScreenHosts(tmp_path / "hosts", home, isolated_dirs / "config") as screen_hosts:
+        yield screen_hosts

@@ -52,7 +52,7 @@ async def test_encrypted_key_waits_for_enter_then_asks(fresh_sshd, tmp_path):
     config = encrypted_key_config(fresh_sshd, tmp_path)
     session, rec = session_for(config, "locked")
     prompter = ScriptedPrompter(["wrong one", "correct horse"])
-    session.prompter = prompter
+    session.dialer.prompter = prompter
     session.start(interactive=False)  # as on start-up: nobody is asked anything
     try:
         await rec.wait(lambda: rec.state == HostState.NEEDS_INPUT)
@@ -70,7 +70,7 @@ async def test_encrypted_key_waits_for_enter_then_asks(fresh_sshd, tmp_path):
 async def test_cancelled_passphrase_leaves_host_needing_input(fresh_sshd, tmp_path):
     config = encrypted_key_config(fresh_sshd, tmp_path)
     session, rec = session_for(config, "locked")
-    session.prompter = ScriptedPrompter([None])
+    session.dialer.prompter = ScriptedPrompter([None])
     session.start(interactive=True)
     try:
         await rec.wait(lambda: rec.state == HostState.NEEDS_INPUT)
@@ -82,12 +82,12 @@ async def test_cancelled_passphrase_leaves_host_needing_input(fresh_sshd, tmp_pa
 async def test_three_wrong_passphrases_give_up_with_the_reason(fresh_sshd, tmp_path):
     config = encrypted_key_config(fresh_sshd, tmp_path)
     session, rec = session_for(config, "locked")
-    session.prompter = ScriptedPrompter(["a", "b", "c", "d"])
+    session.dialer.prompter = ScriptedPrompter(["a", "b", "c", "d"])
     session.start(interactive=True)
     try:
         await rec.wait(lambda: rec.state == HostState.NEEDS_INPUT)
         assert "wrong passphrase" in rec.statuses[-1].reason
-        assert len(session.prompter.asked) == 3
+        assert len(session.dialer.prompter.asked) == 3
     finally:
         await session.close()
 
@@ -126,7 +126,7 @@ async def test_password_login_is_asked_with_echo_off(password_user):
     config, password = password_user
     session, rec = session_for(config, "pwhost")
     prompter = ScriptedPrompter([password])
-    session.prompter = prompter
+    session.dialer.prompter = prompter
     session.start(interactive=False)
     try:
         await rec.wait(lambda: rec.state == HostState.NEEDS_INPUT)
@@ -134,7 +134,7 @@ async def test_password_login_is_asked_with_echo_off(password_user):
         session.reconnect_now(interactive=True)
         await rec.wait(lambda: rec.state == HostState.CONNECTED)
         assert prompter.asked[0][1] is False and "Password" in prompter.asked[0][0]
-        result = await session.run("id -un")
+        result = await session.conn.run("id -un")
         assert result.stdout.strip().startswith("jtpw")
     finally:
         await session.close()
@@ -143,12 +143,12 @@ async def test_password_login_is_asked_with_echo_off(password_user):
 async def test_wrong_passwords_fail_with_permission_denied(password_user):
     config, _ = password_user
     session, rec = session_for(config, "pwhost")
-    session.prompter = ScriptedPrompter(["nope"] * 10)
+    session.dialer.prompter = ScriptedPrompter(["nope"] * 10)
     session.start(interactive=True)
     try:
         await rec.wait(lambda: rec.state in (HostState.FAILED, HostState.NEEDS_INPUT), timeout=60)
         assert "permission denied" in rec.statuses[-1].reason
-        assert len(session.prompter.asked) >= 2  # retried up to the server's limit
+        assert len(session.dialer.prompter.asked) >= 2  # retried up to the server's limit
     finally:
         await session.close()
 
@@ -198,7 +198,7 @@ async def test_keyboard_interactive_asks_every_prompt_of_a_round(kbdint_server):
     config, seen = kbdint_server
     session, rec = session_for(config, "otp")
     prompter = ScriptedPrompter(["s3cret", "123456"])
-    session.prompter = prompter
+    session.dialer.prompter = prompter
     session.start(interactive=True)
     try:
         await rec.wait(lambda: rec.state == HostState.CONNECTED)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
+import threading
 
 import pytest
 
+from tests.harness.http import api_status
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sockets import listeners
-from tests.harness.sshd import free_port
+from tests.harness.sshd import alive, free_port
+from tests.harness.waiting import poll, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -77,9 +79,7 @@ def test_open_reuses_the_running_server_until_ctrl_c(sshd):
     try:
         url = proc.stdout.readline().strip()
         assert url == f"http://localhost:{port}/?token={jupyter.token}", proc.stderr.read() if not url else url
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {jupyter.token}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 200
+        assert api_status(url) == 200
         assert {e.address for e in listeners(port)} == {"127.0.0.1"}
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
@@ -103,16 +103,83 @@ def test_open_starts_a_server_when_none_runs(fresh_sshd, isolated_dirs):
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://localhost:") and "?token=" in url, proc.stderr.read()
-        local = int(url.split(":")[2].split("/")[0])
-        token = url.split("token=")[1]
-        req = urllib.request.Request(f"http://127.0.0.1:{local}/api/status", headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 200
+        assert api_status(url) == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         assert "started Jupyter" in proc.stderr.read()
-        time.sleep(0.5)
-        assert list(fresh_sshd.runtime_dir.glob("jpserver-*.json")), "the started server keeps running"
+        [runtime_file] = fresh_sshd.runtime_dir.glob("jpserver-*.json")
+        pid = json.loads(runtime_file.read_text())["pid"]
+        assert alive(pid), "the started server keeps running"
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+class OpenCommand:
+    """`jtui open` running in the background, its stderr collected line by line as it comes."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jtui", "open", *args, "--no-browser"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.said: list[str] = []
+        threading.Thread(target=lambda: self.said.extend(iter(self.proc.stderr.readline, "")), daemon=True).start()
+
+    def url(self) -> str:
+        url = self.proc.stdout.readline().strip()
+        assert url.startswith("http://localhost:"), "".join(self.said)
+        return url
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(30)
+
+
+def test_open_heals_when_its_connection_is_killed(fresh_sshd):
+    """The sshd process serving `jtui open` killed: it reconnects, and the URL it printed answers again."""
+    jupyter = start_jupyter(fresh_sshd.runtime_dir, fresh_sshd.home / "heal")
+    command = OpenCommand("testhost", "--config", str(fresh_sshd.config_file))
+    try:
+        url = command.url()
+        assert api_status(url) == 200
+        victims = fresh_sshd.connection_pids()
+        assert victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: any("reconnected" in line for line in command.said), 60, "jtui open to reconnect")
+        assert command.proc.poll() is None, "".join(command.said)
+        assert poll(lambda: api_status(url) == 200, 30), "the same URL answers again"
+        assert any("connection lost" in line for line in command.said)
+        assert command.stop() == 0
+    finally:
+        if command.proc.poll() is None:
+            command.proc.kill()
+        jupyter.stop()
+
+
+async def test_open_against_a_running_demo_stays_up(tmp_path, monkeypatch):
+    """`jtui open demo` with the demo's ssh_config: the demo server must not drop the connection."""
+    from jtui.core.demo import start_demo_server
+
+    runtime = tmp_path / "runtime"
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    jupyter = start_jupyter(runtime, tmp_path / "nb")
+    demo = await start_demo_server()
+    command = None
+    try:
+        command = await asyncio.to_thread(OpenCommand, "demo", "--config", demo.config_file)
+        url = await asyncio.to_thread(command.url)
+        closed_probe = asyncio.get_running_loop().time() + 3  # past the probe it closed after one sample
+        while asyncio.get_running_loop().time() < closed_probe:
+            assert command.proc.poll() is None, "".join(command.said)
+            assert await asyncio.to_thread(api_status, url) == 200
+            await asyncio.sleep(0.5)
+        assert not any("connection lost" in line for line in command.said), command.said
+        assert await asyncio.to_thread(command.stop) == 0
+    finally:
+        if command is not None and command.proc.poll() is None:
+            command.proc.kill()
+        await demo.close()
+        jupyter.stop()

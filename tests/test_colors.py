@@ -1,7 +1,7 @@
 """Every glyph jtui draws stays legible in every built-in theme, in true colour and in 256 colours.
 
-The screens are the snapshot tests' states, built through the same messages
-the sessions send. Each is drawn headless, then every theme is switched in
+The screens are the snapshot tests' states, reached with keys on the same
+real hosts (tests/harness/screen_hosts.py). Each is drawn headless, then every theme is switched in
 and every cell's final colours (after Textual's blending and dim) are read
 from the compositor.
 """
@@ -19,11 +19,9 @@ from textual.scrollbar import ScrollBar
 from textual.widgets import DataTable, Footer, Static
 
 from jtui.app import build_app
-from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
 from jtui.ui.host_list import HostTable
-from jtui.ui.messages import HostStatusChanged
-from tests.test_snapshots import SIZE, failed_host_selected, feed_live_states, forwarded_state, starting_state
+from tests.test_snapshots import SIZE, failed, forwarded, live, live_app, login_cancelled, starting
 from tests.ui_helpers import offline_app
 
 # WCAG 2 asks 4.5:1 of body text and 3:1 of large text and of the graphics
@@ -98,32 +96,23 @@ def measure(app, theme: str, state: str, region=None):
         )
 
 
-async def nothing_connected(pilot) -> None:
+async def nothing_connected(pilot, hosts=None) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 
-async def needs_input(pilot) -> None:
-    await feed_live_states(pilot)
-    pilot.app.post_message(HostStatusChanged(HostStatus("hpc", HostState.NEEDS_INPUT, "needs a passphrase")))
-    await pilot.press("j", "j")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-STATES = {
-    "offline": nothing_connected,
-    "forwarded": forwarded_state,  # live host: CPU, memory, a GPU, two servers, one forwarded
-    "starting": starting_state,
-    "failed": failed_host_selected,
-    "needs-input": needs_input,
+LIVE_STATES = {
+    "forwarded": forwarded,  # live host: CPU, memory, a GPU, two servers, one forwarded
+    "starting": starting,
+    "failed": failed,
+    "needs-input": login_cancelled,
 }
 
 
-async def drawn_in_every_theme(app, prepare, state: str) -> list:
+async def drawn_in_every_theme(app, prepare, state: str, hosts=None) -> list:
     rows = []
     async with app.run_test(size=SIZE) as pilot:
-        await prepare(pilot)
+        await prepare(pilot, hosts)
         for theme in THEMES:
             app.theme = theme
             await pilot.pause()
@@ -136,10 +125,14 @@ def assert_legible(rows) -> None:
     assert not bad, f"{len(bad)} cells below {MIN_CONTRAST}:1, worst first:\n" + "\n".join(text for _, _, text in bad[:25])
 
 
-@pytest.mark.parametrize("state", STATES)
-async def test_every_glyph_is_legible_in_every_theme(state):
+async def test_offline_glyphs_are_legible_in_every_theme():
     assert len(THEMES) >= 10 and "textual-dark" in THEMES and "textual-light" in THEMES
-    assert_legible(await drawn_in_every_theme(offline_app(), STATES[state], state))
+    assert_legible(await drawn_in_every_theme(offline_app(), nothing_connected, "offline"))
+
+
+@pytest.mark.parametrize("state", LIVE_STATES)
+async def test_every_glyph_is_legible_in_every_theme(state, hosts):
+    assert_legible(await drawn_in_every_theme(live_app(hosts), LIVE_STATES[state], state, hosts))
 
 
 async def test_empty_state_is_legible_in_every_theme(home):
@@ -175,10 +168,10 @@ def glyph_color(app, char: str, widget_type: type) -> str:
     raise AssertionError(f"no {char!r} in a {widget_type.__name__}")
 
 
-async def test_theme_switch_recolours_marks_at_once():
-    app = offline_app()
+async def test_theme_switch_recolours_marks_at_once(hosts):
+    app = live_app(hosts)
     async with app.run_test(size=SIZE) as pilot:
-        await feed_live_states(pilot)
+        await live(pilot, hosts)
         await pilot.press("j")  # lab: gpu-box's mark is off the cursor row, whose colours are the table's
         await pilot.pause()
         dark = [glyph_color(app, "●", HostTable), glyph_color(app, "●", Static)]  # list mark, detail header
@@ -190,18 +183,18 @@ async def test_theme_switch_recolours_marks_at_once():
 
 
 @pytest.mark.parametrize("theme", ANSI_THEMES)
-async def test_terminal_palette_themes_keep_ansi_colours(theme):
-    app = offline_app()
+async def test_terminal_palette_themes_keep_ansi_colours(theme, hosts):
+    app = live_app(hosts)
     async with app.run_test(size=SIZE) as pilot:
         app.theme = theme
-        await feed_live_states(pilot)
+        await live(pilot, hosts)
         palette = colors.palette(app.theme_variables)
         assert {palette[role].color.type for role in colors.THEME_COLORS if role != colors.MUTED} == {ColorType.STANDARD}
         assert palette[colors.MUTED].dim
 
 
 @pytest.mark.xfail(strict=True, reason="Textual's Footer keys and DataTable cursor/rows fall below 3:1 in some themes")
-async def test_textual_own_widgets_are_legible():
+async def test_textual_own_widgets_are_legible(hosts):
     """What the tests above leave to Textual, held to the same floor: when this passes, drop the exception."""
-    rows = await drawn_in_every_theme(offline_app(), forwarded_state, "forwarded")
+    rows = await drawn_in_every_theme(live_app(hosts), forwarded, "forwarded", hosts)
     assert_legible([(contrast, True, text) for contrast, by_jtui, text in rows if not by_jtui])

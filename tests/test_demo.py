@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jtui.app import build_app
-from jtui.core.demo import session_environment
+from jtui.core.local_ssh import session_environment
 from jtui.core.model import HostState
 from tests.harness.jupyter import start_jupyter
 from tests.harness.require import need_program
@@ -22,7 +22,8 @@ from tests.harness.sockets import listeners_of
 from tests.harness.sshd import alive, pids_with_marker
 from tests.harness.tmux import Tmux
 from tests.harness.waiting import wait_until
-from tests.test_ui_keys import api_status, until
+from tests.harness.http import api_status
+from tests.ui_helpers import messages, record, until
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +35,10 @@ async def test_demo_connects_samples_and_forwards(tmp_path, monkeypatch):
     try:
         app = build_app(demo=True)
         async with app.run_test(size=(120, 36)) as pilot:
-            await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED, what="demo connected")
+            await until(lambda: record(app, "demo").status.state == HostState.CONNECTED, what="demo connected")
             assert app.demo_server is not None
-            assert app.selected == "demo"
-            await until(lambda: "demo" in app.samples and app.samples["demo"].servers, what="the local server listed")
+            assert app.host_screen.selected == "demo"
+            await until(lambda: record(app, "demo").servers, what="the local server listed")
             await pilot.press("c")
             await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied URL")
             assert await asyncio.to_thread(api_status, app.clipboard) == 200
@@ -54,39 +55,35 @@ async def test_every_key_works_on_the_demo_host(home, tmp_path, monkeypatch):
     started = None
     try:
         async with app.run_test(size=(120, 36)) as pilot:
-            await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED,
+            await until(lambda: record(app, "demo").status.state == HostState.CONNECTED,
                         what="demo connected")
             await pilot.press("s")
-            await until(lambda: app.samples.get("demo") and app.samples["demo"].servers, timeout=120,
+            await until(lambda: record(app, "demo").servers, timeout=120,
                         what="JupyterLab started and listed")
-            started = app.samples["demo"].servers[0]
+            started = record(app, "demo").servers[0]
             await pilot.press("f")
-            await until(lambda: app.forward_ports("demo"), what="forwarded")
+            await until(lambda: record(app, "demo").forward_ports, what="forwarded")
             # The server holds its own port number on this machine: said plainly, not as a clash.
-            assert "here is the server itself (demo is this machine)" in demo_notes(app)
-            assert "is in use" not in demo_notes(app)
-            assert "Jupyter on this machine's port" in demo_notes(app)
+            assert "here is the server itself (demo is this machine)" in messages(app)
+            assert "is in use" not in messages(app)
+            assert "Jupyter on this machine's port" in messages(app)
             await pilot.press("f")
-            await until(lambda: not app.forward_ports("demo"), what="unforwarded")
+            await until(lambda: not record(app, "demo").forward_ports, what="unforwarded")
             await pilot.press("c")
             await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied URL")
             assert await asyncio.to_thread(api_status, app.clipboard) == 200
-            assert "is in use" not in demo_notes(app)
+            assert "is in use" not in messages(app)
             app.copy_to_clipboard("")
             await pilot.press("o")
             await until(lambda: app.clipboard.startswith("http://localhost:"), what="o copies without a display")
             await pilot.press("x")
             await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the confirmation")
             await pilot.press("y")
-            await until(lambda: not app.samples["demo"].servers, what="the server gone")
+            await until(lambda: not record(app, "demo").servers, what="the server gone")
         assert not alive(started.pid)
     finally:
         if started is not None and alive(started.pid):
             os.kill(started.pid, signal.SIGTERM)
-
-
-def demo_notes(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
 
 
 async def test_demo_comes_first_and_keeps_the_users_hosts(home, tmp_path):
@@ -97,12 +94,12 @@ async def test_demo_comes_first_and_keeps_the_users_hosts(home, tmp_path):
     )
     app = build_app(demo=True)
     async with app.run_test(size=(120, 36)):
-        await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED,
+        await until(lambda: record(app, "demo").status.state == HostState.CONNECTED,
                     what="demo connected")
-        assert app.host_list.aliases == ["demo", "mybox"]
-        assert app.selected == "demo"
-        assert "s to start Jupyter" in demo_notes(app)
-        await until(lambda: app.statuses.get("mybox") and app.statuses["mybox"].state == HostState.FAILED,
+        assert app.host_screen.host_list.aliases == ["demo", "mybox"]
+        assert app.host_screen.selected == "demo"
+        assert "s to start Jupyter" in messages(app)
+        await until(lambda: record(app, "mybox").status.state == HostState.FAILED,
                     what="mybox fails through its (unreachable) ProxyJump")
 
 
@@ -112,11 +109,11 @@ async def test_demo_without_jupyter_says_how_to_install_it(home, isolated_dirs):
     (settings / "config.toml").write_text('[hosts.demo]\njupyter = "no-such-jupyter lab"\n')
     app = build_app(demo=True)
     async with app.run_test(size=(120, 36)) as pilot:
-        await until(lambda: app.statuses.get("demo") and app.statuses["demo"].state == HostState.CONNECTED,
+        await until(lambda: record(app, "demo").status.state == HostState.CONNECTED,
                     what="demo connected")
         await pilot.press("s")
-        await until(lambda: "Jupyter is not installed" in demo_notes(app), what="the start to fail")
-        assert "pip install 'jtui[demo]'" in demo_notes(app)
+        await until(lambda: "Jupyter is not installed" in messages(app), what="the start to fail")
+        assert "pip install 'jtui[demo]'" in messages(app)
 
 
 async def test_demo_leaves_nothing_behind(home):

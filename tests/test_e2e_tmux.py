@@ -12,11 +12,11 @@ import os
 import re
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.harness.http import api_status
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.sshd import alive
@@ -57,14 +57,6 @@ def jtui_command(sshd) -> list[str]:
 
 def runtime_files(sshd) -> list[str]:
     return sorted(glob.glob(str(sshd.runtime_dir / "jpserver-*.json")))
-
-
-def api_status(url: str) -> int:
-    port = URL.search(url).group(1)
-    token = url.split("token=")[1]
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.status
 
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import urllib.request
 
 import pytest
 
 from jtui.core.model import HostState
+from tests.harness.http import status_of
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sshd import pids_with_marker
 from tests.test_sessions import session_for
@@ -24,12 +24,6 @@ def jupyter(fresh_sshd):
     server.stop()
 
 
-def api_status(port: int, token: str) -> int:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.status
-
-
 async def connected_with_server(session, rec, port: int):
     session.start()
     await rec.wait(lambda: any(s.port == port for x in rec.samples[-1:] for s in x.servers))
@@ -41,7 +35,7 @@ async def test_killed_sshd_connection_reconnects_and_same_url_answers(fresh_sshd
     try:
         server = await connected_with_server(session, rec, jupyter.port)
         forward = await session.forward(server)
-        assert await asyncio.to_thread(api_status, forward.local_port, jupyter.token) == 200
+        assert await asyncio.to_thread(status_of, forward.local_port, jupyter.token) == 200
 
         victims = fresh_sshd.connection_pids()
         assert victims
@@ -49,8 +43,8 @@ async def test_killed_sshd_connection_reconnects_and_same_url_answers(fresh_sshd
             os.kill(pid, signal.SIGKILL)
         await rec.wait(lambda: rec.state == HostState.RECONNECTING)
         await rec.wait(lambda: rec.state == HostState.CONNECTED)
-        assert session.forward_ports() == {jupyter.port: forward.local_port}
-        assert await asyncio.to_thread(api_status, forward.local_port, jupyter.token) == 200
+        assert {f.remote_port: f.local_port for f in rec.forwards} == {jupyter.port: forward.local_port}
+        assert await asyncio.to_thread(status_of, forward.local_port, jupyter.token) == 200
         assert jupyter.proc.poll() is None, "the remote server was never interrupted"
     finally:
         await session.close()

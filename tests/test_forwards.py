@@ -17,8 +17,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import asyncssh
@@ -29,6 +27,7 @@ from jtui.core.model import JupyterServer
 from jtui.core.resolve import connection_options
 from jtui.core.runtime_files import server_from_runtime
 from jtui.core.urls import localhost_url
+from tests.harness.http import api_status
 from tests.harness.jupyter import JUPYTER, start_jupyter
 from tests.harness.require import unavailable
 from tests.harness.sockets import can_listen, listeners, listeners_of
@@ -98,14 +97,6 @@ def loopback_server(tmp_path_factory):
     running = start_jupyter(base / "runtime", base / "root")
     yield server_from_runtime(running.info, str(running.runtime_file))
     running.stop()
-
-
-def api_status(url: str) -> int:
-    """GET /api/status next to a server URL, authenticated by the URL's own ?token=."""
-    parts = urllib.parse.urlsplit(url)
-    status = urllib.parse.urlunsplit(parts._replace(path=parts.path + "api/status"))
-    with urllib.request.urlopen(status, timeout=10) as resp:
-        return resp.status
 
 
 async def answers(server: JupyterServer, forward: Forward) -> int:
@@ -218,6 +209,28 @@ async def test_unbind_frees_the_port(forwards, alt_server):
     assert our_listeners(forward.local_port) == set()
     assert can_listen("127.0.0.1", forward.local_port)
     await forwards.unbind(forward.local_port)  # again: already gone, no error
+
+
+async def test_bound_again_after_unbinding_takes_the_same_local_port(forwards, loopback_server):
+    """A URL already pasted keeps working across f, f: the port comes back, even one the OS chose."""
+    first = await forwards.bind(loopback_server)  # the remote port is held here: the OS picks one
+    assert first.moved
+    await forwards.unbind(first.local_port)
+    again = await forwards.bind(loopback_server)
+    assert again.local_port == first.local_port and not again.moved
+    assert await answers(loopback_server, again) == 200
+
+
+async def test_a_port_taken_meanwhile_is_said_when_bound_again(forwards, loopback_server):
+    first = await forwards.bind(loopback_server)
+    await forwards.unbind(first.local_port)
+    blocker = occupy("127.0.0.1", first.local_port)
+    try:
+        again = await forwards.bind(loopback_server)
+        assert again.local_port != first.local_port
+        assert again.moved and f"local port {first.local_port} is in use" in again.reason
+    finally:
+        blocker.close()
 
 
 async def test_close_all(forwards, alt_server, loopback_server):

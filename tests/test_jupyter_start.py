@@ -27,9 +27,11 @@ import pytest
 from jtui.core.forwards import ForwardManager
 from jtui.core.jupyter import StartError, start_server, stop_server
 from jtui.core.model import JupyterServer
+from jtui.core.remote import Remote
 from jtui.core.resolve import connection_options
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
+from tests.harness.http import get
 from tests.harness.sockets import listeners_of
 from tests.harness.sshd import SshServer, alive, free_port
 from tests.harness.waiting import poll
@@ -86,12 +88,6 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-def http_get(url: str, token: str = "") -> int:
-    headers = {"Authorization": f"token {token}"} if token else {}
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as resp:
-        return resp.status
-
-
 def status_url(url: str) -> str:
     """The /api/status URL next to a server URL, keeping its ?token=."""
     parts = urllib.parse.urlsplit(url)
@@ -115,7 +111,7 @@ def reap():
 
 
 async def start(conn, reap, **settings):
-    started = await start_server(conn, HostSettings(**settings))
+    started = await start_server(Remote(conn), HostSettings(**settings))
     reap.append(started.server.pid)
     return started
 
@@ -127,7 +123,7 @@ async def test_started_server_answers_through_a_forward(sshd, conn, root_dir, re
     caplog.set_level(logging.DEBUG)
     said: list[str] = []
     started = await start_server(
-        conn, HostSettings(jupyter="jupyter server", root_dir=root_dir[0]), progress=said.append
+        Remote(conn), HostSettings(jupyter="jupyter server", root_dir=root_dir[0]), progress=said.append
     )
     reap.append(started.server.pid)
     server = started.server
@@ -142,10 +138,10 @@ async def test_started_server_answers_through_a_forward(sshd, conn, root_dir, re
     try:
         forward = await forwards.bind(server)
         url = localhost_url(server, forward.local_port)
-        assert await asyncio.to_thread(http_get, status_url(url)) == 200
+        assert await asyncio.to_thread(get, status_url(url)) == 200
     finally:
         await forwards.close_all()
-    await stop_server(conn, server)
+    await stop_server(Remote(conn), server)
     assert not alive(server.pid)
     assert not Path(server.runtime_file).exists()
     assert server.token not in caplog.text
@@ -157,14 +153,14 @@ async def test_server_listens_on_loopback_only(conn, root_dir, reap):
     sockets = listeners_of(server.pid)
     assert sockets, "the server holds no listening socket"
     assert {(s.address, s.port) for s in sockets} == {("127.0.0.1", server.port)}
-    await stop_server(conn, server)
+    await stop_server(Remote(conn), server)
 
 
 async def test_root_is_marked_and_allowed(conn, root_dir, reap):
     started = await start(conn, reap, jupyter="jupyter server", root_dir=root_dir[0])
     assert started.as_root is IS_ROOT
     assert ("--allow-root" in cmdline(started.server.pid)) is IS_ROOT
-    await stop_server(conn, started.server)
+    await stop_server(Remote(conn), started.server)
 
 
 async def test_token_never_on_a_command_line_nor_in_the_log(conn, root_dir, reap):
@@ -198,7 +194,7 @@ async def test_token_never_on_a_command_line_nor_in_the_log(conn, root_dir, reap
     assert token.decode() not in log_file.read_text()
     assert oct(log_file.stat().st_mode & 0o777) == oct(0o600)
     assert oct(log_file.parent.stat().st_mode & 0o777) == oct(0o700)
-    await stop_server(conn, started.server)
+    await stop_server(Remote(conn), started.server)
 
 
 async def test_survives_closing_the_connection(sshd, root_dir, reap):
@@ -207,9 +203,9 @@ async def test_survives_closing_the_connection(sshd, root_dir, reap):
     server = started.server
     await asyncio.sleep(1)  # give a hangup, if any, time to land
     assert alive(server.pid)
-    assert await asyncio.to_thread(http_get, f"http://127.0.0.1:{server.port}/api/status", server.token) == 200
+    assert await asyncio.to_thread(get, f"http://127.0.0.1:{server.port}/api/status", server.token) == 200
     async with connect(sshd) as second:
-        await stop_server(second, server)
+        await stop_server(Remote(second), server)
     assert not alive(server.pid)
 
 
@@ -225,9 +221,9 @@ async def test_survives_the_connection_dying(fresh_sshd, reap):
     await asyncio.wait_for(conn.wait_closed(), 30)
     await asyncio.sleep(1)
     assert alive(server.pid)
-    assert await asyncio.to_thread(http_get, f"http://127.0.0.1:{server.port}/api/status", server.token) == 200
+    assert await asyncio.to_thread(get, f"http://127.0.0.1:{server.port}/api/status", server.token) == 200
     async with connect(fresh_sshd) as again:
-        await stop_server(again, server)
+        await stop_server(Remote(again), server)
     assert not alive(server.pid)
 
 
@@ -247,7 +243,7 @@ async def test_login_shell_profile_is_honoured(fresh_sshd, reap):
         env = environ(started.server.pid)
         assert env.get("JTUI_PROFILE_MARK") == mark
         assert "JTUI_LAUNCH" not in env and "JTUI_OUTER_PATH" not in env
-        await stop_server(conn, started.server)
+        await stop_server(Remote(conn), started.server)
 
 
 async def test_setup_runs_in_the_login_shell_before_jupyter(fresh_sshd, reap):
@@ -263,17 +259,17 @@ async def test_setup_runs_in_the_login_shell_before_jupyter(fresh_sshd, reap):
     (home / "work").mkdir()
     async with connect(fresh_sshd) as conn:
         with pytest.raises(StartError) as caught:  # without the setup, the env's jupyter is nowhere
-            await start_server(conn, HostSettings(jupyter="jupyter-in-env server", root_dir="~/work"))
+            await start_server(Remote(conn), HostSettings(jupyter="jupyter-in-env server", root_dir="~/work"))
         assert caught.value.not_installed
         started = await start(conn, reap, jupyter="jupyter-in-env server", root_dir="~/work", setup="activate ds")
         env = environ(started.server.pid)
         assert env.get("ENV_NAME") == "ds" and "JTUI_SETUP" not in env
-        await stop_server(conn, started.server)
+        await stop_server(Remote(conn), started.server)
 
 
 async def test_failing_setup_says_so(conn):
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter="jupyter server", root_dir="~", setup="no-such-module-command load x"))
+        await start_server(Remote(conn), HostSettings(jupyter="jupyter server", root_dir="~", setup="no-such-module-command load x"))
     error = caught.value
     assert "setup commands failed" in error.reason
     assert "no-such-module-command" in error.log_tail and not alive(error.pid)
@@ -289,7 +285,7 @@ async def test_tilde_command_path_with_odd_characters(sshd, conn, root_dir, reap
     command = shlex.join([f"~/{bin_dir.name}/jupyter wrap", "server"])
     started = await start(conn, reap, jupyter=command, root_dir=root_dir[0])
     assert started.server.root_dir == str(root_dir[1])
-    await stop_server(conn, started.server)
+    await stop_server(Remote(conn), started.server)
 
 
 async def test_wrapper_that_forks_is_recognised(conn, root_dir, reap, tmp_path):
@@ -297,13 +293,13 @@ async def test_wrapper_that_forks_is_recognised(conn, root_dir, reap, tmp_path):
     wrapper = tmp_path / "forking-jupyter"
     wrapper.write_text(f"#!/bin/sh\n{shlex.quote(VENV_JUPYTER)} \"$@\"\necho wrapper-done\n")
     wrapper.chmod(0o755)
-    started = await start_server(conn, HostSettings(jupyter=f"{wrapper} server", root_dir=root_dir[0]))
+    started = await start_server(Remote(conn), HostSettings(jupyter=f"{wrapper} server", root_dir=root_dir[0]))
     reap.append(started.server.pid)
     launched = started.launched_pid
     reap.append(launched)
     assert started.server.pid != launched
     assert started.server.pid in session_members(launched)
-    await stop_server(conn, started.server)
+    await stop_server(Remote(conn), started.server)
     assert not alive(started.server.pid)
 
 
@@ -312,7 +308,7 @@ async def test_wrapper_that_forks_is_recognised(conn, root_dir, reap, tmp_path):
 
 async def test_missing_command_fails_with_log_tail_and_hint(conn):
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter="no-such-jupyter lab", root_dir="~"), alias="gpu-box")
+        await start_server(Remote(conn), HostSettings(jupyter="no-such-jupyter lab", root_dir="~"), alias="gpu-box")
     error = caught.value
     assert "not found" in error.reason and error.pid > 0 and not alive(error.pid)
     assert error.not_installed
@@ -324,7 +320,7 @@ async def test_missing_command_fails_with_log_tail_and_hint(conn):
 async def test_missing_jupyter_subcommand_says_not_installed(conn):
     """`jupyter lab` where only jupyter_server is installed: Jupyter's own words, and why."""
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter="jupyter no-such-subcommand", root_dir="~"))
+        await start_server(Remote(conn), HostSettings(jupyter="jupyter no-such-subcommand", root_dir="~"))
     error = caught.value
     assert error.not_installed
     assert "Jupyter command `jupyter-no-such-subcommand` not found" in error.reason
@@ -336,7 +332,7 @@ async def test_missing_jupyter_subcommand_says_not_installed(conn):
 )
 async def test_command_that_exits_at_once_fails_with_its_log(conn, command, in_log):
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter=command, root_dir="~"))
+        await start_server(Remote(conn), HostSettings(jupyter=command, root_dir="~"))
     assert "exited before Jupyter was ready" in caught.value.reason
     assert caught.value.log_path and in_log in caught.value.log_tail
     assert "config.toml" in caught.value.hint
@@ -344,7 +340,7 @@ async def test_command_that_exits_at_once_fails_with_its_log(conn, command, in_l
 
 async def test_timeout_stops_what_it_started(conn):
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter="sh -c 'sleep 600'", root_dir="~"), timeout=1.5)
+        await start_server(Remote(conn), HostSettings(jupyter="sh -c 'sleep 600'", root_dir="~"), timeout=1.5)
     assert "not ready after" in caught.value.reason
     assert caught.value.pid > 0
     assert poll(lambda: not session_members(caught.value.pid))
@@ -371,7 +367,7 @@ async def test_hostile_root_dir_runs_nothing(sshd, conn, tmp_path, index):
     canary = tmp_path / "PWNED"
     root = hostile_root_dirs(canary)[index]
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter="jupyter server", root_dir=root))
+        await start_server(Remote(conn), HostSettings(jupyter="jupyter server", root_dir=root))
     expected = "control characters" if "\n" in root else "cannot enter the root directory"
     assert expected in caught.value.reason
     assert not canary.exists()
@@ -386,7 +382,7 @@ async def test_hostile_root_dir_that_exists_works(sshd, conn, reap):
     started = await start(conn, reap, jupyter="jupyter server", root_dir=f"~/{name}")
     assert started.server.root_dir == str(path)
     assert Path(f"/proc/{started.server.pid}/cwd").resolve() == path
-    await stop_server(conn, started.server)
+    await stop_server(Remote(conn), started.server)
     for cwd in (sshd.home, path, Path(pwd.getpwuid(os.getuid()).pw_dir), Path.cwd()):
         assert not (cwd / "PWNED-a").exists() and not (cwd / "PWNED-b").exists()
 
@@ -396,7 +392,7 @@ async def test_root_dir_with_control_characters_is_refused_up_front(sshd, conn):
     name = f"line1\nline2 {uuid.uuid4().hex[:6]}"
     (sshd.home / name).mkdir()
     with pytest.raises(StartError) as caught:
-        await start_server(conn, HostSettings(jupyter="jupyter server", root_dir=f"~/{name}"))
+        await start_server(Remote(conn), HostSettings(jupyter="jupyter server", root_dir=f"~/{name}"))
     assert "control characters" in caught.value.reason
     assert not caught.value.log_path  # nothing was launched
 
@@ -404,7 +400,7 @@ async def test_root_dir_with_control_characters_is_refused_up_front(sshd, conn):
 async def test_unreadable_runtime_file_fails_and_stops_the_server(conn, tmp_path):
     with pytest.raises(StartError) as caught:
         await start_server(
-            conn, HostSettings(jupyter="jupyter server '--ServerApp.base_url=/a\x1bb/'", root_dir="~")
+            Remote(conn), HostSettings(jupyter="jupyter server '--ServerApp.base_url=/a\x1bb/'", root_dir="~")
         )
     assert "cannot read its runtime file" in caught.value.reason
     assert "control characters" in caught.value.reason
@@ -435,14 +431,14 @@ async def test_hostile_jupyter_arguments_arrive_intact(sshd, conn, root_dir, rea
     expected_tail += ["--allow-root"] if IS_ROOT else []
     assert recorded == ["server", *hostile, *expected_tail]
     assert not canary.exists()
-    await stop_server(conn, started.server)
+    await stop_server(Remote(conn), started.server)
 
 
 async def test_hostile_command_name_runs_nothing(conn, tmp_path):
     canary = tmp_path / "PWNED"
     command = shlex.join([f"no such; touch {canary}", "lab"]) + f" $(touch {canary})"
     with pytest.raises(StartError):
-        await start_server(conn, HostSettings(jupyter=command, root_dir="~"))
+        await start_server(Remote(conn), HostSettings(jupyter=command, root_dir="~"))
     assert not canary.exists()
 
 
@@ -453,7 +449,7 @@ async def test_stop_falls_back_to_sigterm(conn, root_dir, reap):
     started = await start(conn, reap, jupyter="jupyter server", root_dir=root_dir[0])
     server = started.server
     refused = dataclasses.replace(server, token="not-the-token")  # the shutdown API says 403
-    await stop_server(conn, refused)
+    await stop_server(Remote(conn), refused)
     assert not alive(server.pid)
     assert not Path(server.runtime_file).exists()
 
@@ -464,7 +460,7 @@ async def test_stop_cleans_up_after_a_dead_server(conn, root_dir, reap):
     os.kill(server.pid, signal.SIGKILL)
     assert poll(lambda: not alive(server.pid))
     assert Path(server.runtime_file).exists()  # it died without cleaning up
-    await stop_server(conn, server)
+    await stop_server(Remote(conn), server)
     assert not Path(server.runtime_file).exists()
 
 
@@ -477,10 +473,10 @@ async def test_stop_never_signals_a_reused_pid(conn, tmp_path):
         other = tmp_path / "jpserver-1.json"  # not this server's file: must stay
         other.write_text("{}")
         ghost = JupyterServer(port=free_port(), pid=bystander.pid, url="", token="t", runtime_file=str(stale))
-        await stop_server(conn, ghost)
+        await stop_server(Remote(conn), ghost)
         assert bystander.poll() is None and alive(bystander.pid)
         assert not stale.exists()
-        await stop_server(conn, dataclasses.replace(ghost, runtime_file=str(other)))
+        await stop_server(Remote(conn), dataclasses.replace(ghost, runtime_file=str(other)))
         assert other.exists() and alive(bystander.pid)
     finally:
         bystander.kill()

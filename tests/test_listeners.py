@@ -27,6 +27,7 @@ from jtui.core.model import HostState
 from jtui.core.session import HostSession
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
+from tests.harness.http import api_status
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sockets import can_listen, listeners, listeners_of
 from tests.harness.sshd import descendants
@@ -35,13 +36,6 @@ from tests.test_sessions import Recorder
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def api_status(url: str) -> int:
-    parts = urllib.parse.urlsplit(url)
-    with _NO_PROXY.open(urllib.parse.urlunsplit(parts._replace(path=parts.path + "api/status")), timeout=10) as resp:
-        return resp.status
 
 
 def assert_loopback_only(pid: int | str = "self", must_include: set[int] = frozenset()) -> set[int]:
@@ -100,7 +94,7 @@ async def test_forwards_listen_on_loopback_only(fresh_sshd, jupyter):
         # a port asked for by number
         await session.unforward(server)
         wanted = quiet_port()
-        chosen = await session.forwards.bind(server, preferred_local_port=wanted)
+        chosen = await session.forward(server, first_choice=wanted)
         assert chosen.local_port == wanted
         ports = assert_loopback_only(must_include={wanted})
         assert moved.local_port not in ports, "an unbound forward stops listening"
@@ -111,7 +105,7 @@ async def test_forwards_listen_on_loopback_only(fresh_sshd, jupyter):
             os.kill(pid, signal.SIGKILL)
         await rec.wait(lambda: rec.state == HostState.RECONNECTING)
         await rec.wait(lambda: rec.state == HostState.CONNECTED)
-        assert session.forward_ports() == {jupyter.port: wanted}
+        assert {f.remote_port: f.local_port for f in rec.forwards} == {jupyter.port: wanted}
         assert_loopback_only(must_include={wanted})
         only_one_listener(wanted)
         assert await asyncio.to_thread(api_status, localhost_url(server, wanted)) == 200

@@ -18,8 +18,6 @@ import secrets
 import socket
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -27,6 +25,7 @@ from jtui.core.model import HostState
 from jtui.core.session import HostSession
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
+from tests.harness.http import api_status
 from tests.harness.jupyter import JUPYTER
 from tests.harness.netns import Netns, NetnsSshServer, NetnsUnavailable
 from tests.harness.require import unavailable
@@ -94,15 +93,6 @@ class TimedRecorder(Recorder):
         return None
 
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def api_status(url: str) -> int:
-    """GET /api/status next to a server URL, with the URL's own ?token= (as a browser would)."""
-    parts = urllib.parse.urlsplit(url)
-    status_url = urllib.parse.urlunsplit(parts._replace(path=parts.path + "api/status"))
-    with _NO_PROXY.open(status_url, timeout=10) as resp:
-        return resp.status
 
 
 def quiet_port() -> int:
@@ -190,7 +180,7 @@ async def test_partition_is_noticed_and_heals(partition, record_property, capsys
         assert not [t for t in rec.sample_times if noticed_at < t < healed_at], "no samples while cut off"
 
         # the URL handed out before the partition answers again, on the same local port
-        assert session.forward_ports() == {jupyter.port: forward.local_port}
+        assert {f.remote_port: f.local_port for f in rec.forwards} == {jupyter.port: forward.local_port}
         assert await asyncio.to_thread(api_status, url) == 200
         assert alive(jupyter.pid), "the remote server was never interrupted"
         assert any(s.pid == jupyter.pid for s in rec.samples[-1].servers)

@@ -19,15 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jtui.core.model import GpuStat, JupyterServer, Sample
-from jtui.core.probe import (
-    MAX_LINE,
-    PROBE_SCRIPT,
-    ProbeLineError,
-    format_interval,
-    parse_line,
-    probe_args,
-    probe_command,
-)
+from jtui.core.probe import format_interval, probe_variables
+from jtui.core.probe_parse import MAX_LINE, ProbeLineError, parse_line
+from jtui.core.remote import BOOTSTRAP, command_line, script_text
 from jtui.core.runtime_files import (
     RuntimeFileError,
     normalize_base_url,
@@ -366,11 +360,12 @@ def test_fuzz_runtime_files(changes):
 # -- the script, run here with dash: real lines, parsed ----------------------------------
 
 
-def run_script(*args: str, env: dict | None = None) -> list[str]:
+def run_script(*dirs: str, env: dict | None = None) -> list[str]:
     sh = shutil.which("dash") or "/bin/sh"
     out = subprocess.run(
-        [sh, "-c", PROBE_SCRIPT, *probe_args(0.2, 2, login_shell=False), *args],
-        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        [sh, "-c", BOOTSTRAP, "jtui-probe"],
+        input=script_text("probe", **probe_variables(0.2, 2, login_shell=False, runtime_dirs=dirs)),
+        env=env, capture_output=True, text=True, timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
@@ -441,20 +436,23 @@ def test_script_gpu_and_non_linux_lines(tmp_path):
 
 
 def test_script_refuses_bad_arguments():
-    for args in (["jtui-probe", "1e3", "0", "0"], ["jtui-probe", "2", "-1", "0"], ["jtui-probe", "$(id)", "0", "0"]):
-        out = subprocess.run(["/bin/sh", "-c", PROBE_SCRIPT, *args], capture_output=True, text=True, timeout=30)
+    for interval, count in (("1e3", "0"), ("2", "-1"), ("$(id)", "0")):
+        out = subprocess.run(
+            ["/bin/sh", "-c", BOOTSTRAP, "jtui-probe"], capture_output=True, text=True, timeout=30,
+            input=script_text("probe", interval=interval, count=count, login="0", dirs="", setup=""),
+        )
         assert out.returncode == 2 and "jtui-probe: bad" in out.stderr
 
 
 # -- the command line -----------------------------------------------------------------
 
 
-def test_command_line_is_quoted_and_short():
-    command = probe_command(2.0)
-    assert command == "exec sh -c 'eval \"$(sed \"/^#jtui-probe-end$/q\")\"' jtui-probe 2 0 1"
+def test_command_line_is_fixed_quoted_and_short():
+    command = command_line("probe")
+    assert command == "exec /bin/sh -c 'eval \"$(sed \"/^#jtui-end$/q\")\"' jtui-probe"
     assert "\n" not in command and "\\" not in command
-    weird = probe_command(0.5, 3, False, ["/it's a dir"])
-    assert weird.endswith("jtui-probe 0.5 3 0 '/it'\"'\"'s a dir'")
+    weird = script_text("probe", **probe_variables(0.5, 3, False, ["/it's a dir"]))
+    assert "dirs='/it'\"'\"'s a dir'" in weird  # values travel on stdin, quoted for sh
 
 
 @pytest.mark.parametrize("value, text", [(2, "2"), (2.0, "2"), (0.5, "0.5"), (0, "0"), (1e-5, "0"), (0.25, "0.25"), (3600, "3600")])
@@ -468,12 +466,12 @@ def test_format_interval_refuses(value):
         format_interval(value)
 
 
-def test_probe_args_refuse_relative_or_multiline_dirs():
+def test_probe_variables_refuse_relative_or_multiline_dirs():
     for bad in (["rel/dir"], ["/a\nb"]):
         with pytest.raises(ValueError):
-            probe_args(2, 0, True, bad)
+            probe_variables(2, 0, True, bad)
     with pytest.raises(ValueError):
-        probe_args(2, -1)
+        probe_variables(2, -1)
 
 
 # -- runtime files ----------------------------------------------------------------------
@@ -579,10 +577,10 @@ class ChunkReader:
 def split_lines(chunks: list[bytes]) -> list[bytes]:
     import asyncio
 
-    from jtui.core.probe import Probe
+    from jtui.core.probe import read_lines
 
     async def collect() -> list[bytes]:
-        return [line async for line in Probe(object(), 2)._lines(ChunkReader(chunks))]
+        return [line async for line in read_lines(ChunkReader(chunks), lambda reason: None)]
 
     return asyncio.run(collect())
 

@@ -22,6 +22,7 @@ import pytest
 
 from jtui.core.model import GpuStat, Sample
 from jtui.core.probe import PROBE_NAME, Probe, ProbeDied
+from jtui.core.remote import Remote
 from jtui.core.resolve import connection_options
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sshd import SshServer, alive, descendants, pids_with_marker
@@ -97,7 +98,7 @@ async def wait_no_leftovers(pids: set[int], marker: str) -> set[int]:
 
 async def first_sample(connection, **options):
     """One sample from a probe of its own, closed afterwards."""
-    probe = Probe(connection, INTERVAL, **options)
+    probe = Probe(Remote(connection), INTERVAL, **options)
     try:
         return await Stream(probe).next()
     finally:
@@ -121,7 +122,7 @@ def runtime_json(pid: int, port: int, **extra) -> str:
 
 
 async def test_cpu_memory_load_and_identity(sshd, conn):
-    probe = Probe(conn, INTERVAL)
+    probe = Probe(Remote(conn), INTERVAL)
     stream = Stream(probe)
     try:
         first = await stream.next()
@@ -150,7 +151,7 @@ async def test_jupyter_server_appears_and_goes_when_killed(sshd, conn, tmp_path)
     root = tmp_path / "notebooks"
     jupyter = start_jupyter(sshd.runtime_dir, root)
     classic = sshd.runtime_dir / f"nbserver-{jupyter.pid}.json"
-    probe = Probe(conn, INTERVAL)
+    probe = Probe(Remote(conn), INTERVAL)
     stream = Stream(probe)
     try:
         sample = await stream.until(lambda s: any(x.pid == jupyter.pid for x in s.servers))
@@ -194,7 +195,7 @@ async def test_stale_and_zombie_runtime_files_are_not_listed(sshd, conn):
     files["dead"].write_text(runtime_json(dead, 9002))
     files["zombie"].write_text(runtime_json(zombie.pid, 9003))
     files["inside"].write_text(runtime_json(dead, 9004))
-    probe = Probe(conn, INTERVAL)
+    probe = Probe(Remote(conn), INTERVAL)
     stream = Stream(probe)
     ours = {live.pid, dead, zombie.pid}  # other tests may share this runtime dir
     try:
@@ -259,7 +260,7 @@ async def test_nvidia_smi_stand_in_gives_gpu_stats(sshd, conn):
         "esac\n"
     )
     smi.chmod(0o755)
-    probe = Probe(conn, INTERVAL)
+    probe = Probe(Remote(conn), INTERVAL)
     try:
         sample = await Stream(probe).until(lambda s: s.gpus != ())
     finally:
@@ -283,7 +284,7 @@ async def test_no_nvidia_smi_no_gpus(sshd, conn):
 
 async def running_probe(server: SshServer, connection) -> tuple[Probe, Stream, set[int]]:
     """A probe that has printed a sample, and its process tree (shell, stdin watcher, sleep)."""
-    probe = Probe(connection, INTERVAL)
+    probe = Probe(Remote(connection), INTERVAL)
     stream = Stream(probe)
     await stream.next()
     await stream.next()
@@ -348,7 +349,7 @@ async def test_a_killed_probe_ends_the_stream_with_probe_died(fresh_sshd, sig, s
                 await stream.next()
         assert caught.value.exit_status == status and caught.value.exit_signal == name
         assert await wait_no_leftovers(tree, fresh_sshd.marker) == set()
-        again = Probe(connection, INTERVAL)  # restarting is just a new Probe
+        again = Probe(Remote(connection), INTERVAL)  # restarting is just a new Probe
         try:
             assert isinstance(await Stream(again).next(), Sample)
         finally:
@@ -357,46 +358,63 @@ async def test_a_killed_probe_ends_the_stream_with_probe_died(fresh_sshd, sig, s
         connection.close()
 
 
-async def test_probe_died_carries_exit_status_and_stderr(conn):
-    probe = Probe(conn, INTERVAL)
-    probe.command = "echo 'awk: not found' >&2; exit 127"
-    with pytest.raises(ProbeDied) as caught:
-        await Stream(probe).next()
-    assert caught.value.exit_status == 127
+def stand_in_awk(server: SshServer, body: str) -> None:
+    """An `awk` first on the host's PATH: the probe's every sample goes through it."""
+    awk = server.bin_dir / "awk"
+    awk.write_text("#!/bin/sh\n" + body)
+    awk.chmod(0o755)
+
+
+async def test_probe_died_carries_exit_status_and_stderr(fresh_sshd):
+    """A host whose awk is broken: the probe ends, and says why."""
+    stand_in_awk(fresh_sshd, "echo 'awk: not found' >&2\nexit 127\n")
+    connection = await connect(fresh_sshd)
+    try:
+        with pytest.raises(ProbeDied) as caught:
+            await Stream(Probe(Remote(connection), INTERVAL)).next()
+    finally:
+        connection.close()
+    assert caught.value.exit_status == 1
     assert "awk: not found" in caught.value.stderr_tail and "awk: not found" in str(caught.value)
 
 
-async def test_bad_lines_are_skipped_and_logged_without_tokens(conn, caplog):
+async def test_bad_lines_are_skipped_and_logged_without_tokens(fresh_sshd, caplog):
+    """What an awk gone wrong prints: garbage, an oversized line, a cut one; the good sample still counts."""
     from tests.test_probe_parse import LINUX_CPU, TOKEN
 
     bad_server = json.dumps({"file": "/rt/jpserver-1.json", "mtime": 1, "text": json.dumps({"port": "x", "pid": 1, "token": TOKEN})})
     with_bad_server = LINUX_CPU.replace('"servers":[', '"servers":[' + bad_server + ",")
-    script = "\n".join([
+    once = fresh_sshd.root / "awk-ran"
+    stand_in_awk(fresh_sshd, "\n".join([
+        f"[ -e {shlex.quote(str(once))} ] && exit 1",  # the second sample: the probe ends
+        f": > {shlex.quote(str(once))}",
+        "echo 'cpu:0:0'",  # the counters line the probe keeps for itself
         "printf 'garbage\\n'",
         "head -c 2200000 /dev/zero | tr '\\0' x; echo",  # 2.2 MB: over the line cap
         f"printf '%s\\n' {shlex.quote(LINUX_CPU[:100])}",  # truncated
         "cat <<'EOF'",
         with_bad_server,
         "EOF",
-        "printf '%s' '{\"v\":1'",  # no newline before EOF
-    ])
-    probe = Probe(conn, INTERVAL)
-    probe.command = f"sh -c {shlex.quote(script)}"
+    ]) + "\n")
+    connection = await connect(fresh_sshd)
     caplog.set_level("DEBUG", logger="jtui.core.probe")
     samples = []
-    with pytest.raises(ProbeDied) as caught:
-        async for sample in probe.samples():
-            samples.append(sample)
-    assert caught.value.exit_status == 0
+    try:
+        with pytest.raises(ProbeDied) as caught:
+            async for sample in Probe(Remote(connection), INTERVAL).samples():
+                samples.append(sample)
+    finally:
+        connection.close()
+    assert caught.value.exit_status == 1
     assert len(samples) == 1 and samples[0].cores == 2 and len(samples[0].servers) == 1
     text = caplog.text
-    assert "not JSON" in text and "longer than" in text and "truncated last line" in text
+    assert "not JSON" in text and "longer than" in text
     assert "jpserver-1.json: port is not a valid number" in text
     assert TOKEN not in text
 
 
 async def test_one_channel_per_probe(conn):
-    probe = Probe(conn, INTERVAL)
+    probe = Probe(Remote(conn), INTERVAL)
     stream = Stream(probe)
     await stream.next()
     with pytest.raises(RuntimeError):
@@ -404,4 +422,4 @@ async def test_one_channel_per_probe(conn):
             pass
     await probe.close()
     await probe.close()  # twice is fine
-    await Probe(conn, INTERVAL).close()  # never started: nothing to do
+    await Probe(Remote(conn), INTERVAL).close()  # never started: nothing to do

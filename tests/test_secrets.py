@@ -32,16 +32,17 @@ from jtui.core.hostkeys import UNKNOWN
 from jtui.core.logs import scrub, setup_logging
 from jtui.core.model import HostState
 from jtui.core.paths import own_known_hosts
-from jtui.core.session import ConnectFailed, HostSession
+from jtui.core.link import ConnectFailed
+from jtui.core.session import HostSession
 from jtui.core.settings import HostSettings
 from jtui.core.urls import localhost_url
+from tests.harness.http import api_status
 from tests.harness.sshd import keygen
 from tests.test_auth_prompts import password_user  # noqa: F401  (a fixture, shared)
 from tests.test_sessions import Recorder
 
 REPO = Path(__file__).resolve().parent.parent
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -101,12 +102,6 @@ def assert_no_secret_in_files(roots: list[Path], secrets: dict[str, str]) -> lis
 
 def xdg_roots() -> list[Path]:
     return [Path(os.environ[v]) for v in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")]
-
-
-def api_status(url: str) -> int:
-    parts = urllib.parse.urlsplit(url)
-    with _NO_PROXY.open(urllib.parse.urlunsplit(parts._replace(path=parts.path + "api/status")), timeout=10) as resp:
-        return resp.status
 
 
 def write_unknown_key_config(sshd, tmp_path: Path, alias: str = "testhost", identity: Path | None = None) -> tuple[Path, Path]:
@@ -235,7 +230,7 @@ async def test_password_login_leaves_no_password_in_any_file(password_user, jtui
         await rec.wait(lambda: rec.state == HostState.CONNECTED)
         assert prompter.asked and prompter.asked[0][1] is False
         logging.getLogger("jtui.careless").info("logged in with password %s", password)
-        assert (await session.run("echo ok")).stdout.strip() == "ok"
+        assert (await session.conn.run("echo ok")).stdout.strip() == "ok"
     finally:
         await session.close()
     assert "***" in log_text(jtui_log)
@@ -385,7 +380,7 @@ async def test_unknown_key_accepted_is_recorded_in_jtuis_own_file(sshd, tmp_path
     again.start(interactive=False)
     try:
         await rec2.wait(lambda: rec2.state == HostState.CONNECTED)
-        assert again.prompter.keys == []
+        assert again.dialer.prompter.keys == []
     finally:
         await again.close()
     # ... and by OpenSSH reading the same line (the format is OpenSSH's)
@@ -458,7 +453,7 @@ async def test_key_recorded_without_port_is_not_trusted_for_another_port(sshd, t
         assert "unknown host key" in rec.statuses[-1].reason
         session.reconnect_now(interactive=True)
         await rec.wait(lambda: rec.state == HostState.FAILED)
-        [problem] = session.prompter.keys
+        [problem] = session.dialer.prompter.keys
         assert problem.kind == UNKNOWN, "a different port is a different host, not a changed key"
         assert problem.name == f"[127.0.0.1]:{sshd.port}"
     finally:
@@ -479,7 +474,7 @@ async def test_key_recorded_without_port_is_not_trusted_for_another_port(sshd, t
     session.start(interactive=True)
     try:
         await rec.wait(lambda: rec.state == HostState.FAILED)
-        [problem] = session.prompter.keys
+        [problem] = session.dialer.prompter.keys
         assert problem.kind == UNKNOWN and problem.offending == ()
     finally:
         await session.close()

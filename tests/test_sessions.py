@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from jtui.core.model import HostState
-from jtui.core.session import MAX_CHANNELS, HostSession
+from jtui.core.remote import MAX_CHANNELS
+from jtui.core.session import HostSession
 from jtui.core.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -22,6 +23,7 @@ class Recorder:
         self.statuses = []
         self.samples = []
         self.notices = []
+        self.forwards = ()
         self.changed = asyncio.Event()
 
     def session_status(self, status) -> None:
@@ -34,6 +36,9 @@ class Recorder:
 
     def session_notice(self, alias, text, error=False) -> None:
         self.notices.append(text)
+
+    def session_forwards(self, alias, forwards) -> None:
+        self.forwards = forwards
 
     @property
     def state(self):
@@ -157,15 +162,15 @@ async def test_at_most_eight_channels_at_once(sshd):
         async def watch():
             nonlocal peak
             while not done:
-                peak = max(peak, MAX_CHANNELS - session.channels._value)
+                peak = max(peak, MAX_CHANNELS - session.remote.channels._value)
                 await asyncio.sleep(0.005)
 
         watcher = asyncio.ensure_future(watch())
-        # 30 commands at once (sshd's MaxSessions is 10): all succeed, never more than 8 channels
-        results = await asyncio.gather(*(session.run("sleep 0.1; echo ok") for _ in range(30)))
+        # 30 scripts at once (sshd's MaxSessions is 10): all succeed, never more than 8 channels
+        results = await asyncio.gather(*(session.remote.run("stop", op="state", pid=1) for _ in range(30)))
         done = True
         await watcher
-        assert all(r.stdout.strip() == "ok" for r in results)
+        assert all(r.values["state"] in ("other", "jupyter") for r in results)
         assert 2 <= peak <= MAX_CHANNELS
     finally:
         await session.close()
@@ -202,8 +207,8 @@ async def test_proxyjump_hops_are_resolved_from_the_same_config(tmp_path, sshd):
     try:
         await rec.wait(lambda: any(s.cpu_percent is not None for s in rec.samples))
         assert session.resolved.proxyjump == "testhost"
-        assert len(session._jumps) == 1
-        result = await session.run("echo $SSH_CONNECTION")
+        assert len(session.dialer._jumps) == 1
+        result = await session.conn.run("echo $SSH_CONNECTION")
         assert result.stdout.split()[0] == "127.0.0.1"  # the inner hop comes from the jump host
     finally:
         await session.close()
@@ -221,6 +226,6 @@ async def test_proxyjump_hops_are_resolved_from_the_same_config(tmp_path, sshd):
     ],
 )
 def test_parse_jumps(spec, hops):
-    from jtui.core.session import parse_jumps
+    from jtui.core.dial import parse_jumps
 
     assert [(h.host, h.user, h.port) for h in parse_jumps(spec)] == hops

@@ -1,69 +1,102 @@
 """Snapshot SVGs of the screen; `screenshots/` is regenerated from these.
 
-Live states are drawn from fixed samples posted as the sessions would post
-them, so the pictures are the same on every machine.
+Every picture is the real app, built by the CLI's factory and driven with
+keys. Live states come from real connections to real SSH servers serving
+fixed figures (tests/harness/screen_hosts.py), so the pictures are the
+same on every machine: the forward in "forwarded" exists, the prompts are
+asked by jtui's own login code. (The forward binds local port 8890, which
+must be free on the machine running the test.)
 """
 
 from __future__ import annotations
 
 import shutil
 
-import pytest
+from textual.widgets import Input
 
-from jtui.app import _Listener, build_app
-from jtui.core.model import GpuStat, HostState, HostStatus, JupyterServer, Sample
-from jtui.ui.messages import HostStatusChanged
-from tests.ui_helpers import SCREEN_HOSTS, offline_app
+from jtui.app import build_app
+from tests.harness.screen_hosts import ScreenHosts
+from tests.ui_helpers import SCREEN_HOSTS, offline_app, record, until
 
 SIZE = (100, 26)
-GIB = 1024**3
-TOKEN = "5f2a9c0e7b1d4c3a8e6f0b2d9a7c5e3f1b4d6a8c0e2f4a6b"  # a made-up one, token-shaped
 
 
-@pytest.fixture
-def laptop_terminal(monkeypatch):
-    """Copies as on a laptop outside tmux: no SSH hint, no tmux buffer, whatever runs the tests."""
-    for name in ("TMUX", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
-        monkeypatch.delenv(name, raising=False)
+def live_app(hosts: ScreenHosts):
+    return build_app([str(hosts.hosts_file)])
 
 
-def live_sample(cpu: float, mem_used_gib: float) -> Sample:
-    return Sample(
-        time=1_800_000_000.0,
-        cpu_percent=cpu,
-        cpu_per_core=(cpu,) * 16,
-        cores=16,
-        load=(5.1, 4.0, 3.2),
-        mem_total=32 * GIB,
-        mem_used=int(mem_used_gib * GIB),
-        mem_available=int((32 - mem_used_gib) * GIB),
-        swap_total=8 * GIB,
-        swap_used=0,
-        gpus=(GpuStat(0, "NVIDIA A100-SXM4-80GB", 72.0, 30920.0, 81920.0, 54.0),),
-        servers=(
-            JupyterServer(8888, 1234, "http://127.0.0.1:8888/", token=TOKEN, root_dir="/home/alice/proj", version="2.14.2", started=1_800_000_000.0 - 7300),
-            JupyterServer(8890, 5678, "http://127.0.0.1:8890/", token=TOKEN, root_dir="/home/alice/scratch", version="2.14.2", started=1_800_000_000.0 - 310),
-        ),
-        remote_user="alice",
-        remote_home="/home/alice",
-    )
+# --- states, each reached with keys (shared with the colour test) ---------------------------
 
 
-async def feed_live_states(pilot) -> None:
-    app = pilot.app
-    app.post_message(HostStatusChanged(HostStatus("gpu-box", HostState.CONNECTED)))
-    app.post_message(HostStatusChanged(HostStatus("lab", HostState.CONNECTED)))
-    app.post_message(HostStatusChanged(HostStatus("hpc", HostState.CONNECTING)))
-    app.post_message(HostStatusChanged(HostStatus("old-box", HostState.FAILED, "connection refused")))
-    listener = _Listener(app)
-    for cpu, mem in ((10, 12.0), (12, 12.1), (25, 12.5), (60, 13.0), (85, 13.0), (70, 13.2), (50, 13.1), (37, 13.1)):
-        listener.session_sample("gpu-box", live_sample(cpu, mem))
-    lab = Sample(time=1_800_000_000.0, cpu_percent=3, cores=4, load=(0.1, 0.1, 0.0), mem_total=16 * GIB, mem_used=int(3.2 * GIB), mem_available=int(12.8 * GIB))
-    listener.session_sample("lab", lab)
+async def live(pilot, hosts: ScreenHosts) -> None:
+    await hosts.settle(pilot.app)
     await pilot.pause()
-    app.host_list._flush()  # the list's figures update on a timer; draw them now
-    await app.workers.wait_for_complete()
+
+
+async def palette(pilot, hosts: ScreenHosts) -> None:
+    await live(pilot, hosts)
+    await pilot.press("ctrl+p")
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()  # the palette gathers its hits in a worker
+    pilot.app.screen.query_one(Input).cursor_blink = False  # a blinking cursor is no fixed picture
+    await pilot.pause()
+
+
+async def starting(pilot, hosts: ScreenHosts) -> None:
+    """`s` with a `jupyter` that never comes up: the start waiting for its runtime file."""
+    await live(pilot, hosts)
+    await pilot.press("s")
+    await until(lambda: "runtime file" in record(pilot.app, "gpu-box").activity, what="the start waiting")
+    await pilot.pause()
+
+
+async def forwarded(pilot, hosts: ScreenHosts) -> None:
+    """`c` on the first server: forwarded for real, the URL copied and shown."""
+    await live(pilot, hosts)
+    await pilot.press("c")
+    await until(lambda: pilot.app.clipboard.startswith("http://localhost:"), what="the URL copied")
+    await until(lambda: record(pilot.app, "gpu-box").forwards, what="the forward in the table")
+    await pilot.pause()
+
+
+async def failed(pilot, hosts: ScreenHosts) -> None:
+    await live(pilot, hosts)
+    await pilot.press("j", "j", "j")
+    await until(lambda: record(pilot.app, "old-box").resolved is not None, what="old-box resolved")
+    await pilot.pause()
+
+
+async def unknown_key(pilot, hosts: ScreenHosts) -> None:
+    await pilot.press("j", "j", "j", "j", "enter")
+    await until(lambda: type(pilot.app.screen).__name__ == "ConfirmScreen", what="the host key prompt")
+    await pilot.pause()
+
+
+async def passphrase(pilot, hosts: ScreenHosts) -> None:
+    await pilot.press("j", "j", "j", "j", "j", "enter")
+    await until(lambda: type(pilot.app.screen).__name__ == "PromptScreen", what="the passphrase prompt")
+    await pilot.press("s", "e", "c")
+    await pilot.pause()
+
+
+async def login_cancelled(pilot, hosts: ScreenHosts) -> None:
+    """The passphrase prompt escaped: the host waits for the user (needs input)."""
+    await live(pilot, hosts)
+    await passphrase(pilot, hosts)
+    await pilot.press("escape")
+    await until(lambda: record(pilot.app, "workstation").status.reason.startswith("login cancelled"),
+                what="the login cancelled")
+    await pilot.pause()
+
+
+def snap(snap_compare, hosts, state, size=SIZE) -> bool:
+    async def run_before(pilot) -> None:
+        await state(pilot, hosts)
+
+    return snap_compare(live_app(hosts), terminal_size=size, run_before=run_before)
+
+
+# --- the pictures ------------------------------------------------------------------------
 
 
 def test_host_list(snap_compare):
@@ -82,85 +115,35 @@ def test_help_screen(snap_compare, home, monkeypatch):
     assert snap_compare(build_app(None, autoconnect=False), press=["question_mark"], terminal_size=(100, 32))
 
 
-def test_command_palette(snap_compare):
-    async def open_palette(pilot) -> None:
-        await feed_live_states(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()  # the palette gathers its hits in a worker
-        await pilot.pause()
-
-    assert snap_compare(offline_app(), terminal_size=(100, 32), run_before=open_palette)
-
-
-def test_live_host(snap_compare):
-    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=feed_live_states)
-
-
 def test_empty_state(snap_compare, monkeypatch):
     monkeypatch.setenv("HOME", "/home/alice")
     monkeypatch.setenv("XDG_CONFIG_HOME", "/home/alice/.config")
     assert snap_compare(build_app(None, autoconnect=False), terminal_size=SIZE)
 
 
-async def starting_state(pilot) -> None:
-    await feed_live_states(pilot)
-    pilot.app.notes["gpu-box"] = "starting Jupyter: waiting for its runtime file (pid 4242)"
-    pilot.app.refresh_detail()
-    await pilot.pause()
+def test_live_host(snap_compare, hosts):
+    assert snap(snap_compare, hosts, live)
 
 
-async def forwarded_state(pilot) -> None:
-    """After c on the first server: forwarded, and the copied URL in a notification."""
-    from jtui.core.urls import localhost_url
-
-    app = pilot.app
-    app.forward_ports = lambda alias: {8888: 8888} if alias == "gpu-box" else {}
-    await feed_live_states(pilot)
-    server = app.samples["gpu-box"].servers[0]
-    await app.copy_url(localhost_url(server, 8888), server, 8888)
-    await pilot.pause()
+def test_command_palette(snap_compare, hosts):
+    assert snap(snap_compare, hosts, palette, size=(100, 32))
 
 
-async def failed_host_selected(pilot) -> None:
-    await feed_live_states(pilot)
-    await pilot.press("j", "j", "j")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+def test_starting_server(snap_compare, hosts):
+    assert snap(snap_compare, hosts, starting)
 
 
-def test_starting_server(snap_compare):
-    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=starting_state)
+def test_forwarded_server(snap_compare, hosts):
+    assert snap(snap_compare, hosts, forwarded)
 
 
-def test_forwarded_server(snap_compare, laptop_terminal):
-    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=forwarded_state)
+def test_failed_host(snap_compare, hosts):
+    assert snap(snap_compare, hosts, failed)
 
 
-def test_failed_host(snap_compare):
-    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=failed_host_selected)
+def test_unknown_host_key(snap_compare, hosts):
+    assert snap(snap_compare, hosts, unknown_key)
 
 
-def test_passphrase_prompt(snap_compare):
-    from jtui.ui.prompt_screen import PromptScreen
-
-    async def ask(pilot) -> None:
-        pilot.app.push_screen(PromptScreen("gpu-box: login", "Passphrase for /home/alice/.ssh/id_ed25519", False))
-        await pilot.pause()
-        await pilot.press("s", "e", "c")
-
-    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=ask)
-
-
-def test_unknown_host_key(snap_compare):
-    from jtui.core.hostkeys import UNKNOWN, HostKeyProblem
-    from jtui.ui.confirm_screen import ConfirmScreen
-
-    problem = HostKeyProblem(UNKNOWN, "gpu-box.lab.example", None, "ED25519",
-                             "SHA256:n4Qb1mXc3V9oTqz0gYx8c2Kp3Wm5tJ7rLhF6dE1aBcY", "ssh-ed25519 AAAA")
-
-    async def show(pilot) -> None:
-        pilot.app.push_screen(ConfirmScreen("gpu-box: unknown host key", problem.explain() + "\n\nTrust this key?", "Trust"))
-        await pilot.pause()
-
-    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=show)
+def test_passphrase_prompt(snap_compare, hosts):
+    assert snap(snap_compare, hosts, passphrase)

@@ -10,8 +10,8 @@ from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
 from jtui.app import build_app
-from tests.test_snapshots import feed_live_states
-from tests.ui_helpers import SCREEN_HOSTS, offline_app
+from tests.test_snapshots import live, live_app
+from tests.ui_helpers import SCREEN_HOSTS, offline_app, until
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ async def test_help_lists_every_key_and_the_real_paths(home, isolated_dirs, sett
         await pilot.press("question_mark")
         assert type(app.screen).__name__ == "HelpScreen"
         shown = screen_text(app)
-        for binding in app.BINDINGS:  # every action, with the words it has everywhere else
+        for binding in [*app.BINDINGS, *app.host_screen.BINDINGS]:  # every action, in the words it has elsewhere
             assert binding.tooltip in shown
         assert "^p" in shown and "tab" in shown and "j/k" in shown
         places = "\n".join(help_lines(app))
@@ -109,7 +109,7 @@ async def test_bad_keymap_entries_are_reported_and_the_rest_applies(settings):
     app = offline_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        problems = str(app.problems_box.render())
+        problems = str(app.host_screen.problems_box.render())
         assert f"{path}: keys.strat: no such action" in problems
         assert "keys.forward must be key names" in problems
         assert "keys.start took 'c' from copy, which now has no key" in problems
@@ -126,7 +126,7 @@ async def test_bad_keymap_entries_are_reported_and_the_rest_applies(settings):
 async def test_palette_jumps_to_a_host_by_fuzzy_name():
     app = offline_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.selected == "gpu-box"
+        assert app.host_screen.selected == "gpu-box"
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"oldbx")
@@ -134,7 +134,7 @@ async def test_palette_jumps_to_a_host_by_fuzzy_name():
         assert options[0] == "Jump to old-box"
         await pilot.press("enter")
         await pilot.pause()
-        assert app.selected == "old-box"
+        assert app.host_screen.selected == "old-box"
         assert not isinstance(app.screen, CommandPalette)
 
 
@@ -142,43 +142,44 @@ async def test_palette_jump_clears_a_filter_that_hides_the_host():
     app = offline_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("slash", *"lab", "enter")
-        assert app.host_list.visible_aliases() == ["lab"]
+        assert app.host_screen.host_list.visible_aliases() == ["lab"]
         await pilot.press("ctrl+p", *"hpc")
         assert "Jump to hpc" in await palette_options(pilot)
         await pilot.press("enter")
         await pilot.pause()
-        assert app.selected == "hpc"
-        assert "hpc" in app.host_list.visible_aliases()
+        assert app.host_screen.selected == "hpc"
+        assert "hpc" in app.host_screen.host_list.visible_aliases()
 
 
-async def test_palette_offers_every_action_on_the_selected_host_and_server():
-    app = offline_app()
+async def test_palette_offers_every_action_on_the_selected_host_and_server(hosts):
+    app = live_app(hosts)
     async with app.run_test(size=(120, 40)) as pilot:
-        await feed_live_states(pilot)
+        await live(pilot, hosts)
         await pilot.press("ctrl+p")
         options = await palette_options(pilot)
-        where = "gpu-box:8888 (/home/alice/proj)"
+        where = "gpu-box:8890 (~/proj)"
         for title in (
-            "Start Jupyter on gpu-box", "Connect to gpu-box now (log in)", "Refresh / reconnect gpu-box",
+            "Start Jupyter on gpu-box", "Refresh / reconnect gpu-box",
             f"Copy the URL of {where}", f"Open {where} in the browser",
             f"Forward {where} to localhost (again: unbind)", f"Stop {where}",
             "Filter hosts by name", "Help: keys and where the configuration lives",
         ):
             assert any(title in option for option in options), (title, options)
+        assert not any("Connect to gpu-box" in option for option in options)  # it is connected
         assert any("Theme" in option for option in options)  # Textual's own stay
         await pilot.press(*"stop")
         assert (await palette_options(pilot))[0] == f"Stop {where}"
-        await pilot.press("escape", "escape")
-        await pilot.press("x")  # what the key does (offline: says why it cannot) ...
-        await pilot.pause()
-        by_key = notes(app)
-        assert by_key
-        app.clear_notifications()
-        await pilot.press("ctrl+p", *"stop")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert notes(app) == by_key  # ... the palette's command does too
+        await pilot.press("enter")  # the palette's command does what x does: it asks first
+        await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the stop question")
+        assert "port 8890" in str(app.screen.query_one("Static").render())
+        await pilot.press("n")
+
+
+async def test_palette_offers_connect_for_a_host_that_is_not_connected():
+    app = offline_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        assert "Connect to gpu-box now (log in)" in await palette_options(pilot)
 
 
 async def test_palette_runs_an_action_like_its_key():
@@ -207,5 +208,5 @@ async def test_unknown_theme_is_reported(settings):
     app = offline_app()
     async with app.run_test() as pilot:
         await pilot.pause()
-        assert f"{path}: theme 'no-such-theme' does not exist" in str(app.problems_box.render())
+        assert f"{path}: theme 'no-such-theme' does not exist" in str(app.host_screen.problems_box.render())
         assert app.theme == "textual-dark"

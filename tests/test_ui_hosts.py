@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from jtui.app import build_app
+from jtui.core.model import HostState
 from jtui.ui.host_list import HostList
-from tests.ui_helpers import offline_app
+from tests.ui_helpers import offline_app, record, until
 
 
 def header(app) -> str:
@@ -16,22 +17,22 @@ async def test_hosts_listed_in_file_order_and_first_selected():
     async with app.run_test() as pilot:
         await pilot.pause()
         assert app.query_one(HostList).visible_aliases() == ["gpu-box", "lab", "hpc", "old-box"]
-        assert app.selected == "gpu-box"
+        assert app.host_screen.selected == "gpu-box"
 
 
 async def test_j_k_and_arrows_move_and_detail_follows():
     app = offline_app()
     async with app.run_test() as pilot:
         await pilot.press("j")
-        assert app.selected == "lab"
+        assert app.host_screen.selected == "lab"
         await pilot.press("down")
-        assert app.selected == "hpc"
+        assert app.host_screen.selected == "hpc"
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "asmith@login.hpc.example:22" in header(app)
         assert "via gw.example" in header(app)
         await pilot.press("k", "up")
-        assert app.selected == "gpu-box"
+        assert app.host_screen.selected == "gpu-box"
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "alice@gpu-box.lab.example:22" in header(app)
@@ -57,10 +58,10 @@ async def test_filter_narrows_and_escape_restores():
         await pilot.press("enter")  # back to the table, filter kept
         assert hosts.table.has_focus
         await pilot.press("j")
-        assert app.selected == "old-box"
+        assert app.host_screen.selected == "old-box"
         await pilot.press("slash", "escape")
         assert hosts.table.row_count == 4
-        assert app.selected == "old-box"
+        assert app.host_screen.selected == "old-box"
 
 
 async def test_filter_with_no_match_shows_no_rows():
@@ -68,7 +69,7 @@ async def test_filter_with_no_match_shows_no_rows():
     async with app.run_test() as pilot:
         await pilot.press("slash", "z", "z", "z")
         assert app.query_one(HostList).table.row_count == 0
-        assert app.selected is None
+        assert app.host_screen.selected is None
 
 
 async def test_help_opens_and_closes():
@@ -117,7 +118,7 @@ async def test_small_terminal_does_not_crash():
     app = offline_app()
     async with app.run_test(size=(40, 10)) as pilot:
         await pilot.press("j", "slash", "l", "enter", "question_mark", "escape")
-        assert app.selected == "lab"
+        assert app.host_screen.selected == "lab"
 
 
 async def test_hosts_file_changing_while_running_is_reloaded(tmp_path):
@@ -141,41 +142,15 @@ async def test_hosts_file_changing_while_running_is_reloaded(tmp_path):
         assert app.query_one("#no-hosts").display
 
 
-async def test_updates_while_a_modal_is_open_reach_the_main_screen():
-    """Samples and ticks keep landing while help or a prompt is on top."""
-    from jtui.app import _Listener
-    from jtui.core.model import HostState, HostStatus, Sample
-
-    app = offline_app()
+async def test_updates_while_a_modal_is_open_reach_the_main_screen(tmp_path):
+    """A host failing while help is on top is shown failed once help is closed."""
+    config = tmp_path / "dead.conf"
+    config.write_text("Host dead\n  HostName 127.0.0.1\n  Port 1\n")
+    app = build_app([str(config)])
     async with app.run_test() as pilot:
         await pilot.press("question_mark")
-        listener = _Listener(app)
-        listener.session_status(HostStatus("gpu-box", HostState.FAILED, "connection refused", 1, 0.0))
-        listener.session_sample("gpu-box", Sample(time=1.0, cpu_percent=50.0, mem_total=100, mem_used=10))
-        await pilot.pause(1.2)  # one _tick with a retry pending
+        await until(lambda: record(app, "dead").status.state == HostState.FAILED, what="the host failed")
         await pilot.press("escape")
-        assert "refused" in str(app.host_list.table.get_row("gpu-box")[2])
-
-
-async def test_servers_are_marked_stale_while_reconnecting_until_a_fresh_sample():
-    from jtui.app import _Listener
-    from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
-
-    app = offline_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        listener = _Listener(app)
-        sample = Sample(time=10.0, cpu_percent=5.0, mem_total=100, mem_used=10,
-                        servers=(JupyterServer(8888, 42, "http://127.0.0.1:8888/", token="t", root_dir="/srv"),))
-        listener.session_status(HostStatus("gpu-box", HostState.CONNECTED))
-        listener.session_sample("gpu-box", sample)
         await pilot.pause()
-        title = app.detail.query_one("#servers-title")
-        assert "stale" not in str(title.render())
-        listener.session_status(HostStatus("gpu-box", HostState.RECONNECTING, "connection lost"))
-        await pilot.pause()
-        assert "stale" in str(title.render())
-        assert app.detail.servers.row_count == 1  # still listed
-        listener.session_status(HostStatus("gpu-box", HostState.CONNECTED))
-        listener.session_sample("gpu-box", sample)
-        await pilot.pause()
-        assert "stale" not in str(title.render())
+        assert "refused" in str(app.host_screen.host_list.table.get_row("dead")[2])
+        assert "connection refused" in header(app)

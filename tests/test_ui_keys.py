@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import urllib.request
 
 import pytest
 
 from jtui.app import build_app
 from jtui.core.model import HostState
+from tests.harness.http import api_status
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sockets import listeners
+from tests.ui_helpers import connected, messages, record, titles, until
 
 pytestmark = pytest.mark.integration
 
@@ -22,36 +23,12 @@ def write_settings(isolated_dirs, jupyter: str = "jupyter server") -> None:
     (folder / "config.toml").write_text(f'refresh = 0.3\n[defaults]\njupyter = "{jupyter}"\nroot_dir = "~/work"\n')
 
 
-async def until(predicate, timeout: float = 60, what: str = "") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def messages(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
-
-
-def api_status(url: str) -> int:
-    port = int(url.split(":")[2].split("/")[0])
-    token = url.split("token=")[1] if "token=" in url else ""
-    headers = {"Authorization": f"token {token}"} if token else {}
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers=headers)
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.status
-
-
-async def connected(pilot) -> None:
-    app = pilot.app
-    await until(lambda: app.statuses.get("testhost") and app.statuses["testhost"].state == HostState.CONNECTED, what="connected")
-    await until(lambda: "testhost" in app.samples, what="a sample")
-
-
 def servers(app):
-    sample = app.samples.get("testhost")
-    return sample.servers if sample else ()
+    return record(app, "testhost").servers
+
+
+def forward_ports(app):
+    return record(app, "testhost").forward_ports
 
 
 @pytest.fixture
@@ -64,21 +41,21 @@ def remote(fresh_sshd, isolated_dirs):
 async def test_s_starts_f_forwards_c_copies_x_stops(remote):
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(pilot)
+        await connected(app)
         await pilot.press("s")
-        await until(lambda: "starting Jupyter" in app.notes.get("testhost", ""), what="start progress")
+        await until(lambda: "starting Jupyter" in record(app, "testhost").activity, what="start progress")
         await until(lambda: servers(app), what="the started server in the table")
         server = servers(app)[0]
         assert server.root_dir == str(remote.home / "work")
         await until(lambda: "press c to copy" in messages(app), what="started notification")
 
         await pilot.press("f")
-        await until(lambda: app.forward_ports("testhost"), what="a forward")
-        local = app.forward_ports("testhost")[server.port]
+        await until(lambda: forward_ports(app), what="a forward")
+        local = forward_ports(app)[server.port]
         assert {e.address for e in listeners(local)} == {"127.0.0.1"}
         assert "so jtui uses" in messages(app)  # the remote port is taken here (same machine)
         await pilot.press("f")
-        await until(lambda: not app.forward_ports("testhost"), what="the forward unbound")
+        await until(lambda: not forward_ports(app), what="the forward unbound")
         assert not listeners(local)
 
         await pilot.press("c")
@@ -92,7 +69,7 @@ async def test_s_starts_f_forwards_c_copies_x_stops(remote):
         await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm dialog")
         await pilot.press("y")
         await until(lambda: not servers(app), what="the server gone")
-        assert not app.forward_ports("testhost")
+        assert not forward_ports(app)
         assert not os.path.exists(server.runtime_file) if server.runtime_file.startswith("/") else True
 
 
@@ -106,12 +83,14 @@ def jupyter(remote):
 async def test_x_then_n_keeps_the_server(remote, jupyter):
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(pilot)
+        await connected(app)
         await until(lambda: servers(app), what="the running server")
         await pilot.press("x")
         await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen")
         await pilot.press("n")
-        await pilot.pause(1)
+        await until(lambda: app.screen is app.host_screen, what="the dialog gone")
+        await app.workers.wait_for_complete()
+        assert not record(app, "testhost").activity  # nothing was started to stop it
         assert jupyter.proc.poll() is None
         assert servers(app)
 
@@ -121,7 +100,7 @@ async def test_o_without_a_display_copies_instead(remote, jupyter, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(pilot)
+        await connected(app)
         await until(lambda: servers(app))
         await pilot.press("o")
         await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied instead")
@@ -134,7 +113,7 @@ async def test_over_ssh_c_explains_localhost_and_l_copies_the_laptop_command(rem
     monkeypatch.setenv("USER", "alice")
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(pilot)
+        await connected(app)
         await until(lambda: servers(app))
         await pilot.press("c")
         await until(lambda: app.clipboard.startswith("http://localhost:"))
@@ -149,7 +128,7 @@ async def test_server_without_token_copies_a_plain_url_and_says_so(remote):
     try:
         app = build_app([str(remote.config_file)])
         async with app.run_test(size=(120, 36)) as pilot:
-            await connected(pilot)
+            await connected(app)
             await until(lambda: servers(app))
             await pilot.press("c")
             await until(lambda: app.clipboard.startswith("http://localhost:"))
@@ -164,12 +143,12 @@ async def test_missing_jupyter_says_what_and_how_to_fix(fresh_sshd, isolated_dir
     (fresh_sshd.home / "work").mkdir()
     app = build_app([str(fresh_sshd.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(pilot)
+        await connected(app)
         await pilot.press("s")
-        await until(lambda: "did not start" in "\n".join(str(n.title) for n in app._notifications), timeout=90)
+        await until(lambda: "did not start" in titles(app), timeout=90)
         text = messages(app)
         assert "no-such-jupyter" in text and "config.toml" in text
-        assert app.statuses["testhost"].state == HostState.CONNECTED  # nothing else broke
+        assert record(app, "testhost").status.state == HostState.CONNECTED  # nothing else broke
 
 
 async def test_keys_on_a_host_that_is_not_connected_explain(tmp_path, isolated_dirs):
@@ -177,7 +156,7 @@ async def test_keys_on_a_host_that_is_not_connected_explain(tmp_path, isolated_d
     config.write_text("Host dead\n  HostName 127.0.0.1\n  Port 1\n")
     app = build_app([str(config)])
     async with app.run_test() as pilot:
-        await until(lambda: app.statuses.get("dead") and app.statuses["dead"].state == HostState.FAILED)
+        await until(lambda: record(app, "dead").status.state == HostState.FAILED)
         for key in ("s", "f", "c", "o", "x"):
             await pilot.press(key)
         assert "connection refused" in messages(app)
@@ -192,9 +171,43 @@ async def test_autoconnect_false_waits_for_enter(fresh_sshd, isolated_dirs, tmp_
     config.write_text(fresh_sshd.client_config("testhost") + fresh_sshd.client_config("lazy"))
     app = build_app([str(config)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(pilot)
-        assert "lazy" not in app.statuses  # never touched
+        await connected(app)
+        assert "lazy" not in app.fleet.sessions  # never touched
+        assert record(app, "lazy").status.state == HostState.NOT_CONNECTED
         await pilot.press("j")
-        assert app.selected == "lazy"
+        assert app.host_screen.selected == "lazy"
         await pilot.press("enter")
-        await until(lambda: app.statuses.get("lazy") and app.statuses["lazy"].state == HostState.CONNECTED, what="lazy connected")
+        await until(lambda: record(app, "lazy").status.state == HostState.CONNECTED, what="lazy connected")
+
+
+async def test_c_right_after_the_start_notice_copies_a_working_url(remote):
+    """The started server is a row, under the cursor, the moment the notice says `press c`."""
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(app)
+        await pilot.press("s")
+        await until(lambda: "press c to copy" in messages(app), what="the started notice")
+        await pilot.press("c")  # at once: no sample since the start
+        await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
+        assert "No Jupyter server" not in messages(app)
+        started = [s for s in servers(app) if app.clipboard.endswith(s.token)]
+        assert started and record(app, "testhost").selected_port == started[0].port
+        assert await asyncio.to_thread(api_status, app.clipboard) == 200
+
+
+async def test_f_twice_then_c_keeps_the_local_port_of_the_first_forward(remote, jupyter):
+    """Unbinding and binding again must not break a URL the user already pasted."""
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(app)
+        await until(lambda: servers(app), what="the running server")
+        await pilot.press("c")
+        await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
+        first_url = app.clipboard
+        local = forward_ports(app)[jupyter.port]
+        await pilot.press("f")  # unbind
+        await until(lambda: not forward_ports(app), what="the forward unbound")
+        await pilot.press("f")  # bind again
+        await until(lambda: forward_ports(app), what="the forward again")
+        assert forward_ports(app)[jupyter.port] == local
+        assert await asyncio.to_thread(api_status, first_url) == 200

@@ -1,10 +1,12 @@
-"""Helpers for Pilot and snapshot tests: apps built by the CLI's own factory."""
+"""Helpers for Pilot and snapshot tests: apps built by the CLI's own factory, and waiting on them."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from jtui.app import build_app
+from jtui.core.model import HostState
 
 CONFIGS = Path(__file__).parent / "configs"
 SCREEN_HOSTS = CONFIGS / "screens" / "hosts.conf"
@@ -13,3 +15,34 @@ SCREEN_HOSTS = CONFIGS / "screens" / "hosts.conf"
 def offline_app(config: Path = SCREEN_HOSTS, **kwargs):
     """The real app on a fixed hosts file, with no connections (deterministic screens)."""
     return build_app([str(config)], autoconnect=False, **kwargs)
+
+
+async def until(predicate, timeout: float = 60, what: str = "") -> None:
+    """Return once `predicate()` holds (polled on the app's loop); fail saying what never happened."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.05)
+
+
+def record(app, alias: str):
+    """The host screen's record of `alias` (what the screen shows about it)."""
+    return app.host_screen.record(alias)
+
+
+def messages(app) -> str:
+    """Every notification's text so far."""
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+def titles(app) -> str:
+    return "\n".join(str(n.title) for n in app._notifications)
+
+
+async def connected(app, alias: str = "testhost", sample: bool = True) -> None:
+    """Wait until `alias` is connected (and, with `sample`, has its first sample)."""
+    await until(lambda: record(app, alias).status.state == HostState.CONNECTED, what=f"{alias} connected")
+    if sample:
+        await until(lambda: record(app, alias).sample is not None, what=f"a sample of {alias}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from jtui.core.dial import Prompter
 from jtui.core.inventory import Inventory
-from jtui.core.session import HostSession, Prompter, SessionListener
+from jtui.core.session import HostSession, SessionListener
 
 
 class Fleet:
@@ -24,6 +25,7 @@ class Fleet:
                 self.inventory.settings.refresh,
                 self.listener,
                 self.prompter,
+                blocked=self.inventory.blocker(alias),
             )
         return self.sessions[alias]
 
@@ -41,7 +43,8 @@ class Fleet:
         gone = [self.sessions.pop(a) for a in list(self.sessions) if a not in current]
         await asyncio.gather(*(s.close() for s in gone), return_exceptions=True)
         for alias, session in self.sessions.items():
-            session.reconfigure(inventory.config_files_for(alias), inventory.settings.for_host(alias), inventory.settings.refresh)
+            session.reconfigure(inventory.config_files_for(alias), inventory.settings.for_host(alias),
+                                inventory.settings.refresh, inventory.blocker(alias))
         for alias in inventory.aliases:
             if alias not in old and inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)

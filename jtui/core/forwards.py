@@ -73,18 +73,29 @@ class ForwardManager:
 
     After a reconnect, `rebind_all(new_conn)` moves every forward to the new
     connection on the same local port, so URLs already handed out (copied,
-    open in a browser tab) keep working.
+    open in a browser tab) keep working. A forward unbound and bound again
+    takes its old local port back too, whenever it is still free.
     """
 
-    def __init__(self, conn) -> None:
+    def __init__(self, conn=None) -> None:
         self._conn = conn
         self._bound: dict[int, _Bound] = {}
         self._pending: list[Forward] = []  # lost with a connection, not yet rebound
+        self._released: dict[tuple[str, int], int] = {}  # (remote host, port) -> the local port it had
         self._lock = asyncio.Lock()
 
     @property
     def forwards(self) -> tuple[Forward, ...]:
         return tuple(b.forward for b in self._bound.values())
+
+    @property
+    def pending(self) -> tuple[Forward, ...]:
+        """Forwards lost with a connection, waiting for the next one."""
+        return tuple(self._pending)
+
+    def attach(self, conn) -> None:
+        """The connection new forwards go through (rebind_all moves existing ones)."""
+        self._conn = conn
 
     def find(self, server: JupyterServer) -> Forward | None:
         """The forward already bound for `server` (matched by remote address and port)."""
@@ -110,12 +121,14 @@ class ForwardManager:
                 return existing
             host = remote_connect_host(server)
             wanted = [server.port] + ([preferred_local_port] if preferred_local_port else [])
-            if first_choice:
-                wanted.insert(0, first_choice)
             lost = [f for f in self._pending if f.remote_port == server.port and f.remote_host == host]
             if lost:  # its URL was already handed out: take its old local port back first
                 self._pending.remove(lost[0])
                 wanted.insert(0, lost[0].local_port)
+            elif (host, server.port) in self._released:  # unbound earlier: the same URL again
+                wanted.insert(0, self._released[(host, server.port)])
+            if first_choice:  # asked for by number: before anything else
+                wanted.insert(0, first_choice)
             forward, listener = await self._bind_first(wanted, host, server.port, server)
             self._bound[forward.local_port] = _Bound(forward, listener)
             log.info("forward 127.0.0.1:%d -> %s:%d%s", forward.local_port, host, server.port,
@@ -127,6 +140,9 @@ class ForwardManager:
         async with self._lock:
             bound = self._bound.pop(local_port, None)
             self._pending = [f for f in self._pending if f.local_port != local_port]
+            if bound is not None:
+                forward = bound.forward
+                self._released[(forward.remote_host, forward.remote_port)] = forward.local_port
         if bound is not None:
             await _close(bound.listener)
 
@@ -179,7 +195,7 @@ class ForwardManager:
         while_: str = "",
     ) -> tuple[Forward, object]:
         """Bind the first free port of `wanted`, else one the OS chooses; say why it moved."""
-        if self._conn.is_closed():  # asyncssh would bind a listener that can never forward
+        if self._conn is None or self._conn.is_closed():  # asyncssh would bind a listener that never forwards
             raise ConnectionError("the SSH connection is closed")
         reasons: list[str] = []
         for port in dict.fromkeys(wanted):

@@ -10,66 +10,25 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cache
 from pathlib import Path
+
+from jtui.core.ssh_syntax import (
+    MATCH_CRITERIA,
+    MATCH_WITH_ARG,
+    SSH_KEYWORDS,
+    host_words_match,
+    is_pattern,
+    refused_by_ssh,
+    split_line,
+)
 
 # OpenSSH's READCONF_MAX_DEPTH.
 MAX_INCLUDE_DEPTH = 16
 # Files read in one scan, counting re-reads: Includes that fan out (`Include
 # *` in every file) grow exponentially with depth; this keeps a scan quick.
 MAX_FILE_READS = 10_000
-
-# Keywords OpenSSH's client accepts (9.2, read off `ssh -G`, plus those newer
-# releases added). A keyword outside this set makes OpenSSH refuse the file.
-SSH_KEYWORDS = frozenset("""
-addkeystoagent addressfamily afstokenpassing batchmode bindaddress bindinterface
-canonicaldomains canonicalizefallbacklocal canonicalizehostname
-canonicalizemaxdots canonicalizepermittedcnames casignaturealgorithms
-certificatefile challengeresponseauthentication channeltimeout checkhostip
-cipher ciphers clearallforwardings compression compressionlevel
-connectionattempts connecttimeout controlmaster controlpath controlpersist
-dsaauthentication dynamicforward enableescapecommandline enablesshkeysign
-escapechar exitonforwardfailure fallbacktorsh fingerprinthash
-forkafterauthentication forwardagent forwardx11 forwardx11timeout
-forwardx11trusted gatewayports globalknownhostsfile globalknownhostsfile2
-gssapiauthentication gssapiclientidentity gssapidelegatecredentials
-gssapikexalgorithms gssapikeyexchange gssapirenewalforcesrekey
-gssapiserveridentity gssapitrustdns hashknownhosts host
-hostbasedacceptedalgorithms hostbasedauthentication hostbasedkeytypes
-hostkeyalgorithms hostkeyalias hostname identitiesonly identityagent
-identityfile identityfile2 ignoreunknown include ipqos
-kbdinteractiveauthentication kbdinteractivedevices keepalive kexalgorithms
-kerberosauthentication kerberostgtpassing knownhostscommand localcommand
-localforward loglevel logverbose macs match nohostauthenticationforlocalhost
-numberofpasswordprompts obscurekeystroketiming passwordauthentication
-permitlocalcommand permitremoteopen pkcs11provider port
-preferredauthentications protocol protocolkeepalives proxycommand proxyjump
-proxyusefdpass pubkeyacceptedalgorithms pubkeyacceptedkeytypes
-pubkeyauthentication refuseconnection rekeylimit remotecommand remoteforward
-requesttty requiredrsasize revokedhostkeys rhostsauthentication
-rhostsrsaauthentication rsaauthentication securitykeyprovider sendenv serveralivecountmax
-serveraliveinterval sessiontype setenv setuptimeout skeyauthentication
-smartcarddevice stdinnull streamlocalbindmask streamlocalbindunlink
-stricthostkeychecking syslogfacility tag tcpkeepalive tisauthentication tunnel
-tunneldevice updatehostkeys useblacklistedkeys useprivilegedport user
-userknownhostsfile userknownhostsfile2 useroaming usersh verifyhostkeydns
-visualhostkey warnweakcrypto xauthlocation
-""".split())
-
-# Match criteria OpenSSH 9.x knows; those in _MATCH_WITH_ARG take a pattern.
-_MATCH_WITH_ARG = frozenset("host originalhost user localuser exec localnetwork tagged".split())
-_MATCH_CRITERIA = _MATCH_WITH_ARG | {"all", "canonical", "final"}
-
-# Characters ssh(1) refuses in a host name given on its command line
-# (valid_hostname() in ssh.c, OpenSSH 9.6 and Debian's 9.2 security update),
-# plus "@", which ssh reads as user@host.
-_REFUSED_CHARS = frozenset("'`\"$\\;&<>|(){},@")
-
-_WHITESPACE = " \t\r\n"
-
 
 @dataclass(frozen=True)
 class HostEntry:
@@ -82,15 +41,30 @@ class HostEntry:
 
 @dataclass(frozen=True)
 class ConfigProblem:
-    """Something wrong in a config file, said so a person can fix it."""
+    """Something wrong in a config file, said so a person can fix it.
+
+    `blocks` says which hosts it leaves without a trustworthy destination:
+    None for none (a remark), ALL when OpenSSH refuses the whole config, or
+    the Host words of the block it sits in (a setting jtui cannot read as
+    OpenSSH does). Those hosts are shown broken and never dialled.
+    """
 
     file: str
     line: int  # 0 when the problem is the file itself
     message: str
+    blocks: tuple[str, ...] | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.message}"
+
+    def blocks_host(self, alias: str) -> bool:
+        if self.blocks is None:
+            return False
+        return self.blocks == ALL or host_words_match(alias, self.blocks)
+
+
+ALL = ("*",)  # ConfigProblem.blocks: every host
 
 
 @dataclass
@@ -103,105 +77,9 @@ class HostScan:
     def aliases(self) -> list[str]:
         return [h.alias for h in self.hosts]
 
-
-def is_pattern(alias: str) -> bool:
-    """A Host word with a wildcard or negation names no single host."""
-    return any(ch in alias for ch in "*?!")
-
-
-def refused_by_ssh(alias: str) -> str | None:
-    """Why `ssh ALIAS` could never use this Host name, or None when it can.
-
-    Such a name is a valid Host *pattern*, but ssh rejects it as a
-    destination before reading any config, so listing it would offer a host
-    nobody can reach the way OpenSSH does.
-    """
-    if alias.startswith("-"):
-        return "starts with '-' (ssh would read it as an option)"
-    for ch in alias:
-        if ch.isspace():
-            return "contains white space"
-        if not ch.isprintable():
-            return "contains a control character"
-        if ch in _REFUSED_CHARS:
-            return f"contains {ch!r}"
-    return None
-
-
-def _strdelim(s: str) -> tuple[str | None, str]:
-    """OpenSSH's strdelim(): the next word of `s` and what follows it.
-
-    A word ends at white space, a double quote or one '='; a quoted word runs
-    to the next quote (None when there is none).
-    """
-    end = next((i for i, ch in enumerate(s) if ch in _WHITESPACE + '"='), None)
-    if end is None:
-        return s, ""
-    if s[end] == '"':
-        close = s.find('"', end + 1)
-        if close < 0:
-            return None, ""
-        return s[:end] + s[end + 1 : close], s[close + 1 :].lstrip(_WHITESPACE)
-    rest = s[end + 1 :].lstrip(_WHITESPACE)
-    if s[end] != "=" and rest.startswith("="):
-        rest = rest[1:].lstrip(_WHITESPACE)
-    return s[:end], rest
-
-
-def split_args(s: str) -> list[str]:
-    """OpenSSH's argv_split() with comments: quotes, backslash escapes, '#' ends the line.
-
-    Single and double quotes group words; a backslash escapes a quote, a
-    backslash, or (outside quotes) a space, and is kept before anything else.
-    A '#' starts a comment only at the start of a word. Raises ValueError on
-    an unbalanced quote, as OpenSSH refuses such a line.
-    """
-    args: list[str] = []
-    i, n = 0, len(s)
-    while i < n:
-        if s[i] in " \t":
-            i += 1
-            continue
-        if s[i] == "#":
-            break
-        word: list[str] = []
-        quote = ""
-        while i < n:
-            ch = s[i]
-            nxt = s[i + 1] if i + 1 < n else ""
-            if ch == "\\" and (nxt in ("\'", '"', "\\") or (not quote and nxt == " ")):
-                word.append(nxt)
-                i += 2
-                continue
-            if not quote and ch in " \t":
-                break
-            if not quote and ch in "\"'":
-                quote = ch
-            elif quote and ch == quote:
-                quote = ""
-            else:
-                word.append(ch)
-            i += 1
-        if quote:
-            raise ValueError("unbalanced quotes")
-        args.append("".join(word))
-    return args
-
-
-def split_line(line: str) -> tuple[str, list[str]] | None:
-    """Split a config line into (lower-case keyword, arguments), as OpenSSH does.
-
-    Returns None for blank and comment lines; raises ValueError for a line
-    OpenSSH would reject (unbalanced quotes). A keyword without arguments
-    gives an empty list: OpenSSH rejects that too, the caller says so.
-    """
-    line = line.rstrip(_WHITESPACE + "\f")
-    keyword, rest = _strdelim(line)
-    if keyword == "":  # leading white space: OpenSSH skips it once
-        keyword, rest = _strdelim(rest)
-    if not keyword or keyword.startswith("#"):
-        return None
-    return keyword.lower(), split_args(rest)
+    def blocker(self, alias: str) -> ConfigProblem | None:
+        """The first problem that leaves `alias` without a trustworthy destination."""
+        return next((p for p in self.problems if p.blocks_host(alias)), None)
 
 
 def resolve_include(pattern: str, home: str) -> list[str]:
@@ -218,28 +96,6 @@ def resolve_include(pattern: str, home: str) -> list[str]:
     except (OSError, ValueError):  # a name the OS cannot take (NUL byte, too long)
         return []
     return sorted(p for p in matches if os.path.isfile(p))
-
-
-def host_words_match(name: str, words: list[str] | tuple[str, ...]) -> bool:
-    """Whether a `Host` line with `words` applies to `name`, as OpenSSH decides.
-
-    Each word is a pattern of its own (`*` and `?` only, case-sensitive); a
-    matching `!word` rules the line out, otherwise one matching word is enough.
-    """
-    matched = False
-    for word in words:
-        negated = word.startswith("!")
-        pattern = word[1:] if negated else word
-        if re.fullmatch(_glob_regex(pattern), name, re.S):
-            if negated:
-                return False
-            matched = True
-    return matched
-
-
-@cache
-def _glob_regex(pattern: str) -> str:
-    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
 
 
 @dataclass
@@ -267,8 +123,8 @@ class _Scanner:
         # still lists the hosts of the lines it has yet to read).
         self._includes_stopped = False
 
-    def problem(self, file: str, line: int, message: str) -> None:
-        problem = ConfigProblem(file, line, message)
+    def problem(self, file: str, line: int, message: str, blocks: tuple[str, ...] | None = None) -> None:
+        problem = ConfigProblem(file, line, message, blocks)
         if problem not in self._reported:  # an Include loop repeats lines
             self._reported.add(problem)
             self.scan.problems.append(problem)
@@ -301,6 +157,9 @@ class _Scanner:
                 "save it as UTF-8 to use it",
             )
             return
+        if _looks_like_a_key(text):
+            self.problem(path, 1, "a PEM key or certificate, not an ssh_config file: file skipped")
+            return
         self.scan.files.append(path)
         state = _FileState(path, depth, guards)
         # OpenSSH reads lines up to "\n" only: no splitlines(), which also
@@ -313,7 +172,7 @@ class _Scanner:
         try:
             parsed = split_line(line)
         except ValueError as exc:
-            self.problem(path, number, f"OpenSSH rejects this line ({exc})")
+            self.problem(path, number, f"OpenSSH rejects this line ({exc}) and refuses this file", ALL)
             return
         if parsed is None:
             return
@@ -324,11 +183,20 @@ class _Scanner:
                 number,
                 f"unknown keyword {keyword!r}: OpenSSH refuses this file "
                 "(fix the spelling, or list it in IgnoreUnknown)",
+                ALL,
             )
             return
         if not args:
-            self.problem(path, number, f"{keyword!r} without a value: OpenSSH refuses this file")
+            self.problem(path, number, f"{keyword!r} without a value: OpenSSH refuses this file", ALL)
             return
+        unreadable = _unreadable(keyword, args)
+        if unreadable:
+            self.problem(
+                path, number,
+                f"{unreadable}: jtui cannot read this line the way OpenSSH does, so the hosts it applies "
+                "to are not connected (rewrite it)",
+                state.block if state.block is not None and keyword not in ("host", "match") else ALL,
+            )
         if keyword == "host":
             state.block = tuple(args)
             self.host(state, number, args)
@@ -345,7 +213,7 @@ class _Scanner:
     def host(self, state: _FileState, number: int, args: list[str]) -> None:
         for alias in args:
             if not alias:
-                self.problem(state.path, number, "empty Host name: OpenSSH refuses this file")
+                self.problem(state.path, number, "empty Host name: OpenSSH refuses this file", ALL)
             elif is_pattern(alias) or alias in self._seen:
                 continue
             elif not all(host_words_match(alias, guard) for guard in state.guards):
@@ -360,11 +228,11 @@ class _Scanner:
         words = iter(args)
         for word in words:
             criterion = word.lower().removeprefix("!")
-            if criterion not in _MATCH_CRITERIA:
-                self.problem(path, number, f"Match {word!r} is not a criterion OpenSSH knows")
+            if criterion not in MATCH_CRITERIA:
+                self.problem(path, number, f"Match {word!r} is not a criterion OpenSSH knows", ALL)
                 return
-            if criterion in _MATCH_WITH_ARG and next(words, None) is None:
-                self.problem(path, number, f"Match {word} needs a pattern")
+            if criterion in MATCH_WITH_ARG and next(words, None) is None:
+                self.problem(path, number, f"Match {word} needs a pattern", ALL)
                 return
 
     def _ignored(self, keyword: str) -> bool:
@@ -383,6 +251,7 @@ class _Scanner:
                 number,
                 f"Include nested deeper than {MAX_INCLUDE_DEPTH} levels "
                 "(an Include loop?): not followed; OpenSSH refuses this config",
+                ALL,
             )
             return
         for included in resolve_include(pattern, self._home):
@@ -394,6 +263,34 @@ class _Scanner:
                 )
                 return
             self.read(included, depth + 1, top=False, guards=guards)
+
+
+def _unreadable(keyword: str, args: list[str]) -> str | None:
+    """What in this line asyncssh would read unlike OpenSSH (so jtui would resolve it wrongly), or None.
+
+    Each case is one `ssh -G` showed (tests/test_ssh_g_oracle.py).
+    """
+    if keyword in ("host", "match") and any("=" in word for word in args):
+        return f"'=' inside a {keyword.title()} word"
+    if keyword == "match":
+        words = [w.lower().removeprefix("!") for w in args]
+        for i, word in enumerate(words[:-1]):
+            if word == "exec" and "%" in args[i + 1]:
+                return "%-tokens in a Match exec command"
+    if keyword in _RAW_VALUES:  # asyncssh keeps these lines as written
+        return None
+    if any("\\" in word for word in args):
+        return "a backslash in a value"
+    if keyword not in ("host", "match") and any(word.startswith("#") for word in args):
+        return "a quoted value starting with '#'"
+    return None
+
+
+_RAW_VALUES = frozenset({"proxycommand", "remotecommand", "localcommand", "knownhostscommand"})
+
+
+def _looks_like_a_key(text: str) -> bool:
+    return text.lstrip().startswith("-----BEGIN ")
 
 
 def scan_hosts(paths: list[str | os.PathLike[str]]) -> HostScan:

@@ -47,6 +47,16 @@ class Inventory:
     def problems(self) -> list[str]:
         return [str(p) for p in self.scan.problems] + list(self.settings.problems)
 
+    def blocker(self, alias: str) -> str | None:
+        """Why `alias` has no trustworthy destination (its config is broken), or None.
+
+        jtui's own hosts are read from their own file only.
+        """
+        if any(own == alias for own, _ in self.own_hosts):
+            return None
+        problem = self.scan.blocker(alias)
+        return str(problem) if problem else None
+
 
 def config_stamp(inventory: Inventory) -> tuple:
     """Sizes and mtimes of every file the inventory came from: a change means reload."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -91,20 +91,3 @@ class HostStatus:
     reason: str = ""  # for FAILED / NEEDS_INPUT: said so a person understands
     attempt: int = 0
     next_retry: float | None = None  # monotonic time of the next reconnect
-
-
-@dataclass
-class History:
-    """Recent CPU and memory percentages for sparklines (bounded)."""
-
-    size: int = 150
-    cpu: list[float] = field(default_factory=list)
-    mem: list[float] = field(default_factory=list)
-
-    def add(self, sample: Sample) -> None:
-        if sample.cpu_percent is not None:
-            self.cpu.append(sample.cpu_percent)
-            del self.cpu[: -self.size]
-        if sample.mem_percent is not None:
-            self.mem.append(sample.mem_percent)
-            del self.mem[: -self.size]

@@ -1,54 +1,80 @@
-"""`jtui status` and `jtui open` without the TUI: one host, one job, then exit."""
+"""`jtui status` and `jtui open` without the TUI: one host, one job.
+
+`jtui open` keeps its session up like the TUI does: when the connection
+drops, the Link reconnects with backoff and the forward comes back on the
+same local port, so the URL already printed works again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from jtui.core.forwards import Forward
 from jtui.core.inventory import Inventory
-from jtui.core.model import HostStatus, JupyterServer, Sample
+from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
 from jtui.core.session import HostSession
+
+Say = Callable[[str], None]
 
 
 class OneShotError(Exception):
     """The host cannot be reached or the job cannot be done; the message says why."""
 
 
-class _Quiet:
-    """A listener for one-shot commands: remembers the last status, shows nothing."""
+class _Narrator:
+    """A listener for the command line: says what changes, on the caller's `say`."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Say | None) -> None:
+        self.say = say or (lambda text: None)
         self.status: HostStatus | None = None
-        self.notices: list[str] = []
+        self.forwards: tuple[Forward, ...] = ()
 
     def session_status(self, status: HostStatus) -> None:
-        self.status = status
+        before, self.status = self.status, status
+        if before is None or before.state == status.state:
+            return
+        if status.state == HostState.RECONNECTING and before.state == HostState.CONNECTED:
+            self.say(f"connection lost ({status.reason or 'no reason given'}); reconnecting")
+        elif status.state == HostState.FAILED and before.state in (HostState.RECONNECTING, HostState.FAILED):
+            self.say(f"still down: {status.reason}; retrying")
+        elif status.state == HostState.CONNECTED and before.state in (HostState.RECONNECTING, HostState.FAILED):
+            ports = ", ".join(f"localhost:{f.local_port}" for f in self.forwards) or "no forward"
+            self.say(f"reconnected; {ports} answers again")
 
     def session_sample(self, alias: str, sample: Sample) -> None:
         pass
 
     def session_notice(self, alias: str, text: str, error: bool = False) -> None:
-        self.notices.append(text)
+        self.say(text)
+
+    def session_forwards(self, alias: str, forwards: tuple[Forward, ...]) -> None:
+        self.forwards = forwards
 
 
-def make_session(inventory: Inventory, alias: str) -> HostSession:
+def unknown_host(inventory: Inventory, alias: str) -> str:
+    known = ", ".join(inventory.aliases[:10]) or "none"
+    return f"unknown host {alias!r} (hosts: {known}; see `jtui hosts`)"
+
+
+def make_session(inventory: Inventory, alias: str, say: Say | None = None, probe: bool = False) -> HostSession:
     if alias not in inventory.aliases:
-        known = ", ".join(inventory.aliases[:10]) or "none"
-        raise OneShotError(f"unknown host {alias!r} (hosts: {known}; see `jtui hosts`)")
-    return HostSession(
-        alias, inventory.config_files_for(alias), inventory.settings.for_host(alias), inventory.settings.refresh, _Quiet()
-    )
+        raise OneShotError(unknown_host(inventory, alias))
+    settings = inventory.settings
+    return HostSession(alias, inventory.config_files_for(alias), settings.for_host(alias), settings.refresh,
+                       _Narrator(say), probe=probe, blocked=inventory.blocker(alias))
 
 
-async def take_sample(session: HostSession, interval: float, timeout: float = 30) -> Sample:
-    """The first sample with a real CPU figure (one interval after start)."""
+async def take_sample(session: HostSession, interval: float, timeout: float = 30, cpu: bool = True) -> Sample:
+    """The first sample, or with `cpu` the first with a real CPU figure (one interval after start)."""
     from jtui.core.probe import Probe, ProbeDied
 
-    probe = Probe(session.conn, interval)
+    probe = Probe(session.remote, interval, setup=session.host_settings.setup or "")
     try:
         async with asyncio.timeout(timeout):
             async for sample in probe.samples():
-                if sample.cpu_percent is not None or not sample.supported:
+                if not cpu or sample.cpu_percent is not None or not sample.supported:
                     return sample
     except ProbeDied as exc:
         raise OneShotError(f"{session.alias}: the probe failed: {exc}") from None
@@ -77,28 +103,29 @@ class Opened:
     session: HostSession
     server: JupyterServer
     url: str
-    local_port: int
+    forward: Forward
     started: bool
-    moved_reason: str = ""
+
+    @property
+    def local_port(self) -> int:
+        return self.forward.local_port
 
 
-async def open_server(inventory: Inventory, alias: str, port: int | None = None, progress=None) -> Opened:
-    """Reuse the newest running server or start one, then forward it; the caller closes."""
-    from jtui.core.forwards import ForwardManager
+async def open_server(inventory: Inventory, alias: str, port: int | None = None, say: Say | None = None) -> Opened:
+    """Reuse the newest running server or start one, then forward it and keep the link up; the caller closes."""
     from jtui.core.urls import localhost_url
 
-    session = make_session(inventory, alias)
+    session = make_session(inventory, alias, say)
     await session.connect_once()
     try:
-        sample = await take_sample(session, 0.2)
+        sample = await take_sample(session, 0.2, cpu=False)  # the servers are all it needs
         server = newest(sample.servers)
         started = server is None
         if server is None:
-            server = (await session.start_jupyter(progress=progress)).server
-        session.forwards = ForwardManager(session.conn)
-        forward = await session.forwards.bind(server, first_choice=port)
-        url = localhost_url(server, forward.local_port)
-        return Opened(session, server, url, forward.local_port, started, forward.reason if forward.moved else "")
+            server = (await session.start_jupyter(progress=say)).server
+        forward = await session.forward(server, first_choice=port)
+        session.keep_up()
+        return Opened(session, server, localhost_url(server, forward.local_port), forward, started)
     except BaseException:
         await session.close()
         raise

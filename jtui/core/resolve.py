@@ -4,6 +4,13 @@ asyncssh's parser (asyncssh.config.SSHClientConfig) does the work. Where it
 reads a file differently from OpenSSH, and OpenSSH is the reference, a small
 subclass corrects just that and nothing else (see `_openssh_config_class`);
 `tests/test_ssh_g_oracle.py` compares the result with `ssh -G`.
+
+The subclass reads asyncssh internals (`_handlers`, `_match_val`, ...), so
+pyproject.toml pins asyncssh to the releases the tests prove, and
+`check_asyncssh_internals` refuses loudly, for every host, when an asyncssh
+outside that range no longer has them: a config read wrongly would send
+the user somewhere else. Constructs neither reader handles like OpenSSH are
+found by jtui's own scanner (hostsfile.py), which marks the hosts they touch.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ class ResolvedHost:
 
     @property
     def target(self) -> str:
-        return f"{self.user}@{self.hostname}:{self.port}"
+        return "(config broken)" if self.error else f"{self.user}@{self.hostname}:{self.port}"
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -89,6 +96,44 @@ def _lower_match_patterns(handler):
     return handle
 
 
+TESTED_ASYNCSSH = ">=2.24,<2.25"  # keep in step with pyproject.toml
+
+
+class AsyncsshChanged(RuntimeError):
+    """The installed asyncssh no longer has the config internals jtui corrects."""
+
+
+def check_asyncssh_internals() -> None:
+    """Raise AsyncsshChanged, saying what is missing and what to install, if asyncssh moved on."""
+    import asyncssh
+    from asyncssh.config import SSHClientConfig, SSHConfig
+
+    missing = [
+        name
+        for owner, name in (
+            (SSHConfig, "_handlers"), (SSHConfig, "_no_split"), (SSHConfig, "_match_val"),
+            (SSHConfig, "_error"), (SSHConfig, "parse"), (SSHConfig, "load"), (SSHConfig, "has_match_final"),
+            (SSHClientConfig, "_match_host"),
+        )
+        if not hasattr(owner, name)
+    ]
+    handlers = getattr(SSHClientConfig, "_handlers", {})
+    if not isinstance(handlers, dict) or not all(k in handlers for k in ("host", "match", "include", "hostname")):
+        missing.append("_handlers entries for host, match, include, hostname")
+    elif not all(isinstance(v, tuple) and len(v) == 2 for v in handlers.values()):
+        missing.append("_handlers as (option, handler) pairs")
+    import asyncssh.connection
+
+    if not hasattr(asyncssh.connection, "SSHClientConfig"):
+        missing.append("asyncssh.connection.SSHClientConfig")
+    if missing:
+        raise AsyncsshChanged(
+            f"asyncssh {asyncssh.__version__} changed the config internals jtui reads "
+            f"({', '.join(missing)}), so jtui cannot read ssh configs the way OpenSSH does; "
+            f"install a tested asyncssh: pip install 'asyncssh[bcrypt]{TESTED_ASYNCSSH}'"
+        )
+
+
 @cache
 def _openssh_config_class():
     """asyncssh's SSHClientConfig, corrected where it reads files unlike OpenSSH.
@@ -109,6 +154,8 @@ def _openssh_config_class():
     from asyncssh.pattern import WildcardPattern
 
     from jtui.core.hostsfile import MAX_INCLUDE_DEPTH, resolve_include
+
+    check_asyncssh_internals()
 
     handlers = {}
     for key, (option, handler) in SSHClientConfig._handlers.items():
@@ -203,6 +250,11 @@ def connection_options(alias: str, config_files: list[str], **overrides):
     kwargs = {"config": list(config_files), "host": alias, "client_keys": None}
     kwargs.update(overrides)
     options = asyncssh.SSHClientConnectionOptions(**kwargs)
+    if options.config.has_match_final():
+        # OpenSSH parses the files a second time when a `Match final` block
+        # exists, `Match host` then seeing the HostName; asyncssh does it only
+        # when it reads the files itself, and jtui hands it options.
+        options.update(host=alias, reload=True, canonical=False, final=True)
     if "encryption_algs" not in overrides and not options.config.get("Ciphers") and _cpu_has_aes():
         # Only the order of asyncssh's defaults changes; a Ciphers line of the user's always wins.
         # update() keeps it in the options' kwargs, which asyncssh.connect() prepares again.
@@ -235,10 +287,14 @@ def _cpu_has_aes() -> bool:
     )
 
 
-def resolve_host(alias: str, config_files: list[str]) -> ResolvedHost:
-    """Resolve one alias; a broken config gives a ResolvedHost with `error`."""
+def resolve_host(alias: str, config_files: list[str], blocked: str | None = None) -> ResolvedHost:
+    """Resolve one alias; a broken config (or a `blocked` reason from the scan) gives one with `error`."""
+    if blocked:
+        return _broken(alias, blocked)
     try:
         options = connection_options(alias, config_files, encryption_algs=())  # () = the config's or the defaults
+    except AsyncsshChanged as exc:
+        return _broken(alias, str(exc))
     except RecursionError:
         return _broken(alias, "Include loop in the config (OpenSSH refuses it too)")
     except UnicodeDecodeError:
@@ -274,6 +330,5 @@ def resolve_host(alias: str, config_files: list[str]) -> ResolvedHost:
 
 
 def _broken(alias: str, reason: str) -> ResolvedHost:
-    import getpass
-
-    return ResolvedHost(alias, alias, getpass.getuser(), 22, error=reason)
+    """No destination at all: a config that cannot be read must never send anyone anywhere."""
+    return ResolvedHost(alias, "", "", 0, error=reason)

@@ -88,6 +88,9 @@ def server_from_runtime(data: Any, name: str = "", mtime: float | None = None) -
         raise RuntimeFileError("pid is 0")
     match = RUNTIME_NAME.match(name.rsplit("/", 1)[-1]) if name else None
     kind = match.group(1) if match else "jpserver"
+    if match and int(match.group(2)) != pid:
+        # Jupyter names the file after its own pid; the probe checked that pid lives, not this one.
+        raise RuntimeFileError(f"pid {pid} inside does not match the file name")
     root_dir = _str(data, "root_dir") or _str(data, "notebook_dir")
     password = data.get("password", False)
     secure = data.get("secure", False)

@@ -7,6 +7,8 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
+from jtui.ui.format import short_path
+
 # Binding id -> what the palette calls it; {host} and {server} are filled in when it opens.
 HOST_ACTIONS = (
     ("start", "Start Jupyter on {host}"),
@@ -36,23 +38,30 @@ class JtuiCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
         """(title, help, callback) for what makes sense right now."""
         app = self.app
-        host = app.selected
-        server = app.selected_server() if host else None
+        screen = app.host_screen
+        host = screen.selected
+        record = screen.record(host) if host else None
+        server = record.selected_server if record else None
         found = []
 
         def add(binding_id: str, title: str, **names: str) -> None:
             action = app.bound[binding_id]
             help_text = f"{action.binding.tooltip}  [key: {app.keys_of(binding_id)}]"
-            found.append((title.format(**names), help_text, partial(app.run_action, action.binding.action)))
+            # A screen's action runs on the screen, the app's (help, quit) on the app.
+            target = screen if hasattr(screen, f"action_{action.binding.action}") else app
+            found.append((title.format(**names), help_text, partial(app.run_action, action.binding.action, target)))
 
         if host:
             for binding_id, title in HOST_ACTIONS:
+                if binding_id == "connect" and record.connected:
+                    continue  # already connected: nothing to log in to
                 add(binding_id, title, host=host)
         if server:
-            where = f"{host}:{server.port}" + (f" ({server.root_dir})" if server.root_dir else "")
+            home = record.sample.remote_home if record.sample else ""
+            where = f"{host}:{server.port}" + (f" ({short_path(server.root_dir, home)})" if server.root_dir else "")
             for binding_id, title in SERVER_ACTIONS:
                 add(binding_id, title, server=where)
-        if app.last_hint is not None:
+        if screen.last_hint is not None:
             add("laptop", "Copy the laptop-side ssh -N -L command")
         for binding_id, title in APP_ACTIONS:
             add(binding_id, title)
@@ -68,9 +77,10 @@ class JtuiCommands(Provider):
         for title, help_text, callback in self._commands():
             if (score := matcher.match(title)) > 0:
                 yield Hit(score, highlighted(matcher, title), callback, text=title, help=help_text)
-        for alias in self.app.host_list.aliases:
+        screen = self.app.host_screen
+        for alias in screen.host_list.aliases:
             title = f"Jump to {alias}"
             # The name alone decides: "gpu" should find gpu-box first, whatever "Jump to" scores.
             if (score := matcher.match(alias)) > 0:
                 display = Content("Jump to ") + highlighted(matcher, alias)
-                yield Hit(score, display, partial(self.app.jump_to_host, alias), text=title, help="select this host")
+                yield Hit(score, display, partial(screen.host_list.select, alias), text=title, help="select this host")

@@ -6,18 +6,23 @@ import time
 
 from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from jtui.core.model import History, HostState, HostStatus, Sample
+from jtui.core.model import HostState, HostStatus
 from jtui.core.resolve import ResolvedHost
 from jtui.ui import colors
-from jtui.ui.format import duration, gib, short_path, sparkline
+from jtui.ui.format import duration, gib, percent, short_path, sparkline
 from jtui.ui.host_list import mark
+from jtui.ui.state import HostRecord
 
 SPARK_WIDTH = 20
+COLUMNS = ("port", "pid", "root", "up", "version", "local")
 
 
 class ServerTable(DataTable):
@@ -54,20 +59,21 @@ WAITING = {
 }
 
 
-def stats_text(sample: Sample | None, history: History | None, state: HostState, palette: dict[str, Style]) -> Text:
+def stats_text(record: HostRecord, palette: dict[str, Style]) -> Text:
     muted = palette[colors.MUTED]
     text = Text()
+    sample = record.sample
     if sample is None:
-        text.append(WAITING[state], style=muted)
+        text.append(WAITING[record.status.state], style=muted)
         return text
     if not sample.supported:
         text.append(f"unsupported: {sample.os} (load figures need Linux; Jupyter servers still listed)", style=palette[colors.WARN])
         return text
-    cpu_hist = history.cpu if history else []
-    mem_hist = history.mem if history else []
+    cpu_hist = list(record.cpu_history)
+    mem_hist = list(record.mem_history)
     text.append("CPU ", style="bold")
     text.append(sparkline(cpu_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style=palette[colors.CPU])
-    text.append(f" {sample.cpu_percent or 0:3.0f}%")
+    text.append(f" {percent(record.cpu_percent):>4}")
     if sample.cores:
         text.append(f"  {sample.cores} cores")
     if sample.load:
@@ -92,7 +98,17 @@ def stats_text(sample: Sample | None, history: History | None, state: HostState,
 
 
 class HostDetail(Vertical):
-    """Renders only the selected host: every host is polled, one is drawn."""
+    """Draws the selected host's record: every host is polled, one is drawn."""
+
+    record: reactive[HostRecord | None] = reactive(None, always_update=True)
+
+    class ServerHighlighted(Message):
+        """The user moved the cursor in the server table."""
+
+        def __init__(self, alias: str, port: int | None) -> None:
+            super().__init__()
+            self.alias = alias
+            self.port = port
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-header")
@@ -104,47 +120,45 @@ class HostDetail(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Host"
         table = self.query_one(ServerTable)
-        for label, key in (("port", "port"), ("pid", "pid"), ("root", "root"), ("up", "up"), ("version", "version"), ("local", "local")):
-            table.add_column(label, key=key)
-        self.alias: str | None = None
+        for key in COLUMNS:
+            table.add_column(key, key=key)
         self._server_keys: list[str] = []
-        self._shown: tuple = (None, None, None, None, None)  # show()'s arguments, to redraw in a new theme
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(*self._shown))
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.watch_record(self.record))
 
     @property
     def servers(self) -> ServerTable:
         return self.query_one(ServerTable)
 
-    def show(
-        self,
-        alias: str | None,
-        resolved: ResolvedHost | None,
-        status: HostStatus | None,
-        sample: Sample | None,
-        history: History | None,
-        forwards: dict[int, int] | None = None,
-        stale: bool = False,
-        note: str = "",
-    ) -> None:
-        self.alias = alias
-        self._shown = (alias, resolved, status, sample, history, forwards, stale, note)
+    def watch_record(self, record: HostRecord | None) -> None:
+        if not self.is_mounted:
+            return
         palette = colors.palette(self.app.theme_variables)
         header = self.query_one("#detail-header", Static)
-        if alias is None:
+        stats = self.query_one("#detail-stats", Static)
+        if record is None:
             header.update("")
-            self.query_one("#detail-stats", Static).update("")
-            self._fill_servers(palette, [], {}, "", stale)
+            stats.update("")
+            self._fill_servers(palette, None)
             return
-        header.update(header_text(resolved, status or HostStatus(alias), palette))
-        state = (status or HostStatus(alias)).state
-        self.query_one("#detail-stats", Static).update(stats_text(sample, history, state, palette))
-        servers = list(sample.servers) if sample else []
-        self._fill_servers(palette, servers, forwards or {}, sample.remote_home if sample else "", stale, note, sample)
+        header.update(header_text(record.resolved, record.status, palette))
+        stats.update(stats_text(record, palette))
+        self._fill_servers(palette, record)
 
-    def _fill_servers(self, palette, servers, forwards, home, stale, note="", sample=None) -> None:
+    def refresh_countdown(self) -> None:
+        """Redraw the header while a retry is counted down."""
+        record = self.record
+        if record is not None and record.status.next_retry is not None:
+            palette = colors.palette(self.app.theme_variables)
+            self.query_one("#detail-header", Static).update(header_text(record.resolved, record.status, palette))
+
+    def _fill_servers(self, palette, record: HostRecord | None) -> None:
         table = self.servers
-        keys = [str(s.port) for s in servers]
+        servers = record.servers if record else ()
+        sample = record.sample if record else None
+        home = sample.remote_home if sample else ""
+        forwards = record.forward_ports if record else {}
         now = sample.time if sample else time.time()
+        keys = [str(s.port) for s in servers]
         rows = [
             (
                 str(s.port),
@@ -152,26 +166,30 @@ class HostDetail(Vertical):
                 short_path(s.root_dir, home),
                 duration(now - s.started) if s.started else "?",
                 s.version or "?",
-                Text(f":{forwards[s.port]} ↔", style=palette[colors.OK]) if s.port in forwards else Text("—", style=palette[colors.MUTED]),
+                Text(f":{forwards[s.port]} ↔", style=palette[colors.OK]) if s.port in forwards
+                else Text("—", style=palette[colors.MUTED]),
             )
             for s in servers
         ]
-        if keys != self._server_keys:
-            cursor = table.cursor_row
-            table.clear()
-            for key, row in zip(keys, rows):
-                table.add_row(*row, key=key)
+        with table.prevent(DataTable.RowHighlighted):
+            if keys != self._server_keys:
+                table.clear()
+                for key, row in zip(keys, rows):
+                    table.add_row(*row, key=key)
+                self._server_keys = keys
+            else:
+                for key, row in zip(keys, rows):
+                    for column, value in zip(COLUMNS, row):
+                        table.update_cell(key, column, value, update_width=True)
+            wanted = record.selected_port if record else None
             if keys:
-                table.move_cursor(row=min(cursor, len(keys) - 1))
-            self._server_keys = keys
-        else:
-            for key, row in zip(keys, rows):
-                for column, value in zip(("port", "pid", "root", "up", "version", "local"), row):
-                    table.update_cell(key, column, value, update_width=True)
+                row = keys.index(str(wanted)) if str(wanted) in keys else min(table.cursor_row, len(keys) - 1)
+                if row != table.cursor_row:
+                    table.move_cursor(row=row)
         table.display = bool(servers)
         empty = self.query_one("#servers-empty", Static)
-        if note:
-            empty.update(Text(note, style=palette[colors.WARN]))
+        if record is not None and record.activity:
+            empty.update(Text(record.activity, style=palette[colors.WARN]))
             empty.display = True
         elif not servers:
             empty.update(Text("none running — press s to start one", style=palette[colors.MUTED]) if sample else "")
@@ -179,18 +197,13 @@ class HostDetail(Vertical):
         else:
             empty.display = False
         title = self.query_one("#servers-title", Static)
+        stale = record is not None and record.stale and sample is not None
         title.update(Text("Jupyter servers" + ("  (stale: reconnecting)" if stale else ""), style="bold"))
-        title.display = sample is not None or bool(note)
+        title.display = sample is not None or bool(record and (record.activity or servers))
 
-    def select_port(self, port: int) -> bool:
-        """Put the cursor on the server at `port`; False while it is not listed yet."""
-        if str(port) not in self._server_keys:
-            return False
-        self.servers.move_cursor(row=self._server_keys.index(str(port)))
-        return True
-
-    def selected_server_port(self) -> int | None:
-        table = self.servers
-        if not self._server_keys or table.row_count == 0:
-            return None
-        return int(self._server_keys[min(table.cursor_row, len(self._server_keys) - 1)])
+    @on(DataTable.RowHighlighted, "#servers")
+    def _server_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        record = self.record
+        if record is not None and event.row_key is not None and event.row_key.value is not None:
+            self.post_message(self.ServerHighlighted(record.alias, int(event.row_key.value)))

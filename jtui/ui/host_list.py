@@ -12,9 +12,12 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from jtui.core.model import HostState, HostStatus, Sample
+from collections.abc import Mapping
+
+from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
 from jtui.ui.format import percent
+from jtui.ui.state import HostRecord
 
 FLUSH_INTERVAL = 0.5  # seconds: figures in the list update at most this often
 
@@ -64,22 +67,23 @@ class HostTable(DataTable):
 
 
 class HostList(Vertical):
-    """Host table with a `/` filter; posts Selected when the highlighted host changes."""
+    """Host table with a `/` filter, drawn from the screen's records; posts Selected on a new host."""
 
     class Selected(Message):
         def __init__(self, alias: str | None) -> None:
             super().__init__()
             self.alias = alias
 
-    def __init__(self, aliases: list[str], empty_text: str, **kwargs) -> None:
+    def __init__(self, records: Mapping[str, HostRecord], aliases: list[str], empty_text: str, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.records = records  # the host screen's, read-only here
         self.aliases = aliases
         self.empty_text = empty_text
-        self.statuses: dict[str, HostStatus] = {}
-        self.samples: dict[str, Sample] = {}
         self.filter_text = ""
         self._dirty: set[str] = set()  # hosts whose figures changed since the last flush
-        self._shown: dict[str, tuple[str, str]] = {}  # what each row shows now
+        self._shown: dict[str, tuple[str, str]] = {}  # what each row shows now (a render cache)
+        self._ready = False  # columns made: rows can be drawn
+        self._wanted: str | None = None  # a host to select once ready
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter hosts", id="filter")
@@ -94,7 +98,10 @@ class HostList(Vertical):
         table.add_column("host", key="host")
         table.add_column(" cpu  mem", key="load", width=9)
         self.query_one("#filter").display = False
+        self._ready = True
         self._fill()
+        if self._wanted is not None:
+            self.select(self._wanted)
         self.set_interval(FLUSH_INTERVAL, self._flush)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
@@ -102,8 +109,9 @@ class HostList(Vertical):
         """The hosts files changed: show the new list, keeping states and the cursor's host."""
         self.aliases = aliases
         self.empty_text = empty_text
-        self.query_one("#no-hosts", Static).update(empty_text)
-        self._fill()
+        if self._ready:  # else on_mount draws them
+            self.query_one("#no-hosts", Static).update(empty_text)
+            self._fill()
 
     @property
     def table(self) -> HostTable:
@@ -114,14 +122,15 @@ class HostList(Vertical):
         return [a for a in self.aliases if needle in a.lower()]
 
     def _cells(self, alias: str) -> tuple:
-        status = self.statuses.get(alias, HostStatus(alias))
+        record = self.records.get(alias)
+        status = record.status if record else HostStatus(alias)
         symbol, style = mark(status.state, colors.palette(self.app.theme_variables))
-        sample = self.samples.get(alias)
+        sample = record.sample if record else None
         if status.state in (HostState.FAILED, HostState.NEEDS_INPUT) and status.reason:
             return Text(symbol, style=style), alias, Text(short_reason(status.reason)[:9], style=style)
         if sample is None or not sample.supported:
             return Text(symbol, style=style), alias, ""
-        return Text(symbol, style=style), alias, f"{percent(sample.cpu_percent):>4} {percent(sample.mem_percent):>4}"
+        return Text(symbol, style=style), alias, f"{percent(record.cpu_percent):>4} {percent(sample.mem_percent):>4}"
 
     def _fill(self) -> None:
         table = self.table
@@ -186,22 +195,20 @@ class HostList(Vertical):
         for alias in dirty:
             self.update_host(alias)
 
-    def set_status(self, status: HostStatus) -> None:
-        previous = self.statuses.get(status.alias)
-        self.statuses[status.alias] = status
-        if previous is None or previous.state != status.state:
-            self.update_host(status.alias)  # state changes show at once
+    def changed(self, alias: str, at_once: bool = False) -> None:
+        """A host's record changed: redraw its row now (a new state) or with the next flush (figures)."""
+        if at_once:
+            self.update_host(alias)
         else:
-            self._dirty.add(status.alias)
-
-    def set_sample(self, alias: str, sample: Sample) -> None:
-        self.samples[alias] = sample
-        self._dirty.add(alias)
+            self._dirty.add(alias)
 
     def select(self, alias: str) -> bool:
         """Put the cursor on `alias`, clearing a filter that hides it."""
         if alias not in self.aliases:
             return False
+        if not self._ready:
+            self._wanted = alias
+            return True
         if alias not in self.visible_aliases():
             box = self.query_one("#filter", Input)
             with box.prevent(Input.Changed):  # refilled here, now: the cursor needs the row

@@ -1,32 +1,31 @@
-"""Messages from the core (via the app's listener) to the widgets."""
+"""What the host screen hears: the core's events (via the bridge) and its workers' results.
+
+Each is a small dataclass message (Textual's Message initialises itself in
+__post_init__) carrying plain data; the screen's handler for it is the
+only place the matching change to a HostRecord is made.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from jtui.core.model import HostStatus, Sample
+from jtui.core.forwards import Forward
+from jtui.core.model import HostStatus, JupyterServer, Sample
+from jtui.core.resolve import ResolvedHost
 
 
+@dataclass
 class HostStatusChanged(Message):
-    def __init__(self, status: HostStatus) -> None:
-        super().__init__()
-        self.status = status
+    status: HostStatus
 
 
-class HostSampled(Message):
-    """A probe sample; a newer one for the same host replaces a queued older one."""
+@dataclass
+class HostsSampled(Message):
+    """Samples of one or more hosts, gathered for a moment so 100 hosts are not 100 messages."""
 
-    bubble = False
-
-    def __init__(self, alias: str, sample: Sample) -> None:
-        super().__init__()
-        self.alias = alias
-        self.sample = sample
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, HostSampled) and message.alias == self.alias
+    samples: dict[str, Sample] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,5 +34,53 @@ class HostNotice(Message):
     text: str
     error: bool = False
 
-    def __post_init__(self) -> None:
-        super().__init__()
+
+@dataclass
+class ForwardsChanged(Message):
+    alias: str
+    forwards: tuple[Forward, ...]
+
+
+@dataclass
+class HostResolved(Message):
+    alias: str
+    resolved: ResolvedHost
+
+
+@dataclass
+class ActivityChanged(Message):
+    """What jtui is doing on a host now ("" when done): start and stop progress."""
+
+    alias: str
+    text: str
+
+
+@dataclass
+class ServerStarted(Message):
+    alias: str
+    server: JupyterServer
+    as_root: bool
+
+
+@dataclass
+class ServerStopped(Message):
+    alias: str
+    server: JupyterServer
+
+
+@dataclass
+class UrlReady(Message):
+    """A server's localhost URL, forwarded and ready to hand over (copy, or open with `browser`)."""
+
+    alias: str
+    server: JupyterServer
+    url: str
+    forward: Forward
+    browser: bool = False
+
+
+@dataclass
+class ForwardToggled(Message):
+    alias: str
+    server: JupyterServer
+    forward: Forward | None  # None: unbound

@@ -111,11 +111,12 @@ async def pilot_rounds(sshd, rounds: int, between) -> list[float]:
     times: list[float] = []
     async with app.run_test(size=(120, 36)) as pilot:
         deadline = time.monotonic() + TIMEOUT
-        while not (app.samples.get("testhost") and app.samples["testhost"].servers and app.selected_server()):
+        record = app.host_screen.record
+        while record("testhost").selected_server is None:
             if time.monotonic() > deadline:
                 raise SystemExit("the app never showed the running server")
             await pilot.pause(0.05)
-        server = app.selected_server()
+        server = record("testhost").selected_server
         session = app.fleet.sessions["testhost"]
         for _ in range(rounds):
             await between()

@@ -232,15 +232,16 @@ def run_core(hosts: Path, env: dict[str, str], aliases: list[str], ports: set[in
 
 
 def run_openssh(hosts: Path, aliases: list[str], ports: set[int], seconds: float) -> tuple[float, float]:
-    from jtui.core.probe import probe_command, script_payload
+    from jtui.core.probe import probe_variables
+    from jtui.core.remote import command_line, script_text
 
-    command = probe_command(1.0)
+    command = command_line("probe")
     procs = []
     try:
         for name in aliases:
             proc = subprocess.Popen(["ssh", "-F", str(hosts), name, command], stdin=subprocess.PIPE,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            proc.stdin.write(script_payload())  # stdin stays open: the probe ends when it closes
+            proc.stdin.write(script_text("probe", **probe_variables(1.0)).encode())  # stdin stays open: the probe ends when it closes
             proc.stdin.flush()
             procs.append(proc)
         connect = wait_connected(lambda: [p.pid for p in procs], ports, len(aliases), "OpenSSH")

@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 import asyncssh  # noqa: E402
 
-from jtui.core.probe import PROBE_SCRIPT, Probe, parse_line, probe_args, probe_command  # noqa: E402
+from jtui.core.probe import Probe, probe_variables  # noqa: E402
+from jtui.core.probe_parse import parse_line  # noqa: E402
+from jtui.core.remote import BOOTSTRAP, Remote, command_line, script_text  # noqa: E402
 from jtui.core.resolve import connection_options  # noqa: E402
 from tests.harness.jupyter import JUPYTER, start_jupyter  # noqa: E402
 from tests.harness.sshd import SshServer  # noqa: E402
@@ -49,12 +51,12 @@ from tests.harness.sshd import SshServer  # noqa: E402
 HARNESS = r"""
 import json, resource, subprocess, sys, time
 spec = json.load(sys.stdin)
-results = {name: [] for name, _ in spec["commands"]}
+results = {name: [] for name, _, _ in spec["commands"]}
 for _ in range(spec["rounds"]):
-    for name, argv in spec["commands"]:
+    for name, argv, text in spec["commands"]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        done = subprocess.run(argv, input=text.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -65,16 +67,17 @@ json.dump(results, sys.stdout)
 """
 
 
-def probe_argv(count: int, login: bool) -> list[str]:
-    return ["sh", "-c", PROBE_SCRIPT, *probe_args(0, count, login_shell=login)]
+def probe_run(count: int, login: bool) -> tuple[list[str], str]:
+    """The probe's command line and stdin, as jtui's transport sends them."""
+    return ["sh", "-c", BOOTSTRAP, "jtui-probe"], script_text("probe", **probe_variables(0, count, login_shell=login))
 
 
 async def measure(server: SshServer, rounds: int, stream_samples: int) -> dict[str, list[dict]]:
     commands = [
-        ("jupyter server list --json", [JUPYTER, "server", "list", "--json"]),
-        ("probe: 1 sample, cold start", probe_argv(1, False)),
-        ("probe: 1 sample, cold + login shell", probe_argv(1, True)),
-        (f"probe: {stream_samples} samples", probe_argv(stream_samples, False)),
+        ("jupyter server list --json", [JUPYTER, "server", "list", "--json"], ""),
+        ("probe: 1 sample, cold start", *probe_run(1, False)),
+        ("probe: 1 sample, cold + login shell", *probe_run(1, True)),
+        (f"probe: {stream_samples} samples", *probe_run(stream_samples, False)),
     ]
     options = connection_options("testhost", [str(server.config_file)], client_keys=[str(server.client_key)])
     async with asyncssh.connect(options=options) as conn:
@@ -98,7 +101,7 @@ async def count_channels(server: SshServer, samples: int, interval: float) -> tu
         seen = 0
         first = last = before
         start = elapsed = 0.0
-        async with Probe(conn, interval) as probe:
+        async with Probe(Remote(conn), interval) as probe:
             async for _sample in probe.samples():
                 seen += 1
                 if seen == 1:
@@ -153,7 +156,7 @@ def report(results: dict[str, list[dict]], stream_samples: int, jupyter_pid: int
     sample = parse_line(results["probe: 1 sample, cold start"][-1]["out"].splitlines()[-1])
     seen = ({d.get("pid") for d in listed} & {s.pid for s in sample.servers}) == {jupyter_pid}
     print(f"both saw the jupyter server (pid {jupyter_pid}): {'yes' if seen else 'NO'}")
-    print(f"probe command line: {probe_command(2.0)}  (script on stdin, {len(PROBE_SCRIPT)} bytes)")
+    print(f"probe command line: {command_line('probe')}  (script on stdin, {len(script_text('probe', **probe_variables(2.0)))} bytes)")
     if not seen:
         raise SystemExit("the probe and `jupyter server list` disagree about the running server")
 

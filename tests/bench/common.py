@@ -90,6 +90,9 @@ class Listener:
     def session_notice(self, alias, text, error=False) -> None:
         pass
 
+    def session_forwards(self, alias, forwards) -> None:
+        pass
+
     async def wait(self, predicate, timeout: float = 30.0) -> None:
         async def loop():
             while not predicate():

@@ -1,38 +1,32 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # interval, count, login, dirs and setup are set by jtui/core/remote.py
 # jtui probe: ONE long-lived remote process that prints a JSON line per interval.
 #
-# Usage: sh -c "$PROBE_SCRIPT" jtui-probe INTERVAL COUNT LOGIN [RUNTIME_DIR...]
-#   INTERVAL  seconds between samples (fractional is fine; 0 = no pause)
-#   COUNT     lines to print, then exit; 0 = until the channel closes
-#   LOGIN     1 = ask the login shell, once, for JUPYTER_RUNTIME_DIR & co
-#             (.profile may set them, and jtui starts servers through it)
-#   RUNTIME_DIR  extra Jupyter runtime dirs to look in, first = primary
+# In:  interval  seconds between samples (fractional is fine; 0 = no pause)
+#      count     lines to print, then exit; 0 = until the channel closes
+#      login     1 = ask the login shell, once, for JUPYTER_RUNTIME_DIR & co
+#                (.profile may set them, and jtui starts servers through it)
+#      dirs      extra Jupyter runtime dirs to look in, one a line, first = primary
+#      setup     the host's setup code, run in the login shell before asking it
 #
-# POSIX sh + awk only (no bash, python or jupyter).  Per sample it forks one
-# awk, one sleep, nvidia-smi when it exists, and stat only when the set of
-# live runtime files changes; everything else is shell builtins.
-# The first line has no CPU figures (they are deltas of /proc/stat).
+# Per sample it forks one awk, one sleep, nvidia-smi when it exists, and stat
+# only when the set of live runtime files changes; everything else is shell
+# builtins.  The first line has no CPU figures (they are deltas of /proc/stat).
 #
-# It ends by itself when the channel closes: stdin EOF is watched (COUNT 0),
-# and a failing write to stdout ends the loop.  jtui sends it on stdin to a
-# short `exec sh -c 'eval "$(sed ...)"' jtui-probe ...` (probe_command()), so
-# it never goes through the login shell's quoting.  Its lines are parsed by
+# It ends by itself when the channel closes: stdin EOF is watched (count 0),
+# and a failing write to stdout ends the loop.  Its lines are parsed by
 # jtui/core/probe.py parse_line; keep the two in step.  JT_PROC (default
 # /proc) exists for tests: pointing it elsewhere mimics a host without /proc.
 
 export LC_ALL=C
-nl='
-'
-iv=${1:-2}
-count=${2:-0}
-login=${3:-0}
-if [ $# -ge 3 ]; then shift 3; else shift $#; fi
-case $iv in ''|*[!0-9.]*|.*|*.|*.*.*) echo "jtui-probe: bad interval: $iv" >&2; exit 2 ;; esac
-case $count in ''|*[!0-9]*) echo "jtui-probe: bad count: $count" >&2; exit 2 ;; esac
+iv=${interval:-2}
+case $iv in '' | *[!0-9.]* | .* | *. | *.*.*) echo "jtui-probe: bad interval: $iv" >&2; exit 2 ;; esac
+case $count in '' | *[!0-9]*) echo "jtui-probe: bad count: $count" >&2; exit 2 ;; esac
 case $iv in
   *.*) sleep 0.01 2>/dev/null || { iv=${iv%.*}; [ "${iv:-0}" -gt 0 ] || iv=1; } ;;
 esac
 
-os=$(uname -s 2>/dev/null) || os=unknown
+jtui_os=$(uname -s 2>/dev/null) || jtui_os=unknown
 user=${USER:-${LOGNAME:-}}
 [ -n "$user" ] || user=$(id -un 2>/dev/null)
 if stat -c %Y / >/dev/null 2>&1; then stat_fmt='-c'; stat_arg='%Y %n'
@@ -40,36 +34,24 @@ elif stat -f %m / >/dev/null 2>&1; then stat_fmt='-f'; stat_arg='%m %N'
 else stat_fmt=; stat_arg=
 fi
 
-# Runtime dirs: newline-separated, deduplicated, in order of preference.
-dirs=
-add_dir() {
-  case $1 in /*) ;; *) return ;; esac
-  case $1 in *"$nl"*) return ;; esac
-  case $nl$dirs in *"$nl$1$nl"*) return ;; esac
-  dirs=$dirs$1$nl
-}
-# jupyter_core's rule: JUPYTER_RUNTIME_DIR, else $JUPYTER_DATA_DIR/runtime,
-# else ${XDG_DATA_HOME:-$HOME/.local/share}/jupyter/runtime.
-add_runtime_dir() {  # JUPYTER_RUNTIME_DIR JUPYTER_DATA_DIR XDG_DATA_HOME HOME
-  if [ -n "$1" ]; then add_dir "$1"; return; fi
-  data=$2
-  [ -n "$data" ] || data=${3:-$4/.local/share}/jupyter
-  add_dir "$data/runtime"
-}
-
-# The login shell, asked once: jtui starts servers through it, and .profile
-# may set JUPYTER_RUNTIME_DIR.  `env | grep ...; echo` reads the same in sh,
-# bash, zsh, fish and tcsh.  Its output goes to a file, not a pipe, so a
-# process the profile leaves behind cannot hold us up; a profile that hangs
-# is killed after 5 s.
+# The login shell, asked once (after the host's setup): jtui starts servers
+# through it, and the profile may set JUPYTER_RUNTIME_DIR.  Its output goes
+# to a file, not a pipe, so a process the profile leaves behind cannot hold
+# us up; a profile that hangs is killed after 5 s.
 login_dirs() {
   tmp=$(mktemp 2>/dev/null) || return 0
-  "${SHELL:-/bin/sh}" -lc 'env | grep -E "^(JUPYTER_RUNTIME_DIR|JUPYTER_DATA_DIR|XDG_DATA_HOME|HOME)="; echo jtui-login-end' \
-    </dev/null >"$tmp" 2>/dev/null &
+  jtui_login_shell
+  JTUI_SETUP=$setup
+  # shellcheck disable=SC2089,SC2090 # sh code for the login shell's sh to eval
+  JTUI_RUN='env | grep -E "^(JUPYTER_RUNTIME_DIR|JUPYTER_DATA_DIR|XDG_DATA_HOME|HOME)="; echo jtui-login-end'
+  # shellcheck disable=SC2090
+  export JTUI_SETUP JTUI_RUN
+  jtui_login_input | "$jtui_sh" -l >"$tmp" 2>/dev/null &
   lp=$!
   (
     ws=
     trap 'kill $ws 2>/dev/null; exit 0' TERM
+    # shellcheck disable=SC2217 # a background sleep must hold none of our pipes
     sleep 5 </dev/null >/dev/null 2>&1 &
     ws=$!
     wait $ws && kill -KILL $lp 2>/dev/null
@@ -78,7 +60,8 @@ login_dirs() {
   wait $lp
   kill $lw 2>/dev/null
   wait $lw
-  lr= ld= lx= lh=$HOME ok=
+  unset JTUI_SETUP JTUI_RUN
+  lr='' ld='' lx='' lh=$HOME ok=''
   while IFS= read -r l; do
     case $l in
       JUPYTER_RUNTIME_DIR=*) lr=${l#*=} ;;
@@ -89,20 +72,24 @@ login_dirs() {
     esac
   done <"$tmp"
   rm -f "$tmp"
-  [ -z "$ok" ] || add_runtime_dir "$lr" "$ld" "$lx" "$lh"
+  [ -z "$ok" ] || { jtui_runtime_dir "$lr" "$ld" "$lx" "$lh" "$jtui_os"; jtui_add_dir "$jtui_rt"; }
 }
 
-for d do add_dir "$d"; done
-[ "$login" != 1 ] || login_dirs
-add_runtime_dir "${JUPYTER_RUNTIME_DIR:-}" "${JUPYTER_DATA_DIR:-}" "${XDG_DATA_HOME:-}" "$HOME"
-[ ! -d /run/user ] || { uid=$(id -u 2>/dev/null); [ ! -d "/run/user/$uid/jupyter" ] || add_dir "/run/user/$uid/jupyter"; }
-[ ! -d "$HOME/Library/Jupyter/runtime" ] || add_dir "$HOME/Library/Jupyter/runtime"
-IFS=$nl
+# Runtime dirs: one a line, each once, in order of preference.
+jtui_dirs=
 set -f
-set -- $dirs
+IFS=$jtui_nl
+for d in $dirs; do jtui_add_dir "$d"; done
+unset IFS
 set +f
-IFS=' 	
-'
+[ "$login" != 1 ] || login_dirs
+jtui_add_default_dirs
+set -f
+IFS=$jtui_nl
+# shellcheck disable=SC2086 # one dir a line
+set -- $jtui_dirs
+unset IFS
+set +f
 
 # The awk that does a sample's work: /proc/stat, /proc/loadavg, /proc/meminfo,
 # the runtime files named in JT_FILES, nvidia-smi's output in JT_GPU.  It
@@ -124,14 +111,6 @@ function num(s) {                         # a plain number from nvidia-smi, else
     gsub(/^ +| +$/, "", s)
     if (s ~ /^-?[0-9]+(\.[0-9]+)?$/) return s + 0
     return "null"
-}
-function pid_alive(pid,    st, line) {    # Linux: /proc/PID exists and is no zombie
-    if (!linux) return 1
-    st = P "/" pid "/stat"
-    if ((getline line < st) <= 0) { close(st); return 0 }
-    close(st)
-    sub(/.*\) /, "", line)
-    return substr(line, 1, 1) != "Z"
 }
 BEGIN {
     P = ENVIRON["JT_PROC"]; if (P == "") P = "/proc"
@@ -213,7 +192,7 @@ BEGIN {
             out = out ",\"gpu_error\":" jstr(substr(err == "" ? "nvidia-smi exited with " ENVIRON["JT_GPU_RC"] : err, 1, 200))
     }
 
-    # Jupyter runtime files (their pid already checked alive by the shell).
+    # Jupyter runtime files (their pid checked alive by the shell).
     nm = split(ENVIRON["JT_MTIMES"], ml, "\n")
     for (i = 1; i <= nm; i++) { k = index(ml[i], " "); if (k > 1) mtime[substr(ml[i], k + 1)] = substr(ml[i], 1, k - 1) }
     nfile = split(ENVIRON["JT_FILES"], fl, "\n"); s = ""; sep = ""
@@ -226,10 +205,6 @@ BEGIN {
             if (length(text) > 65536) { big = 1; break }
         }
         close(file)
-        if (!big && match(text, /"pid" *: *[0-9]+/)) {
-            pid = substr(text, RSTART, RLENGTH); sub(/.*: */, "", pid)
-            if (!pid_alive(pid)) continue
-        }
         s = s sep "{\"file\":" jstr(file) ",\"mtime\":" (file in mtime ? mtime[file] + 0 : "null")
         s = s (big ? ",\"big\":true,\"text\":\"\"}" : ",\"text\":" jstr(text) "}")
         sep = ","
@@ -240,7 +215,7 @@ BEGIN {
 }'
 
 # Stop the watcher and a pending sleep with us; never leave strays behind.
-sp= wp=
+sp='' wp=''
 trap 'kill $sp $wp 2>/dev/null' EXIT
 trap 'exit 0' USR1
 trap 'exit 129' HUP
@@ -266,42 +241,36 @@ if [ "$count" = 0 ]; then
 fi
 exec </dev/null
 
-prev= fkey= mtimes= n=0
+prev='' fkey='' mtimes='' n=0
 while :; do
-  # Runtime files whose pid (from the file name) is alive: builtins only.
-  files=
-  for d do
-    for f in "$d"/jpserver-*.json "$d"/nbserver-*.json; do
-      [ -f "$f" ] || continue
-      p=${f##*/}; p=${p#*-}; p=${p%.json}
-      case $p in ''|0*|*[!0-9]*) continue ;; esac
-      kill -0 "$p" 2>/dev/null || [ -d "/proc/$p" ] || continue
-      case $f in *"$nl"*) continue ;; esac
-      files=$files$f$nl
-    done
-  done
+  # Runtime files whose pid (from the file name) runs: builtins only.
+  jtui_find_servers "$@"
+  files=$jtui_files
   # mtimes only when the set of live files changes: one stat for them all.
   if [ "$files" != "$fkey" ]; then
     fkey=$files mtimes=
     if [ -n "$files" ] && [ -n "$stat_fmt" ]; then
-      IFS=$nl; set -f
+      IFS=$jtui_nl
+      set -f
+      # shellcheck disable=SC2086 # one file a line
       mtimes=$(stat "$stat_fmt" "$stat_arg" -- $files 2>/dev/null)
-      IFS=' 	
-'; set +f
+      unset IFS
+      set +f
     fi
   fi
-  gpu= gpu_rc=
+  gpu='' gpu_rc=''
   if command -v nvidia-smi >/dev/null 2>&1; then
     gpu=$(nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu \
       --format=csv,noheader,nounits 2>&1)
     gpu_rc=$?
   fi
   out=$(JT_PREV=$prev JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc \
-    JT_OS=$os JT_USER=$user JT_DIRS=$dirs awk "$awk_prog") || exit 1
-  prev=${out%%"$nl"*}
-  printf '%s\n' "${out#*"$nl"}" || exit 1
+    JT_OS=$jtui_os JT_USER=$user JT_DIRS=$jtui_dirs awk "$awk_prog") || exit 1
+  prev=${out%%"$jtui_nl"*}
+  printf '%s\n' "${out#*"$jtui_nl"}" || exit 1
   n=$((n + 1))
   if [ "$count" -gt 0 ] && [ "$n" -ge "$count" ]; then exit 0; fi
+  # shellcheck disable=SC2217 # a background sleep must hold none of our pipes
   sleep "$iv" </dev/null >/dev/null 2>&1 &
   sp=$!
   wait $sp

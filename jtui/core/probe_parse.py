@@ -1,0 +1,231 @@
+"""Probe lines to Samples: a pure function, refusing anything it cannot trust.
+
+The probe (jtui/core/sh/probe.sh) prints one JSON line per sample. Those
+lines come from a remote host and are shown in a terminal, so parse_line()
+refuses anything truncated, garbled, oversized or out of range with
+ProbeLineError, and drops single GPU or server entries it cannot use (their
+reasons in Sample.dropped) rather than the whole line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from jtui.core.model import GpuStat, JupyterServer, Sample
+from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text, strict_json
+
+FORMAT_VERSION = 1
+
+MAX_LINE = 1 << 20  # characters; a sample is a few KiB even with many servers
+MAX_SERVERS = 256
+MAX_GPUS = 64
+MAX_CORES = 65536
+MAX_DIRS = 16
+MAX_RUNTIME_TEXT = 1 << 17
+MAX_BYTES = 1 << 62
+MAX_TIME = 1e11  # epoch seconds, year 5138: anything later is garbage
+
+
+class ProbeLineError(ValueError):
+    """A probe line that does not describe a sample; `reason` says why, without its content."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _number(data: dict, key: str, lo: float, hi: float, *, required: bool = False) -> float | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProbeLineError(f"{key} missing")
+        return None
+    return _in_range(value, key, lo, hi)
+
+
+def _in_range(value: Any, key: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProbeLineError(f"{key} is not a number")
+    if isinstance(value, int) and not -(2**63) < value < 2**63:
+        raise ProbeLineError(f"{key} out of range")
+    number = float(value)
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise ProbeLineError(f"{key} out of range")
+    return number
+
+
+def _integer(data: dict, key: str, lo: int, hi: int) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProbeLineError(f"{key} is not an integer")
+    if not lo <= value <= hi:
+        raise ProbeLineError(f"{key} out of range")
+    return value
+
+
+def _text(value: Any, key: str, limit: int = 4096) -> str:
+    return checked_text(value, key, limit, ProbeLineError)
+
+
+def _list(data: dict, key: str, limit: int) -> list:
+    value = data.get(key, [])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProbeLineError(f"{key} is not a list")
+    if len(value) > limit:
+        raise ProbeLineError(f"{key} has too many entries")
+    return value
+
+
+def _cpu(data: dict) -> tuple[float | None, tuple[float, ...], int | None]:
+    cores = _integer(data, "cores", 1, MAX_CORES)
+    total = _number(data, "cpu", 0.0, 100.0)
+    per_core = tuple(_in_range(v, "cpus", 0.0, 100.0) for v in _list(data, "cpus", MAX_CORES))
+    if (total is None) != (not per_core):
+        raise ProbeLineError("cpu and cpus must come together")
+    if per_core and len(per_core) != cores:
+        raise ProbeLineError("cpus does not have one figure per core")
+    return total, per_core, cores
+
+
+def _load(data: dict) -> tuple[float, float, float] | None:
+    value = data.get("load")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 3:
+        raise ProbeLineError("load is not three numbers")
+    one, five, fifteen = (_in_range(v, "load", 0.0, 1e6) for v in value)
+    return (one, five, fifteen)
+
+
+def _memory(data: dict) -> dict[str, int | None]:
+    keys = ("mem_total", "mem_used", "mem_available", "swap_total", "swap_used")
+    mem = {key: _integer(data, key, 0, MAX_BYTES) for key in keys}
+    total = mem["mem_total"]
+    if total is not None and any(mem[k] is not None and mem[k] > total for k in ("mem_used", "mem_available")):
+        raise ProbeLineError("memory figures exceed the total")
+    if mem["swap_total"] is not None and mem["swap_used"] is not None and mem["swap_used"] > mem["swap_total"]:
+        raise ProbeLineError("swap used exceeds the total")
+    return mem
+
+
+def _gpu(entry: Any) -> GpuStat:
+    if not isinstance(entry, dict):
+        raise ProbeLineError("not an object")
+    index = _integer(entry, "index", 0, 4095)
+    if index is None:
+        raise ProbeLineError("index missing")
+    return GpuStat(
+        index=index,
+        name=_text(entry.get("name", ""), "name", 256),
+        util_percent=_number(entry, "util", 0.0, 100.0),
+        mem_used_mib=_number(entry, "mem_used", 0.0, 1e9),
+        mem_total_mib=_number(entry, "mem_total", 0.0, 1e9),
+        temperature_c=_number(entry, "temp", -273.0, 1000.0),
+    )
+
+
+def _server(entry: Any) -> JupyterServer:
+    """One runtime file entry: {"file", "mtime", "text"} (or "big" when it was too long)."""
+    if not isinstance(entry, dict):
+        raise RuntimeFileError("not an object")
+    try:
+        name = _text(entry.get("file"), "file name")
+        mtime = _number(entry, "mtime", 0.0, MAX_TIME)
+        text = entry.get("text", "")
+        if entry.get("big") is True:
+            raise RuntimeFileError("runtime file too large")
+        text = _text(text, "text", MAX_RUNTIME_TEXT)
+    except ProbeLineError as exc:
+        raise RuntimeFileError(exc.reason) from None
+    return parse_runtime_text(text, name, mtime)
+
+
+def _entry_label(entry: Any, position: int) -> str:
+    name = entry.get("file") if isinstance(entry, dict) else None
+    if isinstance(name, str) and len(name) < 4096 and not CONTROL_CHARS.search(name):
+        return name.rsplit("/", 1)[-1]
+    return f"entry {position}"
+
+
+def parse_line(line: str) -> Sample:
+    """One probe line to a Sample; raise ProbeLineError (reason, never the content) if unusable.
+
+    Whole-line faults (bad JSON, wrong types, figures out of range) reject the
+    line. A GPU or server entry that does not parse is left out on its own,
+    its reason in Sample.dropped: one broken runtime file must not hide the
+    host's other servers.
+    """
+    if not isinstance(line, str):
+        raise ProbeLineError("not text")
+    if len(line) > MAX_LINE:
+        raise ProbeLineError(f"line too long ({len(line)} characters)")
+    line = line.strip()
+    if not line:
+        raise ProbeLineError("empty line")
+    data = strict_json(line, ProbeLineError)
+    if not isinstance(data, dict):
+        raise ProbeLineError("not a JSON object")
+    version = data.get("v")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise ProbeLineError("unknown probe line format")
+
+    when = _number(data, "time", 0.0, MAX_TIME, required=True)
+    os_name = _text(data.get("os"), "os", 64)
+    if not os_name:
+        raise ProbeLineError("os is empty")
+    user = _text(data.get("user", ""), "user", 256)
+    home = _text(data.get("home", ""), "home")
+    dirs = tuple(_text(d, "runtime_dirs") for d in _list(data, "runtime_dirs", MAX_DIRS))
+    cpu, per_core, cores = _cpu(data)
+    load = _load(data)
+    mem = _memory(data)
+    gpu_error = _text(data.get("gpu_error", ""), "gpu_error", 1024)
+
+    dropped: list[str] = []
+    gpus: list[GpuStat] = []
+    for position, entry in enumerate(_list(data, "gpus", MAX_GPUS)):
+        try:
+            gpus.append(_gpu(entry))
+        except ProbeLineError as exc:
+            dropped.append(f"gpu {position}: {exc.reason}")
+    servers: list[JupyterServer] = []
+    seen: set[tuple[int, int]] = set()
+    for position, entry in enumerate(_list(data, "servers", MAX_SERVERS)):
+        label = _entry_label(entry, position)
+        try:
+            server = _server(entry)
+        except RuntimeFileError as exc:
+            dropped.append(f"{label}: {exc}")
+            continue
+        if (server.pid, server.port) in seen:
+            dropped.append(f"{label}: same server as an earlier runtime file")
+            continue
+        seen.add((server.pid, server.port))
+        servers.append(server)
+
+    return Sample(
+        time=when,
+        os=os_name,
+        cpu_percent=cpu,
+        cpu_per_core=per_core,
+        cores=cores,
+        load=load,
+        mem_total=mem["mem_total"],
+        mem_used=mem["mem_used"],
+        mem_available=mem["mem_available"],
+        swap_total=mem["swap_total"],
+        swap_used=mem["swap_used"],
+        gpus=tuple(gpus),
+        servers=tuple(servers),
+        remote_user=user,
+        remote_home=home,
+        runtime_dir=dirs[0] if dirs else "",
+        runtime_dirs=dirs,
+        gpu_error=gpu_error,
+        dropped=tuple(dropped),
+    )

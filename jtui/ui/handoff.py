@@ -1,0 +1,44 @@
+"""Handing a URL to the user: the clipboard (OSC 52, and tmux's buffer), or the browser.
+
+The URL is always shown as well, for terminals that drop OSC 52. When jtui
+runs on a machine reached over SSH, `localhost` is that machine: the
+notification says so and returns the laptop-side command for `l`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from textual.app import App
+
+from jtui.core.handoff import no_browser_reason, open_in_browser, tmux_load_buffer
+from jtui.core.model import JupyterServer
+from jtui.core.urls import LaptopHint, laptop_hint, password_note
+
+
+async def copy_url(app: App, url: str, server: JupyterServer, local_port: int, why: str = "") -> LaptopHint | None:
+    """OSC 52 copy, tmux's buffer too when inside tmux, and the URL always shown."""
+    app.copy_to_clipboard(url)
+    lines = [why, url] if why else [url]
+    tmux_error = await tmux_load_buffer(url)
+    if tmux_error:
+        lines.append(tmux_error)
+    note = password_note(server)
+    if note:
+        lines.append(note)
+    hint = laptop_hint(os.environ, local_port, socket.gethostname())
+    if hint:
+        lines += [hint.message, "Press l to copy that command."]
+    app.notify("\n".join(lines), title="copied", timeout=20 if hint else 10)
+    return hint
+
+
+async def open_url(app: App, url: str, server: JupyterServer, local_port: int) -> LaptopHint | None:
+    """The local browser when there is one; else copy, saying why."""
+    reason = no_browser_reason()
+    if reason is None and await asyncio.to_thread(open_in_browser, url):
+        app.notify(url, title="opened in the browser")
+        return None
+    return await copy_url(app, url, server, local_port, why=f"{reason or 'no browser found'}: copied instead.")

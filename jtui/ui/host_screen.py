@@ -1,0 +1,388 @@
+"""The host screen: the host list, the selected host's detail, and every action on them.
+
+It owns the HostRecords (one per host) and is the only place they change:
+each handler below takes one message, the core's event or a worker's
+result, and replaces that host's record. A keystroke always walks the same
+path: action -> `run_core` (a worker calling the core) -> a message -> the
+record -> the widgets. Worker errors land in one handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from jtui.core.model import HostState, JupyterServer
+from jtui.ui import state
+from jtui.ui.host_detail import HostDetail
+from jtui.ui.host_list import HostList
+from jtui.ui.messages import (
+    ActivityChanged,
+    ForwardsChanged,
+    ForwardToggled,
+    HostNotice,
+    HostResolved,
+    HostsSampled,
+    HostStatusChanged,
+    ServerStarted,
+    ServerStopped,
+    UrlReady,
+)
+from jtui.ui.state import HostRecord
+
+if TYPE_CHECKING:
+    from jtui.app import JtuiApp
+    from jtui.core.session import HostSession
+
+log = logging.getLogger(__name__)
+
+
+def problems_text(problems: list[str]) -> str:
+    text = "\n".join(f"! {p}" for p in problems[:5])
+    if len(problems) > 5:
+        text += f"\n! ... and {len(problems) - 5} more (jtui hosts lists them all)"
+    return text
+
+
+class HostScreen(Screen):
+    # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
+    BINDINGS = [
+        Binding("s", "start", "start", id="start", tooltip="start a Jupyter server on the selected host"),
+        Binding("f", "forward", "forward", id="forward", tooltip="forward the selected server to localhost (again: unbind)"),
+        Binding("c", "copy", "copy URL", id="copy", tooltip="copy the server's localhost URL with its token (forwards first)"),
+        Binding("o", "open", "open", id="open", tooltip="open that URL in the local browser (forwards first)"),
+        Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first)"),
+        Binding("r", "refresh", "refresh", id="refresh", tooltip="refresh now / reconnect a failed host"),
+        Binding("slash", "filter", "filter", id="filter", tooltip="filter hosts by name (enter keeps it, esc clears)"),
+        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="connect the selected host now, asking for a passphrase, password or code"),
+        Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="after a copy over SSH: copy the laptop-side ssh -N -L command"),
+    ]
+
+    app: "JtuiApp"
+
+    def __init__(self, aliases: list[str], empty_text: str, problems: list[str]) -> None:
+        super().__init__()
+        self.records: dict[str, HostRecord] = {}
+        self.last_hint = None  # the laptop-side command after a copy over SSH
+        self._aliases = aliases
+        self._empty_text = empty_text
+        self._problems = problems
+        self._jobs: dict[Worker, tuple[str, str]] = {}  # worker -> (host, what it does)
+
+    def compose(self) -> ComposeResult:
+        text = problems_text(self._problems)
+        self.problems_box = Static(text, id="problems", markup=False)
+        self.problems_box.display = bool(text)
+        yield self.problems_box
+        self.host_list = HostList(self.records, self._aliases, self._empty_text)
+        self.detail = HostDetail()
+        with Horizontal(id="main"):
+            yield self.host_list
+            yield self.detail
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.host_list.table.focus()
+        self.set_interval(1.0, self.detail.refresh_countdown)
+
+    # -- the records -----------------------------------------------------------
+
+    @property
+    def selected(self) -> str | None:
+        return self.host_list.selected
+
+    def record(self, alias: str) -> HostRecord:
+        return self.records.get(alias) or state.new_record(alias)
+
+    def _change(self, alias: str, change: Callable[..., HostRecord], *args, at_once: bool = False) -> HostRecord:
+        """The one way a record changes: replace it, then let the widgets that show it know."""
+        before = self.record(alias)
+        after = self.records[alias] = change(before, *args)
+        self.host_list.changed(alias, at_once=at_once or before.status.state != after.status.state)
+        if alias == self.selected:
+            self.detail.record = after
+        return after
+
+    def on_host_status_changed(self, message: HostStatusChanged) -> None:
+        self._change(message.status.alias, state.with_status, message.status)
+
+    def on_hosts_sampled(self, message: HostsSampled) -> None:
+        for alias, sample in message.samples.items():
+            self._change(alias, state.with_sample, sample)
+
+    def on_forwards_changed(self, message: ForwardsChanged) -> None:
+        self._change(message.alias, state.with_forwards, message.forwards)
+
+    def on_host_resolved(self, message: HostResolved) -> None:
+        self._change(message.alias, state.with_resolved, message.resolved)
+
+    def on_activity_changed(self, message: ActivityChanged) -> None:
+        self._change(message.alias, state.with_activity, message.text)
+
+    def on_host_notice(self, message: HostNotice) -> None:
+        self.notify(message.text, title=message.alias, severity="error" if message.error else "information")
+
+    def on_server_started(self, message: ServerStarted) -> None:
+        server = message.server
+        self._change(message.alias, state.with_started, server)
+        root = " as root (--allow-root)" if message.as_root else ""
+        where = "on this machine's port" if self.app.is_demo(message.alias) else "on remote port"
+        self.notify(f"Jupyter {where} {server.port}{root}: press c to copy its URL.", title=message.alias)
+
+    def on_server_stopped(self, message: ServerStopped) -> None:
+        self._change(message.alias, state.with_stopped, message.server)
+        self.notify(f"Stopped the server on port {message.server.port}.", title=message.alias)
+
+    def on_forward_toggled(self, message: ForwardToggled) -> None:
+        server, forward = message.server, message.forward
+        if forward is None:
+            self.notify(f"Forward of remote port {server.port} closed.", title=message.alias)
+            return
+        moved = forward.moved and not self.app.is_demo(message.alias)
+        note = f"\n{self.moved_note(message.alias, forward)}" if forward.moved else ""
+        self.notify(f"localhost:{forward.local_port} ↔ {message.alias}:{server.port}{note}", title="forwarding",
+                    severity="warning" if moved else "information")
+
+    async def on_url_ready(self, message: UrlReady) -> None:
+        from jtui.ui.handoff import copy_url, open_url
+
+        forward = message.forward
+        if forward.moved and not self.app.is_demo(message.alias):
+            self.notify(forward.reason, severity="warning")
+        hand = open_url if message.browser else copy_url
+        self.last_hint = await hand(self.app, message.url, message.server, forward.local_port)
+
+    def moved_note(self, alias: str, forward) -> str:
+        """Why a forward's local port differs from the server's."""
+        if self.app.is_demo(alias):  # the server listens on this very machine, on that very port
+            return f"Port {forward.remote_port} here is the server itself (demo is this machine)."
+        return forward.reason
+
+    @on(HostList.Selected)
+    def _host_selected(self, message: HostList.Selected) -> None:
+        alias = message.alias
+        if alias is None:
+            self.detail.record = None
+            return
+        if self.record(alias).resolved is None:
+            self.resolve(alias)
+        self.detail.record = self.record(alias)
+
+    @on(HostDetail.ServerHighlighted)
+    def _server_highlighted(self, message: HostDetail.ServerHighlighted) -> None:
+        self._change(message.alias, state.with_selected_port, message.port)
+
+    @on(DataTable.RowSelected, "#hosts")
+    def _enter_on_host(self, event: DataTable.RowSelected) -> None:
+        """enter on the host table: the table takes the key first, so connect here."""
+        event.stop()
+        self.action_connect()
+
+    def hosts_changed(self, aliases: list[str], empty_text: str, problems: list[str]) -> None:
+        """The hosts files changed: show the new list and problems (records of known hosts stay)."""
+        for alias in list(self.records):
+            if alias in aliases:
+                self.records[alias] = state.with_resolved(self.records[alias], None)  # read again when shown
+            else:
+                del self.records[alias]
+        text = problems_text(problems)
+        self.problems_box.update(text)
+        self.problems_box.display = bool(text)
+        self.host_list.set_aliases(aliases, empty_text)
+
+    # -- core calls ------------------------------------------------------------
+
+    def run_core(self, alias: str, job: str, call: Callable[[], Awaitable[Message | None]]) -> None:
+        """action -> worker -> core call -> message: every key that reaches the core goes this way.
+
+        `call` returns the message that carries its result (or None); errors
+        go to `_job_failed`, never to the terminal.
+        """
+
+        async def work() -> None:
+            message = await call()
+            if message is not None:
+                self.post_message(message)
+
+        worker = self.run_worker(work(), name=f"{job} {alias}", group=job, exit_on_error=False)
+        self._jobs[worker] = (alias, job)
+
+    @on(Worker.StateChanged)
+    def _job_failed(self, event: Worker.StateChanged) -> None:
+        """The one place errors of core calls land: said on screen, never a crash."""
+        job = self._jobs.get(event.worker)
+        if event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED, WorkerState.ERROR):
+            self._jobs.pop(event.worker, None)
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        log.warning("worker %s failed: %s", event.worker.name, error)
+        if job is not None:
+            alias, what = job
+            self._change(alias, state.with_activity, "")
+            self.notify(f"{error}", title=f"{alias}: {what} failed", severity="error", timeout=10)
+        else:
+            self.notify(f"{error}", title="error", severity="error", timeout=10)
+
+    def resolve(self, alias: str) -> None:
+        fleet = self.app.fleet
+
+        async def call() -> Message:
+            import asyncio
+
+            from jtui.core.resolve import resolve_host
+
+            session = fleet.sessions.get(alias) if fleet is not None else None
+            if session is not None and session.has_resolved:
+                return HostResolved(alias, session.resolved)  # already read: no second parse
+            inventory = self.app.inventory
+            resolved = await asyncio.to_thread(
+                resolve_host, alias, inventory.config_files_for(alias), inventory.blocker(alias)
+            )
+            return HostResolved(alias, resolved)
+
+        self.run_core(alias, "resolve", call)
+
+    def _session(self) -> "HostSession | None":
+        """The selected host's session if it is connected; else say why and return None."""
+        alias = self.selected
+        if alias is None:
+            self.notify("No host selected.", severity="warning")
+            return None
+        status = self.record(alias).status
+        if status.state != HostState.CONNECTED or self.app.fleet is None:
+            hint = "press enter to log in" if status.state == HostState.NEEDS_INPUT else "press r to reconnect"
+            reason = f": {status.reason}" if status.reason else ""
+            self.notify(f"{alias} is {status.state.value}{reason}; {hint}.", severity="warning")
+            return None
+        return self.app.fleet.session(alias)
+
+    def _session_and_server(self) -> tuple["HostSession | None", JupyterServer | None]:
+        session = self._session()
+        if session is None:
+            return None, None
+        server = self.record(session.alias).selected_server
+        if server is None:
+            self.notify(f"No Jupyter server on {session.alias}: press s to start one.", severity="warning")
+        return session, server
+
+    # -- actions ---------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.host_list.open_filter()
+
+    def action_connect(self) -> None:
+        alias = self.selected
+        if alias is not None:
+            self.app.ensure_fleet().session(alias).reconnect_now(interactive=True)
+
+    def action_refresh(self) -> None:
+        alias = self.selected
+        if alias is not None and self.record(alias).status.state != HostState.CONNECTED:
+            self.app.ensure_fleet().session(alias).reconnect_now(interactive=True)
+
+    def action_start(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        alias = session.alias
+        if self.record(alias).activity.startswith("starting"):
+            self.notify(f"Already starting a server on {alias}.")
+            return
+
+        def progress(text: str) -> None:
+            self.post_message(ActivityChanged(alias, f"starting Jupyter: {text}"))
+
+        async def call() -> Message:
+            from jtui.core.jupyter import StartError
+
+            try:
+                started = await session.start_jupyter(progress=progress)
+            except StartError as exc:
+                self.post_message(ActivityChanged(alias, ""))
+                self.start_failed(alias, exc)
+                return None
+            return ServerStarted(alias, started.server, started.as_root)
+
+        progress(session.host_settings.jupyter or "jupyter")
+        self.run_core(alias, "start", call)
+
+    def start_failed(self, alias: str, error) -> None:
+        text = str(error)
+        if error.not_installed and self.app.is_demo(alias):
+            text += ("\n\nThe demo host is this machine: install Jupyter next to jtui with "
+                     "pip install 'jtui[demo]' (pipx: pipx inject jtui jupyterlab), then press s again.")
+        self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
+
+    def action_forward(self) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+
+        async def call() -> Message:
+            if await session.unforward(server):
+                return ForwardToggled(session.alias, server, None)
+            return ForwardToggled(session.alias, server, await session.forward(server))
+
+        self.run_core(session.alias, "forward", call)
+
+    def _hand_over(self, browser: bool) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+
+        async def call() -> Message:
+            from jtui.core.urls import localhost_url
+
+            forward = session.forward_for(server) or await session.forward(server)
+            return UrlReady(session.alias, server, localhost_url(server, forward.local_port), forward, browser)
+
+        self.run_core(session.alias, "open" if browser else "copy", call)
+
+    def action_copy(self) -> None:
+        self._hand_over(browser=False)
+
+    def action_open(self) -> None:
+        self._hand_over(browser=True)
+
+    def action_laptop_command(self) -> None:
+        if self.last_hint is None:
+            self.notify("jtui is not running over SSH: localhost URLs work as they are.")
+            return
+        self.app.copy_to_clipboard(self.last_hint.command)
+        self.notify(self.last_hint.command, title="copied laptop command")
+
+    def action_stop(self) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+        from jtui.ui.confirm_screen import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._stop(session, server)
+
+        where = f"{server.root_dir}" if server.root_dir else ""
+        question = (f"Stop the Jupyter server on port {server.port} (pid {server.pid}) {where}?\n"
+                    "Its kernels end and its forward closes.")
+        self.app.push_screen(ConfirmScreen(f"stop on {session.alias}", question, "Stop"), answered)
+
+    def _stop(self, session: "HostSession", server: JupyterServer) -> None:
+        alias = session.alias
+
+        async def call() -> Message:
+            await session.stop_jupyter(server)
+            return ServerStopped(alias, server)
+
+        self._change(alias, state.with_activity, f"stopping the server on port {server.port}…")
+        self.run_core(alias, "stop", call)

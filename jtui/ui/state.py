@@ -1,0 +1,116 @@
+"""One record per host: everything the screen shows about it, in one place.
+
+A HostRecord is plain, frozen data. It changes only through the functions
+below, which the host screen calls from its message handlers, one per kind
+of event the core reports; widgets draw records and keep no copies. Being
+frozen, a record that changed is a new object, which is what Textual's
+reactive attributes compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from jtui.core.forwards import Forward
+from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
+from jtui.core.resolve import ResolvedHost
+
+HISTORY = 150  # samples kept for the sparklines
+STARTED_GRACE = 5  # samples a started server stays listed before the probe must have seen it
+
+
+def _key(server: JupyterServer) -> tuple[int, int]:
+    return (server.pid, server.port)
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    alias: str
+    status: HostStatus
+    resolved: ResolvedHost | None = None
+    sample: Sample | None = None
+    cpu_history: tuple[float, ...] = ()
+    mem_history: tuple[float, ...] = ()
+    stale: bool = False  # the servers listed are from before a reconnect
+    started: tuple[tuple[JupyterServer, int], ...] = ()  # started by jtui, not yet sampled: (server, samples since)
+    stopped: frozenset[tuple[int, int]] = frozenset()  # stopped by jtui, still in the last sample
+    forwards: tuple[Forward, ...] = ()
+    activity: str = ""  # what jtui is doing there right now, e.g. "starting Jupyter: ..."
+    selected_port: int | None = None  # the server the user has (or jtui put) the cursor on
+
+    @property
+    def servers(self) -> tuple[JupyterServer, ...]:
+        """What the server table lists: the last sample's, plus those jtui just started, minus those it stopped."""
+        listed = [s for s in (self.sample.servers if self.sample else ()) if _key(s) not in self.stopped]
+        keys = {_key(s) for s in listed}
+        return tuple(listed + [s for s, _ in self.started if _key(s) not in keys])
+
+    @property
+    def forward_ports(self) -> dict[int, int]:
+        """Remote port -> local port of the live forwards."""
+        return {f.remote_port: f.local_port for f in self.forwards}
+
+    @property
+    def selected_server(self) -> JupyterServer | None:
+        """The server under the cursor; the first one when the cursor is on none."""
+        servers = self.servers
+        chosen = next((s for s in servers if s.port == self.selected_port), None)
+        return chosen or (servers[0] if servers else None)
+
+    @property
+    def cpu_percent(self) -> float | None:
+        """The last CPU figure: a sample without one (the first, a stalled clock) keeps the one before."""
+        return self.cpu_history[-1] if self.cpu_history else None
+
+    @property
+    def connected(self) -> bool:
+        return self.status.state == HostState.CONNECTED
+
+
+def new_record(alias: str) -> HostRecord:
+    return HostRecord(alias, HostStatus(alias))
+
+
+def with_status(record: HostRecord, status: HostStatus) -> HostRecord:
+    stale = record.stale or status.state == HostState.RECONNECTING
+    return replace(record, status=status, stale=stale)
+
+
+def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
+    seen = {_key(s) for s in sample.servers}
+    started = tuple((s, n + 1) for s, n in record.started if _key(s) not in seen and n + 1 <= STARTED_GRACE)
+    cpu, mem = record.cpu_history, record.mem_history
+    if sample.cpu_percent is not None:  # a point on both sparklines, so they stay aligned in time
+        cpu = (*cpu[-(HISTORY - 1):], sample.cpu_percent)
+        mem = (*mem[-(HISTORY - 1):], sample.mem_percent or 0.0)
+    return replace(
+        record, sample=sample, cpu_history=cpu, mem_history=mem, stale=False,
+        started=started, stopped=record.stopped & seen,
+    )
+
+
+def with_started(record: HostRecord, server: JupyterServer) -> HostRecord:
+    """A server jtui started is listed, and under the cursor, the moment the start returns."""
+    started = tuple(item for item in record.started if _key(item[0]) != _key(server)) + ((server, 0),)
+    return replace(record, started=started, selected_port=server.port, activity="")
+
+
+def with_stopped(record: HostRecord, server: JupyterServer) -> HostRecord:
+    started = tuple(item for item in record.started if _key(item[0]) != _key(server))
+    return replace(record, started=started, stopped=record.stopped | {_key(server)}, activity="")
+
+
+def with_forwards(record: HostRecord, forwards: tuple[Forward, ...]) -> HostRecord:
+    return replace(record, forwards=forwards)
+
+
+def with_activity(record: HostRecord, text: str) -> HostRecord:
+    return replace(record, activity=text)
+
+
+def with_resolved(record: HostRecord, resolved: ResolvedHost) -> HostRecord:
+    return replace(record, resolved=resolved)
+
+
+def with_selected_port(record: HostRecord, port: int | None) -> HostRecord:
+    return replace(record, selected_port=port)
