@@ -77,3 +77,29 @@ def test_resolution_of_testhost_agrees_with_ssh_g(sshd):
     assert list(resolved.identity_files) == ssh["identityfile"] == [str(sshd.client_key)]
     assert list(resolved.known_hosts) == ssh["userknownhostsfile"][0].split() == [str(sshd.known_hosts)]
     assert resolved.target == f"{sshd.user}@127.0.0.1:{sshd.port}"
+
+
+def test_an_asyncssh_without_the_internals_jtui_reads_is_refused_for_every_host(tmp_path, monkeypatch):
+    """An upgrade past the pinned range must fail loudly, never resolve a host differently."""
+    from asyncssh.config import SSHClientConfig, SSHConfig
+
+    config = tmp_path / "hosts"
+    config.write_text("Host box\n  HostName box.example\n  Port 2222\n")
+    assert resolve_host("box", [str(config)]).port == 2222
+    monkeypatch.setattr(SSHConfig, "_handlers", {})
+    monkeypatch.setattr(SSHClientConfig, "_handlers", {})
+    monkeypatch.delattr(SSHConfig, "_match_val")
+    resolved = resolve_host("box", [str(config)])
+    assert resolved.error and (resolved.hostname, resolved.port) == ("", 0)
+    assert "changed the config internals jtui reads" in resolved.error and "_match_val" in resolved.error
+    assert "pip install 'asyncssh[bcrypt]>=2.24,<2.25'" in resolved.error
+
+
+def test_the_pinned_range_in_pyproject_is_the_one_the_check_names():
+    import tomllib
+    from pathlib import Path
+
+    from jtui.core.resolve import TESTED_ASYNCSSH
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert f"asyncssh[bcrypt]{TESTED_ASYNCSSH}" in project["dependencies"]

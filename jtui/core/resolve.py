@@ -155,8 +155,6 @@ def _openssh_config_class():
 
     from jtui.core.hostsfile import MAX_INCLUDE_DEPTH, resolve_include
 
-    check_asyncssh_internals()
-
     handlers = {}
     for key, (option, handler) in SSHClientConfig._handlers.items():
         if key not in SSHClientConfig._no_split:  # ProxyCommand keeps its raw line
@@ -231,6 +229,7 @@ def use_openssh_reading() -> None:
     import asyncssh.config
     import asyncssh.connection
 
+    check_asyncssh_internals()  # every time: a few attribute lookups, and never a silent misreading
     if asyncssh.connection.SSHClientConfig is asyncssh.config.SSHClientConfig:
         asyncssh.connection.SSHClientConfig = _openssh_config_class()
 

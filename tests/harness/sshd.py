@@ -123,6 +123,8 @@ class SshServer:
     marker: str = field(default_factory=lambda: uuid.uuid4().hex)
     extra_config: str = ""
     remote_path: str = ""
+    # False: sessions get the user's own HOME, PATH and Jupyter dirs (real users, their profiles)
+    own_environment: bool = True
     proc: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
@@ -185,10 +187,16 @@ AllowTcpForwarding yes
 PermitRootLogin yes
 PrintMotd no
 LogLevel VERBOSE
-SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} JUPYTER_RUNTIME_DIR={self.runtime_dir}
+{self._set_env()}
 """
         )
         self.config_file.write_text(self.client_config("testhost"))
+
+    def _set_env(self) -> str:
+        if not self.own_environment:
+            return f"SetEnv JTUI_TEST_MARK={self.marker}"
+        return (f"SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} "
+                f"JUPYTER_RUNTIME_DIR={self.runtime_dir}")
 
     def client_config(self, alias: str, **extra: str) -> str:
         lines = [

@@ -1,23 +1,42 @@
-"""A private tmux server for end-to-end tests: jtui in a real terminal."""
+"""A private tmux server for end-to-end tests: jtui in a real terminal.
+
+Private all the way: its socket lives in a temporary TMUX_TMPDIR of its own
+(removed by kill()), and tmux is run with an environment of its own, so a
+test suite started from inside the developer's tmux neither talks to that
+server nor leaves sockets behind.
+"""
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
+
+# What a terminal outside tmux would pass on; the caller's TMUX, TMUX_PANE, TERM... are not.
+_KEPT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
+         "XDG_DATA_HOME", "XDG_CACHE_HOME")
 
 
 @dataclass
 class Tmux:
-    socket: str = field(default_factory=lambda: f"jtui-test-{uuid.uuid4().hex[:12]}")
+    socket: str = "jtui-test"
     width: int = 120
     height: int = 36
+    folder: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="jtui-tmux-"))
+
+    @property
+    def environment(self) -> dict[str, str]:
+        env = {name: os.environ[name] for name in _KEPT if name in os.environ}
+        env.update(TMUX_TMPDIR=self.folder, TERM="xterm-256color")
+        return env
 
     def run(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              input=input, check=check, timeout=20)
+                              input=input, check=check, timeout=20, env=self.environment)
 
     def start(self, command: list[str], env: dict[str, str]) -> "Tmux":
         """Start a server whose first pane runs `command` with `env` (and set-clipboard on)."""
@@ -51,3 +70,4 @@ class Tmux:
 
     def kill(self) -> None:
         self.run("kill-server", check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)

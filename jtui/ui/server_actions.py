@@ -1,0 +1,183 @@
+"""The keys that act on a host's Jupyter servers: s, f, c, o, x, l, and what their results do.
+
+A mixin of the host screen (jtui/ui/host_screen.py): each action checks the
+host is connected and a server is selected, then hands the core call to
+`run_core`; the message that comes back is handled here too, changing the
+host's record through the screen's `_change`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from jtui.core.model import HostState, JupyterServer
+from jtui.ui import state
+from jtui.ui.messages import ActivityChanged, ForwardToggled, ServerStarted, ServerStopped, UrlReady
+
+if TYPE_CHECKING:
+    from jtui.core.session import HostSession
+
+
+class ServerActions:
+    """Needs from the screen: app, selected, record(), _change(), run_core(), notify(), last_hint."""
+
+    def _session(self) -> "HostSession | None":
+        """The selected host's session if it is connected; else say why and return None."""
+        alias = self.selected
+        if alias is None:
+            self.notify("No host selected.", severity="warning")
+            return None
+        status = self.record(alias).status
+        if status.state != HostState.CONNECTED or self.app.fleet is None:
+            hint = "press enter to log in" if status.state == HostState.NEEDS_INPUT else "press r to reconnect"
+            reason = f": {status.reason}" if status.reason else ""
+            self.notify(f"{alias} is {status.state.value}{reason}; {hint}.", severity="warning")
+            return None
+        return self.app.fleet.session(alias)
+
+    def _session_and_server(self) -> tuple["HostSession | None", JupyterServer | None]:
+        session = self._session()
+        if session is None:
+            return None, None
+        server = self.record(session.alias).selected_server
+        if server is None:
+            self.notify(f"No Jupyter server on {session.alias}: press s to start one.", severity="warning")
+        return session, server
+
+    # -- keys -------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        alias = session.alias
+        if self.record(alias).activity.startswith("starting"):
+            self.notify(f"Already starting a server on {alias}.")
+            return
+
+        def progress(text: str) -> None:
+            self.post_message(ActivityChanged(alias, f"starting Jupyter: {text}"))
+
+        async def call() -> Message:
+            from jtui.core.jupyter import StartError
+
+            try:
+                started = await session.start_jupyter(progress=progress)
+            except StartError as exc:
+                self.post_message(ActivityChanged(alias, ""))
+                self.start_failed(alias, exc)
+                return None
+            return ServerStarted(alias, started.server, started.as_root)
+
+        progress(session.host_settings.jupyter or "jupyter")
+        self.run_core(alias, "start", call)
+
+    def start_failed(self, alias: str, error) -> None:
+        text = str(error)
+        if error.not_installed and self.app.is_demo(alias):
+            text += ("\n\nThe demo host is this machine: install Jupyter next to jtui with "
+                     "pip install 'jtui[demo]' (pipx: pipx inject jtui jupyterlab), then press s again.")
+        self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
+
+    def action_forward(self) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+
+        async def call() -> Message:
+            if await session.unforward(server):
+                return ForwardToggled(session.alias, server, None)
+            return ForwardToggled(session.alias, server, await session.forward(server))
+
+        self.run_core(session.alias, "forward", call)
+
+    def _hand_over(self, browser: bool) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+
+        async def call() -> Message:
+            from jtui.core.urls import localhost_url
+
+            forward = session.forward_for(server) or await session.forward(server)
+            return UrlReady(session.alias, server, localhost_url(server, forward.local_port), forward, browser)
+
+        self.run_core(session.alias, "open" if browser else "copy", call)
+
+    def action_copy(self) -> None:
+        self._hand_over(browser=False)
+
+    def action_open(self) -> None:
+        self._hand_over(browser=True)
+
+    def action_laptop_command(self) -> None:
+        if self.last_hint is None:
+            self.notify("jtui is not running over SSH: localhost URLs work as they are.")
+            return
+        self.app.copy_to_clipboard(self.last_hint.command)
+        self.notify(self.last_hint.command, title="copied laptop command")
+
+    def action_stop(self) -> None:
+        session, server = self._session_and_server()
+        if server is None:
+            return
+        from jtui.ui.confirm_screen import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._stop(session, server)
+
+        where = f"{server.root_dir}" if server.root_dir else ""
+        question = (f"Stop the Jupyter server on port {server.port} (pid {server.pid}) {where}?\n"
+                    "Its kernels end and its forward closes.")
+        self.app.push_screen(ConfirmScreen(f"stop on {session.alias}", question, "Stop"), answered)
+
+    def _stop(self, session: "HostSession", server: JupyterServer) -> None:
+        alias = session.alias
+
+        async def call() -> Message:
+            await session.stop_jupyter(server)
+            return ServerStopped(alias, server)
+
+        self._change(alias, state.with_activity, f"stopping the server on port {server.port}…")
+        self.run_core(alias, "stop", call)
+
+    # -- their results ------------------------------------------------------------
+
+    def on_server_started(self, message: ServerStarted) -> None:
+        server = message.server
+        self._change(message.alias, state.with_started, server)
+        root = " as root (--allow-root)" if message.as_root else ""
+        where = "on this machine's port" if self.app.is_demo(message.alias) else "on remote port"
+        self.notify(f"Jupyter {where} {server.port}{root}: press c to copy its URL.", title=message.alias)
+
+    def on_server_stopped(self, message: ServerStopped) -> None:
+        self._change(message.alias, state.with_stopped, message.server)
+        self.notify(f"Stopped the server on port {message.server.port}.", title=message.alias)
+
+    def on_forward_toggled(self, message: ForwardToggled) -> None:
+        server, forward = message.server, message.forward
+        if forward is None:
+            self.notify(f"Forward of remote port {server.port} closed.", title=message.alias)
+            return
+        moved = forward.moved and not self.app.is_demo(message.alias)
+        note = f"\n{self.moved_note(message.alias, forward)}" if forward.moved else ""
+        self.notify(f"localhost:{forward.local_port} ↔ {message.alias}:{server.port}{note}", title="forwarding",
+                    severity="warning" if moved else "information")
+
+    async def on_url_ready(self, message: UrlReady) -> None:
+        from jtui.ui.handoff import copy_url, open_url
+
+        forward = message.forward
+        if forward.moved and not self.app.is_demo(message.alias):
+            self.notify(forward.reason, severity="warning")
+        hand = open_url if message.browser else copy_url
+        self.last_hint = await hand(self.app, message.url, message.server, forward.local_port)
+
+    def moved_note(self, alias: str, forward) -> str:
+        """Why a forward's local port differs from the server's."""
+        if self.app.is_demo(alias):  # the server listens on this very machine, on that very port
+            return f"Port {forward.remote_port} here is the server itself (demo is this machine)."
+        return forward.reason
