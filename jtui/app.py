@@ -101,11 +101,11 @@ class JtuiApp(App[int]):
         self.inventory = self.inventory.with_own_host(DEMO_ALIAS, self.demo_server.config_file)
         self._show_hosts()
         self.host_screen.host_list.select(DEMO_ALIAS)
-        self.notify(
-            f"{DEMO_ALIAS} is this machine, served over SSH by jtui on 127.0.0.1:{self.demo_server.port}. "
-            "Press s to start Jupyter there, then c to copy its URL.",
-            title="jtui --demo", timeout=15,
-        )
+        intro = f"{DEMO_ALIAS} is this machine, served over SSH by jtui on 127.0.0.1:{self.demo_server.port}."
+        if self.autoconnect:
+            self.host_screen.welcome(DEMO_ALIAS, intro, title="jtui --demo")
+        else:
+            self.notify(f"{intro} Press enter to connect.", title="jtui --demo", timeout=15)
         if self.autoconnect:
             self._start_fleet()
 

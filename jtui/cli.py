@@ -17,6 +17,12 @@ def _add_config(parser: argparse.ArgumentParser, default) -> None:
     )
 
 
+def _add_host(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("host", nargs="?", help="a Host alias of your config (with --demo: default demo)")
+    parser.add_argument("--demo", action="store_true",
+                        help="also serve this machine as host `demo`, for this command, over an embedded SSH server")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jtui", description="Run Jupyter on your SSH hosts from one terminal screen."
@@ -32,19 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="one sample of a host: cpu, memory, gpus, servers")
     _add_config(status, argparse.SUPPRESS)
-    status.add_argument("host")
+    _add_host(status)
     status.add_argument("--json", action="store_true")
 
     open_ = sub.add_parser("open", help="reuse or start a server, forward it, print its URL; Ctrl-C ends the forward")
     _add_config(open_, argparse.SUPPRESS)
-    open_.add_argument("host")
+    _add_host(open_)
     open_.add_argument("--no-browser", action="store_true", help="print the URL only")
     open_.add_argument("--port", type=int, metavar="N", help="local port to try first")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ("status", "open") and args.host is None:
+        if not args.demo:
+            parser.error(f"{args.command} needs a HOST (see `jtui hosts`), or --demo for this machine")
+        args.host = "demo"
     if args.command == "hosts":
         return cmd_hosts(args)
     if args.command in ("status", "open"):
@@ -130,11 +141,11 @@ def status_text(alias: str, sample) -> str:
 
 async def cmd_status(args) -> int:
     from jtui.core.link import ConnectFailed
-    from jtui.core.oneshot import OneShotError, status
+    from jtui.core.oneshot import OneShotError, status, with_demo
 
-    inventory = _load(args)
     try:
-        sample = await status(inventory, args.host)
+        async with with_demo(_load(args), args.demo) as inventory:
+            sample = await status(inventory, args.host)
     except (OneShotError, ConnectFailed) as exc:
         return _fail(f"{args.host}: {exc}")
     if args.json:
@@ -145,6 +156,13 @@ async def cmd_status(args) -> int:
 
 
 async def cmd_open(args) -> int:
+    from jtui.core.oneshot import with_demo
+
+    async with with_demo(_load(args), args.demo) as inventory:
+        return await _open(args, inventory)
+
+
+async def _open(args, inventory) -> int:
     import asyncio
     import os
     import signal
@@ -155,8 +173,6 @@ async def cmd_open(args) -> int:
     from jtui.core.link import ConnectFailed
     from jtui.core.oneshot import OneShotError, open_server
     from jtui.core.urls import laptop_hint, password_note
-
-    inventory = _load(args)
 
     def say(text: str) -> None:
         print(f"jtui: {args.host}: {text}", file=sys.stderr, flush=True)
@@ -169,7 +185,13 @@ async def cmd_open(args) -> int:
         how = "started" if opened.started else "reusing"
         say(f"{how} Jupyter on remote port {opened.server.port} (pid {opened.server.pid})")
         if opened.forward.moved:
-            say(opened.forward.reason)
+            from jtui.core.demo import DEMO_ALIAS
+
+            if args.demo and args.host == DEMO_ALIAS:  # the server holds its own port on this very machine
+                say(f"port {opened.server.port} here is the server itself (demo is this machine), "
+                    f"so the forward uses {opened.local_port}")
+            else:
+                say(opened.forward.reason)
         print(opened.url, flush=True)
         note = password_note(opened.server)
         if note:

@@ -64,9 +64,16 @@ def test_status_of_an_unreachable_host_exits_non_zero_with_the_reason(tmp_path):
     assert "connection refused" in out.stderr and out.stdout == ""
 
 
-def test_status_of_an_unknown_alias(sshd):
+def test_status_of_an_unknown_alias_says_what_to_do(sshd):
     out = jtui("status", "nope", "--config", str(sshd.config_file))
     assert out.returncode == 1 and "unknown host 'nope'" in out.stderr
+    assert "the hosts are testhost" in out.stderr and str(sshd.config_file) in out.stderr
+    assert "add --demo to try this machine" in out.stderr
+
+
+def test_status_without_a_host_asks_for_one_or_demo():
+    out = jtui("status")
+    assert out.returncode == 2 and "status needs a HOST" in out.stderr and "--demo" in out.stderr
 
 
 def test_open_reuses_the_running_server_until_ctrl_c(sshd):

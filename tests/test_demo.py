@@ -90,7 +90,7 @@ async def test_demo_comes_first_and_keeps_the_users_hosts(home, tmp_path):
     """The user's hosts are listed too; their `Host *` settings cannot touch the demo host."""
     (home / ".ssh" / "config").write_text(
         "Host mybox\n  HostName 127.0.0.1\n  Port 9\n\n"
-        "Host *\n  ProxyJump nowhere.invalid\n  User nobody-at-all\n  Port 1\n"
+        "Host *\n  ProxyJump 127.0.0.1:1\n  User nobody-at-all\n  Port 1\n"
     )
     app = build_app(demo=True)
     async with app.run_test(size=(120, 36)):
@@ -98,7 +98,7 @@ async def test_demo_comes_first_and_keeps_the_users_hosts(home, tmp_path):
                     what="demo connected")
         assert app.host_screen.host_list.aliases == ["demo", "mybox"]
         assert app.host_screen.selected == "demo"
-        assert "s to start Jupyter" in messages(app)
+        await until(lambda: "Press s to start Jupyter there" in messages(app), what="the welcome")
         await until(lambda: record(app, "mybox").status.state == HostState.FAILED,
                     what="mybox fails through its (unreachable) ProxyJump")
 
@@ -113,7 +113,7 @@ async def test_demo_without_jupyter_says_how_to_install_it(home, isolated_dirs):
                     what="demo connected")
         await pilot.press("s")
         await until(lambda: "Jupyter is not installed" in messages(app), what="the start to fail")
-        assert "pip install 'jtui[demo]'" in messages(app)
+        assert f"{sys.executable} -m pip install jupyterlab" in messages(app)
 
 
 async def test_demo_leaves_nothing_behind(home):
@@ -175,3 +175,17 @@ def jtui_pids(marker: str) -> list[int]:
     """The jtui process among those the test marked (the demo's shells carry the mark too)."""
     return [pid for pid in pids_with_marker(marker)
             if b"jtui" in Path(f"/proc/{pid}/cmdline").read_bytes() and "python" in os.readlink(f"/proc/{pid}/exe")]
+
+
+async def test_the_welcome_says_what_runs_on_the_demo_host_already(tmp_path, monkeypatch):
+    """Relaunched with a server still running: the welcome offers c, not s."""
+    runtime = tmp_path / "runtime"
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    jupyter = start_jupyter(runtime, tmp_path / "nb")
+    try:
+        app = build_app(demo=True)
+        async with app.run_test(size=(120, 36)):
+            await until(lambda: "runs there already: press c to copy its URL" in messages(app), what="the welcome")
+            assert "Press s to start" not in messages(app)
+    finally:
+        jupyter.stop()

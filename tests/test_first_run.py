@@ -10,24 +10,19 @@ and hands back the terminal as pip left it, with nothing printed on exit.
 
 from __future__ import annotations
 
-import ast
-import configparser
 import glob
 import json
 import os
-import pwd
 import re
 import shlex
-import shutil
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.harness.http import get
+from tests.harness.newcomer import fresh_checkout, newcomer_env, pip_config_file
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.sshd import alive, stop_pid
@@ -37,9 +32,6 @@ from tests.harness.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
-# Taken before any fixture rewrites HOME or XDG_*: pip's configuration is
-# read from the developer's real environment.
-DEVELOPER_ENV = dict(os.environ)
 
 URL = re.compile(r"http://localhost:(\d+)(/\S*?)\?token=([^\s&#]+)")
 INSTALL_WAIT = 600  # a generous bound for venv + pip install on a slow machine
@@ -56,73 +48,6 @@ def readme_first_command() -> str:
     command = block.group(1).strip()
     assert command and "\n" not in command, f"expected one command line, got:\n{command}"
     return command
-
-
-def fresh_checkout(dest: Path) -> None:
-    """Copy every tracked file's working-tree content, as a clone would have it."""
-    names = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True
-    ).stdout.decode().split("\0")
-    for name in filter(None, names):
-        source = REPO / name
-        if not os.path.lexists(source):  # deleted in the working tree
-            continue
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(os.readlink(source))
-        else:
-            shutil.copy2(source, target)
-
-
-def pip_config_file(dest: Path) -> Path | None:
-    """pip's own view of the developer's configuration files, as one file outside HOME.
-
-    On a machine whose pip reads a local index from a user-level pip.conf,
-    the fresh HOME would lose it; this keeps exactly pip's settings, nothing else.
-    """
-    listed = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"],
-        capture_output=True, text=True, env=DEVELOPER_ENV, check=True,
-    ).stdout
-    config = configparser.ConfigParser(interpolation=None)
-    for line in listed.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep or key.startswith(":env:"):  # environment variables are passed on as they are
-            continue
-        section, _, option = key.partition(".")
-        if not config.has_section(section):
-            config.add_section(section)
-        config.set(section, option, ast.literal_eval(value))
-    if not config.sections():
-        return None
-    with open(dest, "w") as f:
-        config.write(f)
-    return dest
-
-
-def newcomer_env(home: Path, tmpdir: Path, pip_conf: Path | None) -> dict[str, str]:
-    """What a fresh login on this machine has: no project venv, no XDG_*, no TMUX."""
-    venvs = {str(REPO / ".venv"), DEVELOPER_ENV.get("VIRTUAL_ENV", "") or str(REPO / ".venv")}
-    path = [
-        d for d in DEVELOPER_ENV.get("PATH", os.defpath).split(os.pathsep)
-        if d and not any(d == v or d.startswith(v + os.sep) for v in venvs)
-    ]
-    user = pwd.getpwuid(os.getuid())
-    env = {
-        "HOME": str(home),
-        "PATH": os.pathsep.join(path),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "SHELL": user.pw_shell or "/bin/sh",
-        "USER": user.pw_name,
-        "LOGNAME": user.pw_name,
-        "TMPDIR": str(tmpdir),
-    }
-    env.update({k: v for k, v in DEVELOPER_ENV.items() if k.startswith("PIP_")})
-    if pip_conf is not None and "PIP_CONFIG_FILE" not in env:
-        env["PIP_CONFIG_FILE"] = str(pip_conf)
-    return env
 
 
 def runtime_files(home: Path) -> list[str]:
@@ -175,15 +100,6 @@ def while_running(tmux: Tmux, predicate, timeout: float, what: str) -> str:
 
     return tmux.wait_for(check, timeout=timeout, what=what)
 
-
-
-def get(url: str, token: str | None = None) -> int:
-    headers = {"Authorization": f"token {token}"} if token else {}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as resp:
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def test_readme_first_command_on_a_fresh_machine(tmp_path):
@@ -251,7 +167,7 @@ def test_readme_first_command_on_a_fresh_machine(tmp_path):
         assert token == info["token"]
         assert get(url.group(0)) == 200, "the copied URL itself answers"
         api = f"http://localhost:{local_port}{url.group(2).rstrip('/')}/api/status"
-        assert get(api, token) == 200, "the token in the URL opens the API"
+        assert get(api, token or "") == 200, "the token in the URL opens the API"
         assert get(api) == 403, "without the token the API refuses"
         assert {entry.address for entry in listeners(local_port)} == {"127.0.0.1"}
         assert {entry.address for entry in listeners(info["port"])} == {"127.0.0.1"}

@@ -339,6 +339,26 @@ def test_binary_file_is_reported_and_other_files_still_listed(home):
     assert "binary" in scan.problems[0].message
 
 
+@pytest.mark.parametrize("kind", ["private key", "public key", "png"])
+def test_junk_given_as_a_config_is_skipped_whole_with_a_clear_message(home, kind, tmp_path):
+    """A key file or an image named with --config: skipped whole, said, the other files still read."""
+    import subprocess
+
+    if kind == "png":
+        junk = write(home.parent / "picture.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
+        expected = "binary data"
+    else:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")], check=True)
+        junk = tmp_path / ("id" if kind == "private key" else "id.pub")
+        expected = "PEM key" if kind == "private key" else "OpenSSH public key"
+    good = write(home.parent / "good", "Host good\n")
+    scan = scan_hosts([junk, good])
+    assert scan.aliases == ["good"]
+    assert [p.file for p in scan.problems] == [str(junk)]
+    assert expected in scan.problems[0].message and "file skipped" in scan.problems[0].message
+    assert scan.blocker("good") is None  # a skipped file blocks no host
+
+
 def test_non_utf8_file_is_reported_with_line(home):
     latin1 = write(home.parent / "latin1", "Host a\n# Müller's box\nHost b\n".encode("latin-1"))
     good = write(home.parent / "good", "Host good\n")

@@ -122,11 +122,14 @@ def jtui_log(monkeypatch):
     monkeypatch.setattr(logs, "MAX_BYTES", 600)
     monkeypatch.setattr(logs, "BACKUPS", 100)  # keep every rotated file: all of them are checked
     saved = {}
-    for name in ("jtui", "asyncssh"):
+    for name in ("jtui", "asyncssh", None):
         logger = logging.getLogger(name)
         saved[name] = (logger.level, list(logger.handlers), logger.propagate)
+    hook = sys.unraisablehook
     path = setup_logging(logging.DEBUG)
     yield path
+    sys.unraisablehook = hook
+    logging.captureWarnings(False)
     for name, (level, handlers, propagate) in saved.items():
         logger = logging.getLogger(name)
         for handler in logger.handlers:
@@ -509,3 +512,17 @@ def test_jtui_status_never_accepts_a_key(sshd, tmp_path, case):
     else:
         assert "ssh-keygen" in result.stderr and f"{known}:1" in result.stderr
     assert not own_known_hosts().exists(), "a key is never recorded without the user"
+
+
+def test_library_warnings_reach_the_log_and_never_the_terminal(jtui_log, capfd):
+    """What printed "Unknown child process pid ..." on the terminal after q now lands in the log."""
+    import warnings
+
+    logging.getLogger("asyncio").warning("Unknown child process pid %d, will report returncode 255", 12911)
+    warnings.warn("coroutine 'Queue.join' was never awaited", RuntimeWarning, stacklevel=1)
+    sys.unraisablehook(type("U", (), {"err_msg": "Exception ignored in", "object": "a transport",
+                                      "exc_type": None, "exc_value": None, "exc_traceback": None})())
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    text = log_text(jtui_log)
+    assert "Unknown child process pid 12911" in text and "never awaited" in text and "a transport" in text

@@ -133,11 +133,10 @@ def silent():
 @pytest.mark.parametrize(
     "body,reason",
     [
-        ("HostName 127.0.0.1\nPort {refused}", "connection refused"),
-        ("HostName no-such-host.invalid", "name not known"),
-        ("HostName 127.0.0.1\nPort {silent}\nConnectTimeout 2", "timed out after 2 s"),
+        ("HostName 127.0.0.1\nPort {refused}", "connection refused: nothing listens on that port"),
+        ("HostName 127.0.0.1\nPort {silent}\nConnectTimeout 2", "timed out after 2 s: no answer"),
     ],
-    ids=["refused", "invalid-name", "silent-tcp"],
+    ids=["refused", "silent-tcp"],
 )
 async def test_dead_hosts_fail_with_their_own_reason(tmp_path, sshd, silent, body, reason):
     config = write_config(tmp_path, sshd, dead=body.format(refused=refused_port(), silent=silent.port))
@@ -145,7 +144,7 @@ async def test_dead_hosts_fail_with_their_own_reason(tmp_path, sshd, silent, bod
     session.start()
     try:
         await rec.wait(lambda: rec.state == HostState.FAILED, timeout=20)
-        assert rec.statuses[-1].reason == reason
+        assert rec.statuses[-1].reason.startswith(reason)
         assert rec.statuses[-1].next_retry is not None  # network trouble is retried by itself
     finally:
         await session.close()
@@ -182,7 +181,7 @@ async def test_reconnect_now_after_failure_connects_when_host_is_back(tmp_path, 
     session.start()
     try:
         await rec.wait(lambda: rec.state == HostState.FAILED)
-        assert rec.statuses[-1].reason == "connection refused"
+        assert rec.statuses[-1].reason.startswith("connection refused")
         fresh_sshd.start()
         session.reconnect_now(interactive=False)
         await rec.wait(lambda: rec.state == HostState.CONNECTED)

@@ -8,6 +8,8 @@ key auth only), probes this machine, starts Jupyter here and forwards it.
 from __future__ import annotations
 
 import getpass
+import shlex
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,3 +61,10 @@ async def start_demo_server() -> DemoServer:
         f"  UserKnownHostsFile {known}\n"
     )
     return DemoServer(server, str(config), folder)
+
+
+def install_jupyter_hint() -> str:
+    """The command that puts JupyterLab next to this very jtui (the demo host runs Jupyter from there)."""
+    if "/pipx/venvs/" in sys.prefix.replace("\\", "/"):
+        return "pipx inject jtui jupyterlab"
+    return f"{shlex.quote(sys.executable)} -m pip install jupyterlab"

@@ -264,7 +264,7 @@ class Dialer:
         if isinstance(exc, asyncssh.PermissionDenied) and not interactive:
             if self._wanted_input or self._encrypted_keys:
                 return Failure(
-                    "needs a passphrase or password: select the host and press enter",
+                    "needs a passphrase or password: press enter to log in",
                     retry=False,
                     needs_input=True,
                 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -157,8 +158,9 @@ class _Scanner:
                 "save it as UTF-8 to use it",
             )
             return
-        if _looks_like_a_key(text):
-            self.problem(path, 1, "a PEM key or certificate, not an ssh_config file: file skipped")
+        key = _looks_like_a_key(text)
+        if key:
+            self.problem(path, 1, f"{key}, not an ssh_config file: file skipped")
             return
         self.scan.files.append(path)
         state = _FileState(path, depth, guards)
@@ -289,8 +291,17 @@ def _unreadable(keyword: str, args: list[str]) -> str | None:
 _RAW_VALUES = frozenset({"proxycommand", "remotecommand", "localcommand", "knownhostscommand"})
 
 
-def _looks_like_a_key(text: str) -> bool:
-    return text.lstrip().startswith("-----BEGIN ")
+_KEY_TYPES = re.compile(r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+@openssh\.com)(-cert-v01@openssh\.com)? AAAA")
+
+
+def _looks_like_a_key(text: str) -> str | None:
+    """What key material `text` is, when it is some (not a config): None otherwise."""
+    start = text.lstrip()
+    if start.startswith("-----BEGIN "):
+        return "a PEM key or certificate"
+    if _KEY_TYPES.match(start):
+        return "an OpenSSH public key"
+    return None
 
 
 def scan_hosts(paths: list[str | os.PathLike[str]]) -> HostScan:

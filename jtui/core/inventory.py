@@ -91,17 +91,25 @@ def load_inventory(config_files: list[str] | None = None, settings_path: Path | 
     return Inventory(sources, bool(config_files), scan, settings)
 
 
-def where_hosts_come_from(inventory: Inventory) -> str:
-    """A sentence for the empty screen and for `jtui hosts` with nothing to list."""
+def sources_text(inventory: Inventory) -> str:
+    """The files hosts are read from, as a person reads them."""
     if inventory.explicit:
-        files = ", ".join(inventory.sources)
-        return f"No Host entries in {files}."
+        return ", ".join(inventory.sources)
+    return f"{paths.user_ssh_config()} and {paths.jtui_hosts_file()}"
+
+
+def where_hosts_come_from(inventory: Inventory) -> str:
+    """What the screen says when there is no host, and `jtui hosts` with nothing to list."""
+    if inventory.explicit:
+        return (f"No Host entries in {sources_text(inventory)}.\n\n"
+                "Try jtui on this machine right away: jtui --demo")
     return (
-        f"No hosts yet. jtui lists the Host entries of {paths.user_ssh_config()} "
-        f"and {paths.jtui_hosts_file()}.\n"
-        "Add one, for example:\n\n"
+        f"No hosts yet. jtui lists the Host entries of {paths.user_ssh_config()}\n"
+        f"and of its own hosts file, {paths.jtui_hosts_file()}.\n\n"
+        "Try jtui on this machine right away:   jtui --demo\n\n"
+        "Or add a host to one of those files, for example:\n\n"
         "    Host gpu-box\n"
         "        HostName gpu-box.example.org\n"
         "        User alice\n\n"
-        "or run: jtui --config FILE"
+        "or name a file of your own:            jtui --config FILE"
     )

@@ -70,7 +70,7 @@ def session_environment(environ: Mapping[str, str] | None = None) -> dict[str, s
     """This user's environment minus the terminal's, with jtui's own scripts dir on PATH.
 
     The demo serves this machine as the user knows it, so their environment
-    stays; the scripts dir is where `pip install 'jtui[demo]'` put `jupyter`,
+    stays; the scripts dir is where installing jtui with JupyterLab put `jupyter`,
     which is then found even when jtui's venv was never activated.
     """
     env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in _TERMINAL_VARS}

@@ -12,6 +12,7 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 from pathlib import Path
 
 from jtui.core import paths
@@ -71,7 +72,14 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 
 def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> Path:
-    """Send jtui's and asyncssh's records to the rotated private log file."""
+    """Send jtui's records, and every library's warnings, to the rotated private log file.
+
+    Nothing may reach the terminal behind jtui's back, least of all after its
+    screen is gone: a library's warning with no handler of its own would go
+    to stderr through logging's last resort (asyncio's "Unknown child
+    process pid ..." was seen after q), and so would Python's warnings and
+    errors in __del__. All of them land in the log instead.
+    """
     if directory is None and paths.state_dir() in paths.log_dir().parents:
         # Linux: the log dir is inside the state dir (known_hosts lives there); mkdir(parents=True)
         # would create that one 0755, so it is made private first.
@@ -88,4 +96,18 @@ def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> P
     ssh.setLevel(logging.WARNING)
     ssh.handlers[:] = [handler]
     ssh.propagate = False
+    everyone = logging.getLogger()
+    everyone.handlers[:] = [handler]
+    everyone.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    sys.unraisablehook = _log_unraisable
     return path
+
+
+def _log_unraisable(unraisable) -> None:
+    """Errors Python can only report (in __del__, at shutdown): to the log, not the terminal."""
+    logging.getLogger("jtui.unraisable").warning(
+        "%s: %s", unraisable.err_msg or "Exception ignored", unraisable.object,
+        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback)
+        if unraisable.exc_type else None,
+    )

@@ -8,7 +8,8 @@ same local port, so the URL already printed works again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from jtui.core.forwards import Forward
@@ -54,8 +55,28 @@ class _Narrator:
 
 
 def unknown_host(inventory: Inventory, alias: str) -> str:
-    known = ", ".join(inventory.aliases[:10]) or "none"
-    return f"unknown host {alias!r} (hosts: {known}; see `jtui hosts`)"
+    """What to say about an alias no file defines, and what to do instead."""
+    from jtui.core.inventory import sources_text
+
+    known = ", ".join(inventory.aliases[:10]) + (", ..." if len(inventory.aliases) > 10 else "")
+    hosts = f"the hosts are {known} (`jtui hosts` lists them)" if known else "there are no hosts yet"
+    return (f"unknown host {alias!r}: {hosts}, read from {sources_text(inventory)}. Add a `Host {alias}` entry "
+            "there, name another file with --config FILE, or add --demo to try this machine as host `demo`.")
+
+
+@asynccontextmanager
+async def with_demo(inventory: Inventory, wanted: bool) -> AsyncIterator[Inventory]:
+    """The inventory, with host `demo` (this machine, over jtui's embedded SSH server) while the block runs."""
+    if not wanted:
+        yield inventory
+        return
+    from jtui.core.demo import DEMO_ALIAS, start_demo_server
+
+    server = await start_demo_server()
+    try:
+        yield inventory.with_own_host(DEMO_ALIAS, server.config_file)
+    finally:
+        await server.close()
 
 
 def make_session(inventory: Inventory, alias: str, say: Say | None = None, probe: bool = False) -> HostSession:

@@ -29,19 +29,19 @@ class Bridge:
 
     def __init__(self, target: MessagePump) -> None:
         self.target = target
-        self._samples: dict[str, Sample] = {}
+        self._samples: list[tuple[str, Sample]] = []
         self._flush: asyncio.TimerHandle | None = None
 
     def session_status(self, status: HostStatus) -> None:
         self.target.post_message(HostStatusChanged(status))
 
     def session_sample(self, alias: str, sample: Sample) -> None:
-        self._samples[alias] = sample
+        self._samples.append((alias, sample))  # all of them, in order: each is a point of a sparkline
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(SAMPLE_GATHER, self._post_samples)
 
     def _post_samples(self) -> None:
-        samples, self._samples, self._flush = self._samples, {}, None
+        samples, self._samples, self._flush = self._samples, [], None
         self.target.post_message(HostsSampled(samples))
 
     def session_notice(self, alias: str, text: str, error: bool = False) -> None:

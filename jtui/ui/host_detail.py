@@ -41,11 +41,11 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict
         if resolved.proxyjump:
             text.append(f"  via {resolved.proxyjump}", style=palette[colors.ACCENT])
     text.append(f"  {symbol} {status.state.value}", style=style)
-    if status.reason:
-        text.append(f": {status.reason}", style=style)
+    if status.reason:  # a sentence of its own, below: it may be long, and it wraps
+        text.append(f"\n{status.reason[0].upper()}{status.reason[1:]}.", style=style)
     if status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING):
         wait = max(0, status.next_retry - time.monotonic())
-        text.append(f" (retry in {wait:.0f} s, r: now)", style=palette[colors.MUTED])
+        text.append(f" Retrying in {wait:.0f} s (r: now).", style=palette[colors.MUTED])
     return text
 
 
@@ -63,6 +63,11 @@ def stats_text(record: HostRecord, palette: dict[str, Style]) -> Text:
     muted = palette[colors.MUTED]
     text = Text()
     sample = record.sample
+    if record.resolved is not None and record.resolved.error:
+        text.append("This host's config is broken, so jtui does not connect to it:\n", style=palette[colors.ERROR])
+        text.append(record.resolved.error, style=palette[colors.ERROR])
+        text.append("\nFix the file: jtui reads it again by itself.", style=muted)
+        return text
     if sample is None:
         text.append(WAITING[record.status.state], style=muted)
         return text

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
 
 from collections.abc import Mapping
@@ -38,25 +39,35 @@ def mark(state: HostState, palette: dict[str, Style]) -> tuple[str, Style]:
     return symbol, style + Style(bold=True) if state == HostState.NEEDS_INPUT else style
 
 
-SHORT_REASONS = {
-    "connection refused": "refused",
-    "name not known": "unknown name",
-    "host key not trusted": "host key",
-    "no route to host": "no route",
-    "needs a passphrase": "enter: log in",
-    "login cancelled": "enter: log in",
-}
+# A failed host's reason in the list's 9-character column (the detail pane says it whole).
+SHORT_REASONS = (
+    ("connection refused", "refused"),
+    ("name not known", "not found"),
+    ("name lookup failed", "no DNS"),
+    ("unknown host key", "new key ↵"),
+    ("HOST KEY CHANGED", "KEY ALERT"),
+    ("host key", "host key!"),
+    ("no route to host", "no route"),
+    ("network unreachable", "offline"),
+    ("needs a passphrase", "log in ↵"),
+    ("login cancelled", "log in ↵"),
+    ("wrong passphrase", "log in ↵"),
+    ("timed out", "timeout"),
+    ("permission denied", "denied"),
+    ("config", "config!"),
+    ("connection lost", "lost"),
+    ("connection reset", "reset"),
+    ("disconnected", "dropped"),
+    ("not an SSH server", "not SSH"),
+)
 
 
 def short_reason(reason: str) -> str:
-    for long, short in SHORT_REASONS.items():
+    for long, short in SHORT_REASONS:
         if reason.startswith(long):
             return short
-    if reason.startswith("timed out"):
-        return "timeout"
-    if reason.startswith("permission denied"):
-        return "denied"
-    return reason.split(":")[0][:12]
+    word = reason.split(":")[0].split(" ")[0]
+    return word if len(word) <= 9 else word[:8] + "…"
 
 
 class HostTable(DataTable):
@@ -74,11 +85,12 @@ class HostList(Vertical):
             super().__init__()
             self.alias = alias
 
-    def __init__(self, records: Mapping[str, HostRecord], aliases: list[str], empty_text: str, **kwargs) -> None:
+    compact = reactive(False)  # names only: the figures' column is left out (narrow terminals)
+
+    def __init__(self, records: Mapping[str, HostRecord], aliases: list[str], **kwargs) -> None:
         super().__init__(**kwargs)
         self.records = records  # the host screen's, read-only here
         self.aliases = aliases
-        self.empty_text = empty_text
         self.filter_text = ""
         self._dirty: set[str] = set()  # hosts whose figures changed since the last flush
         self._shown: dict[str, tuple[str, str]] = {}  # what each row shows now (a render cache)
@@ -89,14 +101,11 @@ class HostList(Vertical):
         yield Input(placeholder="filter hosts", id="filter")
         table = HostTable(id="hosts", cursor_type="row", zebra_stripes=False)
         yield table
-        yield Static(self.empty_text, id="no-hosts", markup=False)
+        yield Static(id="no-match", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Hosts"
-        table = self.query_one(HostTable)
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("host", key="host")
-        table.add_column(" cpu  mem", key="load", width=9)
+        self._add_columns()
         self.query_one("#filter").display = False
         self._ready = True
         self._fill()
@@ -105,12 +114,23 @@ class HostList(Vertical):
         self.set_interval(FLUSH_INTERVAL, self._flush)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
-    def set_aliases(self, aliases: list[str], empty_text: str) -> None:
+    def _add_columns(self) -> None:
+        table = self.query_one(HostTable)
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("host", key="host")
+        if not self.compact:
+            table.add_column(" cpu  mem", key="load", width=9)
+
+    def watch_compact(self) -> None:
+        if self._ready:
+            self.table.clear(columns=True)
+            self._add_columns()
+            self._fill()
+
+    def set_aliases(self, aliases: list[str]) -> None:
         """The hosts files changed: show the new list, keeping states and the cursor's host."""
         self.aliases = aliases
-        self.empty_text = empty_text
         if self._ready:  # else on_mount draws them
-            self.query_one("#no-hosts", Static).update(empty_text)
             self._fill()
 
     @property
@@ -127,7 +147,7 @@ class HostList(Vertical):
         symbol, style = mark(status.state, colors.palette(self.app.theme_variables))
         sample = record.sample if record else None
         if status.state in (HostState.FAILED, HostState.NEEDS_INPUT) and status.reason:
-            return Text(symbol, style=style), alias, Text(short_reason(status.reason)[:9], style=style)
+            return Text(symbol, style=style), alias, Text(short_reason(status.reason), style=style)
         if sample is None or not sample.supported:
             return Text(symbol, style=style), alias, ""
         return Text(symbol, style=style), alias, f"{percent(record.cpu_percent):>4} {percent(sample.mem_percent):>4}"
@@ -140,11 +160,12 @@ class HostList(Vertical):
         visible = self.visible_aliases()
         for alias in visible:
             cells = self._cells(alias)
-            table.add_row(*cells, key=alias)
+            table.add_row(*cells[: 2 if self.compact else 3], key=alias)
             self._shown[alias] = (str(cells[0]), str(cells[2]))
-        empty = not self.aliases
-        table.display = not empty
-        self.query_one("#no-hosts").display = empty
+        no_match = self.query_one("#no-match", Static)
+        no_match.update(f"no host matches {self.filter_text!r} (esc clears)")
+        no_match.display = bool(self.aliases) and not visible
+        table.display = bool(visible)
         if current in visible:
             table.move_cursor(row=visible.index(current))
         self.post_message(self.Selected(self.selected))
@@ -178,7 +199,7 @@ class HostList(Vertical):
         try:
             if shown is None or shown[0] != now[0]:
                 self.table.update_cell(alias, "mark", mark)
-            if shown is None or shown[1] != now[1]:
+            if (shown is None or shown[1] != now[1]) and not self.compact:
                 self.table.update_cell(alias, "load", load)
         except Exception:  # row filtered away meanwhile
             return

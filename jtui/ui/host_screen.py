@@ -26,6 +26,7 @@ from jtui.core.model import HostState
 from jtui.ui import state
 from jtui.ui.host_detail import HostDetail
 from jtui.ui.host_list import HostList
+from jtui.ui.key_line import KeyLine
 from jtui.ui.messages import (
     ActivityChanged,
     ForwardsChanged,
@@ -43,7 +44,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def problems_text(problems: list[str]) -> str:
+NARROW = 80  # columns: below, the host list shows names only and one line of keys replaces the footer
+SHORT = 20  # rows: below, config problems take one line
+
+
+def problems_text(problems: list[str], one_line: bool = False) -> str:
+    if one_line and len(problems) > 1:
+        return f"! {len(problems)} config problems (jtui hosts lists them); first: {problems[0]}"
+    if one_line and problems:
+        return f"! {problems[0]}"
     text = "\n".join(f"! {p}" for p in problems[:5])
     if len(problems) > 5:
         text += f"\n! ... and {len(problems) - 5} more (jtui hosts lists them all)"
@@ -74,22 +83,43 @@ class HostScreen(ServerActions, Screen):
         self._empty_text = empty_text
         self._problems = problems
         self._jobs: dict[Worker, tuple[str, str]] = {}  # worker -> (host, what it does)
+        self._welcomes: dict[str, tuple[str, str]] = {}  # host -> (intro, title), said with its first sample
 
     def compose(self) -> ComposeResult:
-        text = problems_text(self._problems)
-        self.problems_box = Static(text, id="problems", markup=False)
-        self.problems_box.display = bool(text)
+        self.problems_box = Static(id="problems", markup=False)
         yield self.problems_box
-        self.host_list = HostList(self.records, self._aliases, self._empty_text)
+        self.host_list = HostList(self.records, self._aliases)
         self.detail = HostDetail()
         with Horizontal(id="main"):
             yield self.host_list
             yield self.detail
+        self.empty = Static(self._empty_text, id="no-hosts", markup=False)
+        yield self.empty
+        self.key_line = KeyLine(id="keyline")
+        yield self.key_line
         yield Footer()
 
     def on_mount(self) -> None:
         self.host_list.table.focus()
         self.set_interval(1.0, self.detail.refresh_countdown)
+        self._lay_out()
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Fit the screen to the terminal: narrow and short terminals keep the host's state and the keys."""
+        width, height = self.size
+        narrow, short = width < NARROW, height < SHORT
+        self.set_class(narrow, "-narrow")
+        self.set_class(short, "-short")
+        self.set_class(not self._aliases, "-empty")
+        self.host_list.compact = narrow
+        text = problems_text(self._problems, one_line=short or narrow)
+        self.problems_box.update(text)
+        self.problems_box.display = bool(text)
+        if narrow:
+            self.key_line.redraw()
 
     # -- the records -----------------------------------------------------------
 
@@ -113,8 +143,24 @@ class HostScreen(ServerActions, Screen):
         self._change(message.status.alias, state.with_status, message.status)
 
     def on_hosts_sampled(self, message: HostsSampled) -> None:
-        for alias, sample in message.samples.items():
-            self._change(alias, state.with_sample, sample)
+        for alias, sample in message.samples:
+            record = self._change(alias, state.with_sample, sample)
+            if alias in self._welcomes:
+                self._say_welcome(record)
+
+    def welcome(self, alias: str, intro: str, title: str) -> None:
+        """Greet `alias` with what to do next, once its first sample says what runs there."""
+        self._welcomes[alias] = (intro, title)
+
+    def _say_welcome(self, record: HostRecord) -> None:
+        intro, title = self._welcomes.pop(record.alias)
+        if record.servers:
+            count = len(record.servers)
+            running = "A Jupyter server runs" if count == 1 else f"{count} Jupyter servers run"
+            self.notify(f"{intro} {running} there already: press c to copy its URL (s starts another).",
+                        title=title, timeout=15)
+        else:
+            self.notify(f"{intro} Press s to start Jupyter there, then c to copy its URL.", title=title, timeout=15)
 
     def on_forwards_changed(self, message: ForwardsChanged) -> None:
         self._change(message.alias, state.with_forwards, message.forwards)
@@ -155,10 +201,10 @@ class HostScreen(ServerActions, Screen):
                 self.records[alias] = state.with_resolved(self.records[alias], None)  # read again when shown
             else:
                 del self.records[alias]
-        text = problems_text(problems)
-        self.problems_box.update(text)
-        self.problems_box.display = bool(text)
-        self.host_list.set_aliases(aliases, empty_text)
+        self._aliases, self._empty_text, self._problems = aliases, empty_text, problems
+        self.empty.update(empty_text)
+        self.host_list.set_aliases(aliases)
+        self._lay_out()
 
     # -- core calls ------------------------------------------------------------
 

@@ -25,7 +25,7 @@ class HostStatusChanged(Message):
 class HostsSampled(Message):
     """Samples of one or more hosts, gathered for a moment so 100 hosts are not 100 messages."""
 
-    samples: dict[str, Sample] = field(default_factory=dict)
+    samples: list[tuple[str, Sample]] = field(default_factory=list)  # (host, sample), oldest first
 
 
 @dataclass

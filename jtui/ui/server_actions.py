@@ -20,20 +20,31 @@ if TYPE_CHECKING:
     from jtui.core.session import HostSession
 
 
+def not_connected(alias: str, status) -> str:
+    """Why a key cannot act on `alias` now, and what to do, as a sentence."""
+    reason = f" ({status.reason})" if status.reason else ""
+    return {
+        HostState.NOT_CONNECTED: f"{alias} is not connected yet: press enter to connect.",
+        HostState.CONNECTING: f"{alias} is still connecting; try again in a moment.",
+        HostState.RECONNECTING: f"{alias} is reconnecting{reason}; try again in a moment.",
+        HostState.NEEDS_INPUT: f"{alias} waits for you: {status.reason or 'press enter to log in'}.",
+        HostState.FAILED: f"{alias} cannot be reached{reason}: press r to try again.",
+        HostState.CONNECTED: f"{alias} is connected.",
+    }[status.state]
+
+
 class ServerActions:
     """Needs from the screen: app, selected, record(), _change(), run_core(), notify(), last_hint."""
 
     def _session(self) -> "HostSession | None":
-        """The selected host's session if it is connected; else say why and return None."""
+        """The selected host's session if it is connected; else say why, and what to do, and return None."""
         alias = self.selected
         if alias is None:
             self.notify("No host selected.", severity="warning")
             return None
         status = self.record(alias).status
         if status.state != HostState.CONNECTED or self.app.fleet is None:
-            hint = "press enter to log in" if status.state == HostState.NEEDS_INPUT else "press r to reconnect"
-            reason = f": {status.reason}" if status.reason else ""
-            self.notify(f"{alias} is {status.state.value}{reason}; {hint}.", severity="warning")
+            self.notify(not_connected(alias, status), severity="warning")
             return None
         return self.app.fleet.session(alias)
 
@@ -77,8 +88,10 @@ class ServerActions:
     def start_failed(self, alias: str, error) -> None:
         text = str(error)
         if error.not_installed and self.app.is_demo(alias):
-            text += ("\n\nThe demo host is this machine: install Jupyter next to jtui with "
-                     "pip install 'jtui[demo]' (pipx: pipx inject jtui jupyterlab), then press s again.")
+            from jtui.core.demo import install_jupyter_hint
+
+            text += (f"\n\nThe demo host is this machine: install JupyterLab next to jtui with "
+                     f"{install_jupyter_hint()}, then press s again.")
         self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
 
     def action_forward(self) -> None:
