@@ -141,6 +141,11 @@ def test_failed_host(snap_compare, hosts):
     assert snap(snap_compare, hosts, failed)
 
 
+def test_small_terminal(snap_compare, hosts):
+    """48 columns by 14 rows: names only, the selected host's state, one line of keys."""
+    assert snap(snap_compare, hosts, live, size=(48, 14))
+
+
 def test_unknown_host_key(snap_compare, hosts):
     assert snap(snap_compare, hosts, unknown_key)
 

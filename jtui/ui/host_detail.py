@@ -21,7 +21,8 @@ from jtui.ui.format import duration, gib, percent, short_path, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.state import HostRecord
 
-SPARK_WIDTH = 20
+SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
+NARROW_PANE = 60
 COLUMNS = ("port", "pid", "root", "up", "version", "local")
 
 
@@ -59,7 +60,7 @@ WAITING = {
 }
 
 
-def stats_text(record: HostRecord, palette: dict[str, Style]) -> Text:
+def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -> Text:
     muted = palette[colors.MUTED]
     text = Text()
     sample = record.sample
@@ -77,7 +78,8 @@ def stats_text(record: HostRecord, palette: dict[str, Style]) -> Text:
     cpu_hist = list(record.cpu_history)
     mem_hist = list(record.mem_history)
     text.append("CPU ", style="bold")
-    text.append(sparkline(cpu_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style=palette[colors.CPU])
+    spark = SPARK_WIDTH if width >= NARROW_PANE else 8
+    text.append(sparkline(cpu_hist, spark).rjust(spark), style=palette[colors.CPU])
     text.append(f" {percent(record.cpu_percent):>4}")
     if sample.cores:
         text.append(f"  {sample.cores} cores")
@@ -85,7 +87,7 @@ def stats_text(record: HostRecord, palette: dict[str, Style]) -> Text:
         text.append("  load " + " ".join(f"{x:.1f}" for x in sample.load))
     text.append("\n")
     text.append("MEM ", style="bold")
-    text.append(sparkline(mem_hist, SPARK_WIDTH).rjust(SPARK_WIDTH), style=palette[colors.MEM])
+    text.append(sparkline(mem_hist, spark).rjust(spark), style=palette[colors.MEM])
     text.append(f" {sample.mem_percent or 0:3.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
     if sample.swap_total:
         text.append(f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}", style=muted)
@@ -134,6 +136,9 @@ class HostDetail(Vertical):
     def servers(self) -> ServerTable:
         return self.query_one(ServerTable)
 
+    def on_resize(self) -> None:
+        self.watch_record(self.record)  # the sparklines' width follows the pane's
+
     def watch_record(self, record: HostRecord | None) -> None:
         if not self.is_mounted:
             return
@@ -146,7 +151,7 @@ class HostDetail(Vertical):
             self._fill_servers(palette, None)
             return
         header.update(header_text(record.resolved, record.status, palette))
-        stats.update(stats_text(record, palette))
+        stats.update(stats_text(record, palette, self.size.width))
         self._fill_servers(palette, record)
 
     def refresh_countdown(self) -> None:

@@ -235,6 +235,7 @@ class ScreenHosts:
             for count, busy in enumerate(figures, 1):
                 persona.step(busy)
                 await until(lambda: len(record(app, name).cpu_history) >= count, what=f"{name} sample {count}")
-            table = app.host_screen.host_list.table  # figures reach the list on its next flush
-            await until(lambda: f"{figures[-1]:3.0f}%" in str(table.get_row(name)[2]), what=f"{name} in the list")
+            host_list = app.host_screen.host_list  # figures reach the list on its next flush (none when compact)
+            await until(lambda: host_list.compact or f"{figures[-1]:3.0f}%" in str(host_list.table.get_row(name)[2]),
+                        what=f"{name} in the list")
         await app.workers.wait_for_complete()
