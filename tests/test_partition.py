@@ -162,7 +162,7 @@ async def test_partition_is_noticed_and_heals(partition, record_property, capsys
         # while it lasts, reconnect attempts fail (refused locally: no traffic goes elsewhere)
         await rec.wait(lambda: rec.first_status_after(noticed_at, lambda s: s.state == HostState.FAILED), 60)
         _, failed = rec.first_status_after(noticed_at, lambda s: s.state == HostState.FAILED)
-        assert failed.reason == "no route to host"
+        assert failed.reason.startswith("no route to host")
         assert failed.next_retry is not None, "network trouble is retried by itself"
         assert session.conn is None
 

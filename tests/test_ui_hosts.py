@@ -153,4 +153,4 @@ async def test_updates_while_a_modal_is_open_reach_the_main_screen(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert "refused" in str(app.host_screen.host_list.table.get_row("dead")[2])
-        assert "connection refused" in header(app)
+        assert "Connection refused" in header(app)
