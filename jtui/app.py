@@ -82,6 +82,7 @@ class JtuiApp(App[int]):
             from jtui.ui.bridge import Bridge, Prompter
 
             self.fleet = Fleet(self.inventory, Bridge(self.host_screen), Prompter(self))
+            self.fleet.watch(self.host_screen.selected)
         return self.fleet
 
     def _start_fleet(self) -> None:

@@ -92,66 +92,21 @@ def _load(args):
     return inventory
 
 
-def status_json(alias: str, sample) -> dict:
-    """The `jtui status --json` object: figures and servers, never tokens."""
-    return {
-        "host": alias,
-        "os": sample.os,
-        "cpu_percent": sample.cpu_percent,
-        "cpu_per_core": list(sample.cpu_per_core),
-        "cores": sample.cores,
-        "load": list(sample.load) if sample.load else None,
-        "mem_total": sample.mem_total,
-        "mem_used": sample.mem_used,
-        "mem_available": sample.mem_available,
-        "swap_total": sample.swap_total,
-        "swap_used": sample.swap_used,
-        "gpus": [
-            {"index": g.index, "name": g.name, "util_percent": g.util_percent, "mem_used_mib": g.mem_used_mib,
-             "mem_total_mib": g.mem_total_mib, "temperature_c": g.temperature_c}
-            for g in sample.gpus
-        ],
-        "servers": [
-            {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "url": s.url, "base_url": s.base_url,
-             "version": s.version, "started": s.started, "kind": s.kind, "password": not s.token}
-            for s in sample.servers
-        ],
-    }
-
-
-def status_text(alias: str, sample) -> str:
-    from jtui.ui.format import gib
-
-    lines = [alias]
-    if not sample.supported:
-        lines.append(f"  unsupported: {sample.os} (no load figures)")
-    else:
-        load = " ".join(f"{x:.2f}" for x in sample.load) if sample.load else "?"
-        lines.append(f"  cpu  {sample.cpu_percent:.0f}%  {sample.cores} cores  load {load}")
-        lines.append(f"  mem  {sample.mem_percent:.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
-    for g in sample.gpus:
-        lines.append(f"  gpu {g.index} {g.name}  {g.util_percent if g.util_percent is not None else '?'}%  "
-                     f"{(g.mem_used_mib or 0) / 1024:.1f} / {(g.mem_total_mib or 0) / 1024:.1f} GiB")
-    if not sample.servers:
-        lines.append("  no Jupyter servers running")
-    for s in sample.servers:
-        lines.append(f"  jupyter  port {s.port}  pid {s.pid}  {s.root_dir}  {s.version}")
-    return "\n".join(lines)
-
-
 async def cmd_status(args) -> int:
     from jtui.core.link import ConnectFailed
     from jtui.core.oneshot import OneShotError, status, with_demo
 
+    from jtui.core.status_report import status_json, status_text
+
     try:
         async with with_demo(_load(args), args.demo) as inventory:
-            sample = await status(inventory, args.host)
+            report = await status(inventory, args.host)
     except (OneShotError, ConnectFailed) as exc:
         return _fail(f"{args.host}: {exc}")
     if args.json:
-        print(json.dumps(status_json(args.host, sample), indent=2))
+        print(json.dumps(status_json(args.host, report), indent=2))
     else:
-        print(status_text(args.host, sample))
+        print(status_text(args.host, report))
     return 0
 
 

@@ -409,7 +409,9 @@ def test_script_gpu_and_non_linux_lines(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     smi = bin_dir / "nvidia-smi"
-    smi.write_text('#!/bin/sh\necho "0, NVIDIA A100-SXM4-80GB, 72, 30920, 81920, 54"\necho "1, Tesla K80, [N/A], 0, 11441, [Not Supported]"\n')
+    smi.write_text('#!/bin/sh\ncase "$*" in *--query-gpu=*)\n'
+                   'echo "0, GPU-0000, NVIDIA A100-SXM4-80GB, 72, 30920, 81920, 54"\n'
+                   'echo "1, GPU-0001, Tesla K80, [N/A], 0, 11441, [Not Supported]" ;;\nesac\n')
     smi.chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", HOME=str(tmp_path))
     sample = parse_line(run_script(env=env)[-1])

@@ -244,7 +244,10 @@ async def test_a_hanging_profile_does_not_stop_the_probe(fresh_sshd):
 
 # -- GPUs ---------------------------------------------------------------------------------
 
-SMI_LINES = ["0, NVIDIA A100-SXM4-80GB, 72, 30920, 81920, 54", "1, Tesla V100-SXM2-16GB, [N/A], 0, 16384, [Not Supported]"]
+SMI_LINES = [
+    "0, GPU-8f1c2d3e-0000-1111-2222-333344445555, NVIDIA A100-SXM4-80GB, 72, 30920, 81920, 54",
+    "1, GPU-8f1c2d3e-0000-1111-2222-333344446666, Tesla V100-SXM2-16GB, [N/A], 0, 16384, [Not Supported]",
+]
 
 
 async def test_nvidia_smi_stand_in_gives_gpu_stats(sshd, conn):
@@ -253,9 +256,10 @@ async def test_nvidia_smi_stand_in_gives_gpu_stats(sshd, conn):
     smi.write_text(
         "#!/bin/sh\n"
         'case "$*" in\n'
-        '  "--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu --format=csv,noheader,nounits")\n'
+        '  "--query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu --format=csv,noheader,nounits")\n'
         + "".join(f"    echo '{line}'\n" for line in SMI_LINES)
         + "    ;;\n"
+        '  "--query-compute-apps=pid,used_memory,gpu_uuid --format=csv,noheader,nounits") ;;\n'
         '  *) echo "unexpected: $*" >&2; exit 2 ;;\n'
         "esac\n"
     )

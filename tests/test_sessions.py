@@ -24,6 +24,7 @@ class Recorder:
         self.samples = []
         self.notices = []
         self.forwards = ()
+        self.kernels = {}  # server port -> (kernels, note)
         self.changed = asyncio.Event()
 
     def session_status(self, status) -> None:
@@ -36,6 +37,10 @@ class Recorder:
 
     def session_notice(self, alias, text, error=False) -> None:
         self.notices.append(text)
+
+    def session_kernels(self, alias, port, kernels, note) -> None:
+        self.kernels[port] = (kernels, note)
+        self.changed.set()
 
     def session_forwards(self, alias, forwards) -> None:
         self.forwards = forwards

@@ -122,7 +122,8 @@ def test_empty_state(snap_compare, monkeypatch):
 
 
 def test_live_host(snap_compare, hosts):
-    assert snap(snap_compare, hosts, live)
+    """The README's first picture: figures, a GPU, two servers, the first one's kernels."""
+    assert snap(snap_compare, hosts, live, size=(100, 30))
 
 
 def test_command_palette(snap_compare, hosts):

@@ -15,6 +15,12 @@ class Fleet:
         self.listener = listener
         self.prompter = prompter
         self.sessions: dict[str, HostSession] = {}
+        self.watched: str | None = None  # the host on screen: its servers are asked for their kernels
+
+    def watch(self, alias: str | None) -> None:
+        self.watched = alias
+        for name, session in self.sessions.items():
+            session.watch_kernels(name == alias)
 
     def session(self, alias: str) -> HostSession:
         if alias not in self.sessions:
@@ -27,6 +33,7 @@ class Fleet:
                 self.prompter,
                 blocked=self.inventory.blocker(alias),
             )
+            self.sessions[alias].watch_kernels(alias == self.watched)
         return self.sessions[alias]
 
     def autostart(self) -> None:

@@ -102,3 +102,59 @@ async def _read_response(client: h11.Connection, reader, max_body: int) -> HttpR
             if not status:
                 raise HttpError("connection closed before an HTTP answer")
             return HttpResponse(status, headers, b"".join(chunks))
+
+
+class KeepAlive:
+    """Requests to one server over one kept-alive channel, opened again when the server closes it.
+
+    One at a time (a lock): HTTP/1.1 answers in order, and the screen asks
+    a server every sample at most.
+    """
+
+    def __init__(self, conn, host: str, port: int, *, token: str = "", timeout: float = 5.0) -> None:
+        self.conn, self.host, self.port, self.token, self.timeout = conn, host, port, token, timeout
+        self._lock = asyncio.Lock()
+        self._channel = None  # (h11 connection, reader, writer)
+
+    async def request(self, method: str, path: str, payload: Any = None) -> HttpResponse:
+        async with self._lock:
+            for attempt in (1, 2):  # a kept channel the server closed meanwhile: once more on a new one
+                fresh = self._channel is None
+                try:
+                    return await asyncio.wait_for(self._exchange(method, path, payload), self.timeout)
+                except (HttpError, ConnectionError, OSError, h11.ProtocolError):
+                    await self._drop()
+                    if fresh or attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+    async def _exchange(self, method: str, path: str, payload: Any) -> HttpResponse:
+        if self._channel is None:
+            reader, writer = await self.conn.open_connection(self.host, self.port)
+            self._channel = (h11.Connection(our_role=h11.CLIENT), reader, writer)
+        client, reader, writer = self._channel
+        body = b"" if payload is None else json.dumps(payload).encode()
+        headers = [("Host", f"{self.host}:{self.port}"), ("Content-Length", str(len(body)))]
+        if self.token:
+            headers.append(("Authorization", f"token {self.token}"))
+        if payload is not None:
+            headers.append(("Content-Type", "application/json"))
+        writer.write(client.send(h11.Request(method=method, target=path, headers=headers)))
+        if body:
+            writer.write(client.send(h11.Data(data=body)))
+        writer.write(client.send(h11.EndOfMessage()))
+        response = await _read_response(client, reader, MAX_BODY)
+        if client.our_state is h11.DONE and client.their_state is h11.DONE:
+            client.start_next_cycle()
+        else:  # the server closes after this answer
+            await self._drop()
+        return response
+
+    async def _drop(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            channel[2].close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._drop()

@@ -16,7 +16,16 @@ import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: this machine, and only this machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 # Set by the terminal jtui runs in; an SSH session has no terminal, so sshd would not pass them.
 _TERMINAL_VARS = ("TMUX", "TMUX_PANE", "TERM", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLORTERM",
                   "COLUMNS", "LINES", "STY", "WINDOW")
@@ -50,7 +59,7 @@ def _server_class(client_public_key):
 
         def connection_requested(self, dest_host, dest_port, orig_host, orig_port):
             # Forwards may only reach this machine's loopback, like a server bound there.
-            return dest_host in LOOPBACK
+            return is_loopback(dest_host)
 
         def server_requested(self, listen_host, listen_port):
             return False

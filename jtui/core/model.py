@@ -39,6 +39,32 @@ class JupyterServer:
 
 
 @dataclass(frozen=True)
+class KernelProcesses:
+    """A kernel as the probe sees it from outside: its process tree below a server, and what it costs."""
+
+    kernel_id: str  # from the kernel-ID.json on its command line
+    pid: int  # the topmost process naming that file
+    server_pid: int
+    processes: int  # the kernel and its children (DataLoader workers, ...)
+    cpu_percent: float | None  # of one core, summed over the processes; None on the first sample
+    memory_bytes: int  # PSS where it could be read, else RSS, summed
+    memory_kind: str  # "pss" or "rss"
+    gpu_memory_mib: float = 0.0
+    gpus: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class GpuProcess:
+    """A process holding GPU memory that belongs to no kernel jtui knows."""
+
+    pid: int
+    gpu: int | None
+    used_mib: float | None
+    user: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Sample:
     """One probe line: the state of a host at one moment."""
 
@@ -60,6 +86,8 @@ class Sample:
     runtime_dir: str = ""  # the first of runtime_dirs: where servers jtui starts write
     runtime_dirs: tuple[str, ...] = ()  # every dir the probe looked in, by preference
     gpu_error: str = ""  # nvidia-smi exists but failed (driver gone, ...): its message
+    kernel_processes: tuple[KernelProcesses, ...] = ()
+    gpu_processes: tuple[GpuProcess, ...] = ()
     dropped: tuple[str, ...] = ()  # entries left out of this sample, and why (for the log)
 
     @property

@@ -16,6 +16,7 @@ from jtui.core.forwards import Forward
 from jtui.core.inventory import Inventory
 from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
 from jtui.core.session import HostSession
+from jtui.core.status_report import StatusReport
 
 Say = Callable[[str], None]
 
@@ -52,6 +53,9 @@ class _Narrator:
 
     def session_forwards(self, alias: str, forwards: tuple[Forward, ...]) -> None:
         self.forwards = forwards
+
+    def session_kernels(self, alias: str, port: int, kernels, note: str) -> None:
+        pass
 
 
 def unknown_host(inventory: Inventory, alias: str) -> str:
@@ -106,11 +110,18 @@ async def take_sample(session: HostSession, interval: float, timeout: float = 30
     raise OneShotError(f"{session.alias}: the probe ended without a sample")
 
 
-async def status(inventory: Inventory, alias: str) -> Sample:
+async def status(inventory: Inventory, alias: str) -> StatusReport:
+    """One host's figures, servers and their kernels (the API's view, when the server lets jtui ask)."""
+    from jtui.core.kernels import kernels_of
+
     session = make_session(inventory, alias)
     await session.connect_once()
     try:
-        return await take_sample(session, min(1.0, inventory.settings.refresh))
+        sample = await take_sample(session, min(1.0, inventory.settings.refresh))
+        kernels = {}
+        for server in sample.servers:
+            kernels[server.port] = await kernels_of(session.conn, server, sample.kernel_processes)
+        return StatusReport(sample, kernels)
     finally:
         await session.close()
 

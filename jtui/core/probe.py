@@ -22,7 +22,7 @@ from typing import Any
 
 from jtui.core.model import Sample
 from jtui.core.probe_parse import MAX_LINE, ProbeLineError, parse_line
-from jtui.core.remote import Remote
+from jtui.core.remote import Remote, script_source
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def probe_variables(
         "login": "1" if login_shell else "0",
         "dirs": "\n".join(runtime_dirs),
         "setup": setup,
+        "awk_prog": script_source("probe.awk"),
     }
 
 

@@ -10,15 +10,18 @@ reasons in Sample.dropped) rather than the whole line.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
-from jtui.core.model import GpuStat, JupyterServer, Sample
+from jtui.core.model import GpuProcess, GpuStat, JupyterServer, KernelProcesses, Sample
 from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text, strict_json
 
 FORMAT_VERSION = 1
 
 MAX_LINE = 1 << 20  # characters; a sample is a few KiB even with many servers
 MAX_SERVERS = 256
+MAX_KERNELS = 1024
+MAX_GPU_PROCESSES = 1024
 MAX_GPUS = 64
 MAX_CORES = 65536
 MAX_DIRS = 16
@@ -129,6 +132,51 @@ def _gpu(entry: Any) -> GpuStat:
     )
 
 
+_KERNEL_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
+
+
+def _kernel(entry: Any) -> KernelProcesses:
+    if not isinstance(entry, dict):
+        raise ProbeLineError("not an object")
+    kernel_id = _text(entry.get("id"), "id", 128)
+    if not _KERNEL_ID.match(kernel_id):
+        raise ProbeLineError("kernel id is not a kernel id")
+    gpus = tuple(int(_in_range(g, "gpus", 0, 4095)) for g in _list(entry, "gpus", MAX_GPUS))
+    kind = entry.get("mem_kind")
+    if kind not in ("pss", "rss"):
+        raise ProbeLineError("mem_kind is neither pss nor rss")
+    return KernelProcesses(
+        kernel_id=kernel_id,
+        pid=_required_int(entry, "pid", 1, 2**31),
+        server_pid=_required_int(entry, "server", 1, 2**31),
+        processes=_required_int(entry, "procs", 1, 1 << 20),
+        cpu_percent=_number(entry, "cpu", 0.0, 100.0 * MAX_CORES),
+        memory_bytes=_required_int(entry, "mem", 0, MAX_BYTES),
+        memory_kind=kind,
+        gpu_memory_mib=_number(entry, "gpu_mib", 0.0, 1e9) or 0.0,
+        gpus=gpus,
+    )
+
+
+def _gpu_process(entry: Any) -> GpuProcess:
+    if not isinstance(entry, dict):
+        raise ProbeLineError("not an object")
+    return GpuProcess(
+        pid=_required_int(entry, "pid", 1, 2**31),
+        gpu=_integer(entry, "gpu", 0, 4095),
+        used_mib=_number(entry, "mib", 0.0, 1e9),
+        user=_text(entry.get("user", ""), "user", 256),
+        command=_text(entry.get("command", ""), "command", 1024),
+    )
+
+
+def _required_int(data: dict, key: str, lo: int, hi: int) -> int:
+    value = _integer(data, key, lo, hi)
+    if value is None:
+        raise ProbeLineError(f"{key} missing")
+    return value
+
+
 def _server(entry: Any) -> JupyterServer:
     """One runtime file entry: {"file", "mtime", "text"} (or "big" when it was too long)."""
     if not isinstance(entry, dict):
@@ -193,6 +241,8 @@ def parse_line(line: str) -> Sample:
             gpus.append(_gpu(entry))
         except ProbeLineError as exc:
             dropped.append(f"gpu {position}: {exc.reason}")
+    kernels = _entries(data, "kernels", MAX_KERNELS, _kernel, dropped)
+    gpu_processes = _entries(data, "gpu_processes", MAX_GPU_PROCESSES, _gpu_process, dropped)
     servers: list[JupyterServer] = []
     seen: set[tuple[int, int]] = set()
     for position, entry in enumerate(_list(data, "servers", MAX_SERVERS)):
@@ -227,5 +277,18 @@ def parse_line(line: str) -> Sample:
         runtime_dir=dirs[0] if dirs else "",
         runtime_dirs=dirs,
         gpu_error=gpu_error,
+        kernel_processes=kernels,
+        gpu_processes=gpu_processes,
         dropped=tuple(dropped),
     )
+
+
+def _entries(data: dict, key: str, limit: int, parse, dropped: list[str]) -> tuple:
+    """Each entry of a list parsed on its own: a bad one is left out (said in `dropped`), not the line."""
+    out = []
+    for position, entry in enumerate(_list(data, key, limit)):
+        try:
+            out.append(parse(entry))
+        except ProbeLineError as exc:
+            dropped.append(f"{key} {position}: {exc.reason}")
+    return tuple(out)

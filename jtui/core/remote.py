@@ -40,8 +40,9 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
 @cache
 def script_source(name: str) -> str:
-    """The text of `jtui/core/sh/NAME.sh`."""
-    return resources.files("jtui.core").joinpath("sh", f"{name}.sh").read_text(encoding="utf-8")
+    """The text of `jtui/core/sh/NAME.sh` (or of NAME itself when it has an extension: probe.awk)."""
+    file = name if "." in name else f"{name}.sh"
+    return resources.files("jtui.core").joinpath("sh", file).read_text(encoding="utf-8")
 
 
 def _assignment(name: str, value: object) -> str:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from jtui.core.dial import Dialer, Prompter
 from jtui.core.forwards import Forward, ForwardManager
+from jtui.core.kernels import Kernel, KernelApi, kernels_of
 from jtui.core.link import BACKOFF_FIRST, BACKOFF_MAX, Link
 from jtui.core.logs import register_secret
 from jtui.core.model import HostStatus, JupyterServer, Sample
@@ -31,6 +32,7 @@ class SessionListener(Protocol):
     def session_sample(self, alias: str, sample: Sample) -> None: ...
     def session_notice(self, alias: str, text: str, error: bool = False) -> None: ...
     def session_forwards(self, alias: str, forwards: tuple[Forward, ...]) -> None: ...
+    def session_kernels(self, alias: str, port: int, kernels: tuple[Kernel, ...], note: str) -> None: ...
 
 
 class HostSession:
@@ -62,6 +64,9 @@ class HostSession:
         self._probing = probe
         self._probe = None  # the running Probe
         self._restart_probe = False
+        self.watching_kernels = False  # the screen shows this host: ask its servers for their kernels
+        self._apis: dict[int, KernelApi] = {}  # server pid -> its kernel API (one kept-alive channel each)
+        self._kernels_task: asyncio.Task | None = None
 
     # -- what the link knows ------------------------------------------------
 
@@ -111,6 +116,11 @@ class HostSession:
 
     async def close(self) -> None:
         """End the session: forwards closed, connection closed; remote servers keep running."""
+        if self._kernels_task is not None:
+            self._kernels_task.cancel()
+        for api in self._apis.values():
+            await api.close()
+        self._apis.clear()
         try:
             await self.forwards.close_all()
         except Exception:
@@ -159,6 +169,7 @@ class HostSession:
                     failures = 0
                     self.last_sample = sample
                     self.listener.session_sample(self.alias, sample)
+                    self._refresh_kernels(sample)
             except ProbeDied as exc:
                 failures += 1
                 log.info("%s: probe ended: %s", self.alias, exc)
@@ -205,6 +216,41 @@ class HostSession:
         await self.forwards.unbind(forward.local_port)
         self._forwards_changed()
         return True
+
+    # -- kernels ---------------------------------------------------------------
+
+    def watch_kernels(self, on: bool) -> None:
+        """Shown on screen: ask the servers for their kernels with every sample (off: leave them be)."""
+        self.watching_kernels = on
+        if on and self.last_sample is not None:
+            self._refresh_kernels(self.last_sample)
+
+    def _refresh_kernels(self, sample: Sample) -> None:
+        if not self.watching_kernels or self.conn is None:
+            return
+        if self._kernels_task is not None and not self._kernels_task.done():
+            return  # the last round is still out: skip this one, never pile up
+        self._kernels_task = asyncio.get_running_loop().create_task(self._ask_kernels(sample, self.conn))
+
+    async def _ask_kernels(self, sample: Sample, conn) -> None:
+        live = {s.pid for s in sample.servers}
+        for pid in [p for p in self._apis if p not in live]:
+            await self._apis.pop(pid).close()
+        for server in sample.servers:
+            api = self._apis.get(server.pid)
+            if api is None or api.http.conn is not conn:
+                api = self._apis[server.pid] = KernelApi(conn, server)
+            kernels, note = await kernels_of(conn, server, sample.kernel_processes, api)
+            self.listener.session_kernels(self.alias, server.port, kernels, note)
+
+    async def kernel_action(self, server: JupyterServer, kernel_id: str, action: str) -> None:
+        """interrupt, restart or shutdown one kernel (KernelsUnavailable says why not)."""
+        self._require_remote()
+        api = KernelApi(self.conn, server)
+        try:
+            await api.act(kernel_id, action)
+        finally:
+            await api.close()
 
     # -- Jupyter ---------------------------------------------------------------
 

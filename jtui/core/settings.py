@@ -7,7 +7,7 @@ a typo must never stop jtui from starting.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 DEFAULT_REFRESH = 2.0
@@ -25,17 +25,19 @@ class HostSettings:
     # Shell code the login shell runs before Jupyter (`module load ...`, `conda activate ...`):
     # the user's own, run as written, like the commands of their profile.
     setup: str | None = None
+    # A kernel idle this long that still holds GPU memory is flagged (None: DEFAULT_GPU_IDLE_MINUTES).
+    gpu_idle_minutes: float | None = None
 
     def over(self, base: "HostSettings") -> "HostSettings":
-        return HostSettings(
-            jupyter=self.jupyter if self.jupyter is not None else base.jupyter,
-            root_dir=self.root_dir if self.root_dir is not None else base.root_dir,
-            autoconnect=self.autoconnect if self.autoconnect is not None else base.autoconnect,
-            setup=self.setup if self.setup is not None else base.setup,
-        )
+        """These settings, each one not set here taken from `base`."""
+        return HostSettings(**{
+            f.name: getattr(self, f.name) if getattr(self, f.name) is not None else getattr(base, f.name)
+            for f in fields(self)
+        })
 
 
 BUILTIN_HOST = HostSettings(jupyter=DEFAULT_JUPYTER, root_dir=DEFAULT_ROOT_DIR, autoconnect=True)
+DEFAULT_GPU_IDLE_MINUTES = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,16 @@ class Settings:
         return self.hosts.get(alias, HostSettings()).over(self.defaults.over(BUILTIN_HOST))
 
 
-_HOST_KEYS = {"jupyter": str, "root_dir": str, "setup": str, "autoconnect": bool}
+_HOST_KEYS = {"jupyter": str, "root_dir": str, "setup": str, "autoconnect": bool, "gpu_idle_minutes": float}
+_RANGES = {"gpu_idle_minutes": (0.0, 10080.0)}  # a week
 TOP_LEVEL_KEYS = ("refresh", "theme", "defaults", "hosts", "keys")
-_TYPE_NAMES = {str: "a string", bool: "true or false"}
+_TYPE_NAMES = {str: "a string", bool: "true or false", float: "a number"}
+
+
+def _fits(value: object, expected: type) -> bool:
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, expected)
 
 
 def _host_settings(table: object, where: str, file: str, problems: list[str]) -> HostSettings:
@@ -69,15 +78,18 @@ def _host_settings(table: object, where: str, file: str, problems: list[str]) ->
         if expected is None:
             known = ", ".join(_HOST_KEYS)
             problems.append(f"{file}: unknown key {where}.{key} (known: {known}); ignored")
-        elif not isinstance(value, expected):
+        elif not _fits(value, expected):
             problems.append(
                 f"{file}: {where}.{key} must be {_TYPE_NAMES[expected]}, "
                 f"not {value!r}; using the default"
             )
         elif expected is str and not value.strip():
             problems.append(f"{file}: {where}.{key} is empty; using the default")
+        elif key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
+            low, high = _RANGES[key]
+            problems.append(f"{file}: {where}.{key} = {value} is outside {low:g}..{high:g}; using the default")
         else:
-            values[key] = value
+            values[key] = float(value) if expected is float else value
     return HostSettings(**values)
 
 

@@ -18,8 +18,9 @@ from textual.message_pump import MessagePump
 
 from jtui.core.forwards import Forward
 from jtui.core.hostkeys import HostKeyProblem
+from jtui.core.kernels import Kernel
 from jtui.core.model import HostStatus, Sample
-from jtui.ui.messages import ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged
+from jtui.ui.messages import ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged, KernelsListed
 
 SAMPLE_GATHER = 0.05  # seconds samples wait for others before they are posted together
 
@@ -49,6 +50,9 @@ class Bridge:
 
     def session_forwards(self, alias: str, forwards: tuple[Forward, ...]) -> None:
         self.target.post_message(ForwardsChanged(alias, forwards))
+
+    def session_kernels(self, alias: str, port: int, kernels: tuple[Kernel, ...], note: str) -> None:
+        self.target.post_message(KernelsListed(alias, port, kernels, note))
 
 
 class Prompter:

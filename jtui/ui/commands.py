@@ -21,6 +21,11 @@ SERVER_ACTIONS = (
     ("forward", "Forward {server} to localhost (again: unbind)"),
     ("stop", "Stop {server}"),
 )
+KERNEL_ACTIONS = (
+    ("interrupt", "Interrupt the kernel of {kernel}"),
+    ("restart", "Restart the kernel of {kernel}"),
+    ("shutdown", "Shut down the kernel of {kernel}"),
+)
 APP_ACTIONS = (
     ("filter", "Filter hosts by name"),
     ("help", "Help: keys and where the configuration lives"),
@@ -61,6 +66,10 @@ class JtuiCommands(Provider):
             where = f"{host}:{server.port}" + (f" ({short_path(server.root_dir, home)})" if server.root_dir else "")
             for binding_id, title in SERVER_ACTIONS:
                 add(binding_id, title, server=where)
+        kernel = record.selected_kernel_of_server if record else None
+        if kernel:
+            for binding_id, title in KERNEL_ACTIONS:
+                add(binding_id, title, kernel=kernel.path or kernel.id[:8])
         if screen.last_hint is not None:
             add("laptop", "Copy the laptop-side ssh -N -L command")
         for binding_id, title in APP_ACTIONS:

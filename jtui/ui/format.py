@@ -22,6 +22,13 @@ def gib(n: int | float | None) -> str:
     return "?" if n is None else f"{n / GIB:.1f}"
 
 
+def size(n: int | float) -> str:
+    """Bytes as a person reads them: 340 MiB, 1.2 GiB."""
+    if n >= GIB:
+        return f"{n / GIB:.1f} GiB"
+    return f"{n / 1024**2:.0f} MiB"
+
+
 def percent(p: float | None) -> str:
     return "" if p is None else f"{p:3.0f}%"
 

@@ -17,8 +17,9 @@ from textual.widgets import DataTable, Static
 from jtui.core.model import HostState, HostStatus
 from jtui.core.resolve import ResolvedHost
 from jtui.ui import colors
-from jtui.ui.format import duration, gib, percent, short_path, sparkline
+from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
+from jtui.ui.kernel_view import KernelView
 from jtui.ui.state import HostRecord
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
@@ -101,6 +102,13 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
             text.append(f"  {(gpu.mem_used_mib or 0) / 1024:.1f} / {gpu.mem_total_mib / 1024:.1f} GiB")
         if gpu.temperature_c is not None:
             text.append(f"  {gpu.temperature_c:.0f}°C", style=muted)
+    for proc in sample.gpu_processes:  # GPU memory no kernel of a server here holds
+        text.append("\n")
+        gpu = f"GPU {proc.gpu}" if proc.gpu is not None else "GPU ?"
+        used = size(proc.used_mib * 1024**2) if proc.used_mib is not None else "?"
+        who = f"{proc.user} " if proc.user else ""
+        text.append(f"  {gpu}: pid {proc.pid} {who}{used}  {proc.command or '(command hidden)'}"[: max(20, width - 2)],
+                    style=muted)
     return text
 
 
@@ -123,6 +131,7 @@ class HostDetail(Vertical):
         yield Static("Jupyter servers", id="servers-title")
         yield ServerTable(id="servers", cursor_type="row")
         yield Static(id="servers-empty")
+        yield KernelView(id="kernel-view")
 
     def on_mount(self) -> None:
         self.border_title = "Host"
@@ -149,10 +158,12 @@ class HostDetail(Vertical):
             header.update("")
             stats.update("")
             self._fill_servers(palette, None)
+            self.query_one(KernelView).show((), "", None, "", 0, visible=False)
             return
         header.update(header_text(record.resolved, record.status, palette))
         stats.update(stats_text(record, palette, self.size.width))
         self._fill_servers(palette, record)
+        self._show_kernels(record)
 
     def refresh_countdown(self) -> None:
         """Redraw the header while a retry is counted down."""
@@ -210,6 +221,22 @@ class HostDetail(Vertical):
         stale = record is not None and record.stale and sample is not None
         title.update(Text("Jupyter servers" + ("  (stale: reconnecting)" if stale else ""), style="bold"))
         title.display = sample is not None or bool(record and (record.activity or servers))
+
+    def _show_kernels(self, record: HostRecord) -> None:
+        server = record.selected_server
+        kernels, note = record.kernels_of(server.port if server else None)
+        listed = any(port == (server.port if server else None) for port, _, _ in record.kernels)
+        home = record.sample.remote_home if record.sample else ""
+        idle = self.idle_minutes(record.alias)
+        chosen = record.selected_kernel_of_server
+        self.query_one(KernelView).show(kernels, note, chosen.id if chosen else None, home, idle,
+                                        visible=server is not None and listed)
+
+    def idle_minutes(self, alias: str) -> float:
+        from jtui.core.settings import DEFAULT_GPU_IDLE_MINUTES
+
+        value = self.app.inventory.settings.for_host(alias).gpu_idle_minutes
+        return DEFAULT_GPU_IDLE_MINUTES if value is None else value
 
     @on(DataTable.RowHighlighted, "#servers")
     def _server_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -34,7 +34,10 @@ from jtui.ui.messages import (
     HostResolved,
     HostsSampled,
     HostStatusChanged,
+    KernelsListed,
 )
+from jtui.ui.kernel_actions import KernelActions
+from jtui.ui.kernel_view import KernelView
 from jtui.ui.server_actions import ServerActions
 from jtui.ui.state import HostRecord
 
@@ -59,7 +62,7 @@ def problems_text(problems: list[str], one_line: bool = False) -> str:
     return text
 
 
-class HostScreen(ServerActions, Screen):
+class HostScreen(ServerActions, KernelActions, Screen):
     # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
     BINDINGS = [
         Binding("s", "start", "start", id="start", tooltip="start a Jupyter server on the selected host"),
@@ -71,6 +74,9 @@ class HostScreen(ServerActions, Screen):
         Binding("slash", "filter", "filter", id="filter", tooltip="filter hosts by name (enter keeps it, esc clears)"),
         Binding("enter", "connect", "connect", show=False, id="connect", tooltip="connect the selected host now, asking for a passphrase, password or code"),
         Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="after a copy over SSH: copy the laptop-side ssh -N -L command"),
+        Binding("i", "interrupt_kernel", "interrupt", show=False, id="interrupt", tooltip="interrupt the selected kernel (stops the running cell)"),
+        Binding("R", "restart_kernel", "restart kernel", show=False, id="restart", tooltip="restart the selected kernel (asks first)"),
+        Binding("D", "shutdown_kernel", "shut down kernel", show=False, id="shutdown", tooltip="shut the selected kernel down (asks first)"),
     ]
 
     app: "JtuiApp"
@@ -171,18 +177,32 @@ class HostScreen(ServerActions, Screen):
     def on_activity_changed(self, message: ActivityChanged) -> None:
         self._change(message.alias, state.with_activity, message.text)
 
+    def on_kernels_listed(self, message: KernelsListed) -> None:
+        self._change(message.alias, state.with_kernels, message.port, message.kernels, message.note)
+
     def on_host_notice(self, message: HostNotice) -> None:
         self.notify(message.text, title=message.alias, severity="error" if message.error else "information")
 
     @on(HostList.Selected)
     def _host_selected(self, message: HostList.Selected) -> None:
         alias = message.alias
+        self._watch_kernels_of(alias)
         if alias is None:
             self.detail.record = None
             return
         if self.record(alias).resolved is None:
             self.resolve(alias)
         self.detail.record = self.record(alias)
+
+    def _watch_kernels_of(self, alias: str | None) -> None:
+        """Only the host on screen has its servers asked for their kernels."""
+        if self.app.fleet is not None:
+            self.app.fleet.watch(alias)
+
+    @on(KernelView.Highlighted)
+    def _kernel_highlighted(self, message: KernelView.Highlighted) -> None:
+        if self.selected is not None:
+            self._change(self.selected, state.with_selected_kernel, message.kernel_id)
 
     @on(HostDetail.ServerHighlighted)
     def _server_highlighted(self, message: HostDetail.ServerHighlighted) -> None:

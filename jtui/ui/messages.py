@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from jtui.core.forwards import Forward
+from jtui.core.kernels import Kernel
 from jtui.core.model import HostStatus, JupyterServer, Sample
 from jtui.core.resolve import ResolvedHost
 
@@ -84,3 +85,21 @@ class ForwardToggled(Message):
     alias: str
     server: JupyterServer
     forward: Forward | None  # None: unbound
+
+
+@dataclass
+class KernelsListed(Message):
+    """A server's kernels (and, in `note`, why the API's part of them is missing)."""
+
+    alias: str
+    port: int
+    kernels: tuple[Kernel, ...]
+    note: str = ""
+
+
+@dataclass
+class KernelActed(Message):
+    alias: str
+    port: int
+    kernel: Kernel
+    action: str

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from jtui.core.forwards import Forward
+from jtui.core.kernels import Kernel
 from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
 from jtui.core.resolve import ResolvedHost
 
@@ -37,6 +38,8 @@ class HostRecord:
     forwards: tuple[Forward, ...] = ()
     activity: str = ""  # what jtui is doing there right now, e.g. "starting Jupyter: ..."
     selected_port: int | None = None  # the server the user has (or jtui put) the cursor on
+    kernels: tuple[tuple[int, tuple[Kernel, ...], str], ...] = ()  # (server port, its kernels, why the API is missing)
+    selected_kernel: str | None = None  # the kernel id under the cursor in the kernel table
 
     @property
     def servers(self) -> tuple[JupyterServer, ...]:
@@ -56,6 +59,17 @@ class HostRecord:
         servers = self.servers
         chosen = next((s for s in servers if s.port == self.selected_port), None)
         return chosen or (servers[0] if servers else None)
+
+    def kernels_of(self, port: int | None) -> tuple[tuple[Kernel, ...], str]:
+        """The kernels of the server at `port`, and why the server's own account of them is missing ("")."""
+        return next(((k, note) for p, k, note in self.kernels if p == port), ((), ""))
+
+    @property
+    def selected_kernel_of_server(self) -> Kernel | None:
+        server = self.selected_server
+        kernels, _ = self.kernels_of(server.port if server else None)
+        chosen = next((k for k in kernels if k.id == self.selected_kernel), None)
+        return chosen or (kernels[0] if kernels else None)
 
     @property
     def cpu_percent(self) -> float | None:
@@ -114,3 +128,20 @@ def with_resolved(record: HostRecord, resolved: ResolvedHost) -> HostRecord:
 
 def with_selected_port(record: HostRecord, port: int | None) -> HostRecord:
     return replace(record, selected_port=port)
+
+
+def with_kernels(record: HostRecord, port: int, kernels: tuple[Kernel, ...], note: str) -> HostRecord:
+    """A server's kernels as listed now; a kernel whose CPU figure is missing this time keeps its last one."""
+    before = {k.id: k for k in record.kernels_of(port)[0]}
+    kernels = tuple(
+        replace(k, cpu_percent=before[k.id].cpu_percent)
+        if k.cpu_percent is None and k.id in before and before[k.id].pid == k.pid else k
+        for k in kernels
+    )
+    live = {s.port for s in record.servers}
+    kept = tuple(item for item in record.kernels if item[0] != port and item[0] in live)
+    return replace(record, kernels=kept + ((port, kernels, note),))
+
+
+def with_selected_kernel(record: HostRecord, kernel_id: str | None) -> HostRecord:
+    return replace(record, selected_kernel=kernel_id)

@@ -90,6 +90,9 @@ class Listener:
     def session_notice(self, alias, text, error=False) -> None:
         pass
 
+    def session_kernels(self, alias, port, kernels, note) -> None:
+        pass
+
     def session_forwards(self, alias, forwards) -> None:
         pass
 

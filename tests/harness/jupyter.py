@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +38,10 @@ class RunningJupyter:
         return self.proc.pid
 
     def status(self, port: int | None = None) -> int:
-        """GET /api/status on 127.0.0.1:PORT (default: the server's own port)."""
-        url = f"http://127.0.0.1:{port or self.port}{self.info.get('base_url', '/')}api/status"
-        req = urllib.request.Request(url, headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status
+        """GET /api/status on 127.0.0.1:PORT (default: the server's own port): the HTTP status."""
+        from tests.harness.http import status_of
+
+        return status_of(port or self.port, self.token, self.info.get("base_url", "/"))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -63,6 +61,7 @@ def start_jupyter(
     token: str | None = "test-token-0123456789",
     kind: str = "server",
     timeout: float = 60,
+    extra: list[str] | tuple[str, ...] = (),
 ) -> RunningJupyter:
     """Start `jupyter server` (or `jupyter notebook` when installed) and wait for its runtime file."""
     runtime_dir.mkdir(parents=True, exist_ok=True)
@@ -73,6 +72,7 @@ def start_jupyter(
         args.append(f"--IdentityProvider.token={token}")
     if os.geteuid() == 0:
         args.append("--allow-root")
+    args.extend(extra)
     full_env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime_dir), **(env or {}))
     log = open(runtime_dir.parent / f"jupyter-test-{time.time_ns()}.log", "wb")
     proc = subprocess.Popen(args, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -89,7 +89,7 @@ def start_jupyter(
             if info.get("pid") == proc.pid and info.get("port"):
                 server = RunningJupyter(proc, info, Path(path))
                 try:
-                    if server.status() == 200:
+                    if server.status() in (200, 403):  # 403: up, and asking for a password
                         return server
                 except OSError:
                     pass

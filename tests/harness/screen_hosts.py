@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.harness.screen_kernels import API_HOST, GPU_UUID, serve_api, step_kernels, write_kernels
 from tests.harness.sshd import kill_all, pids_with_marker, wait_gone
 
 SCREENS = Path(__file__).resolve().parents[1] / "configs" / "screens"
@@ -53,6 +54,7 @@ class Persona:
     root: Path = field(default=Path())
     busy: int = 0  # jiffies per core so far
     idle: int = 0
+    steps: int = 0
 
     @property
     def home(self) -> Path:
@@ -83,10 +85,8 @@ class Persona:
             f"SwapTotal: {8 * GIB_KB} kB\nSwapFree: {8 * GIB_KB} kB\n"
         )
         self.step(0)
-        if self.gpu:
-            script = self.bin / "nvidia-smi"
-            script.write_text(f"#!/bin/sh\necho '{self.gpu}'\n")
-            script.chmod(0o755)
+        if self.gpu:  # its first server runs the kernels the pictures show
+            write_kernels(self.proc, self.servers[0][0], self.bin, self.gpu)
         # `jupyter` here never comes up: the picture of a server still starting. It enters
         # itself in the fixture's /proc, which is where this host's processes are looked up.
         standin = self.bin / "jupyter"
@@ -99,9 +99,9 @@ class Persona:
             (self.proc / str(pid) / "stat").write_text(f"{pid} (jupyter-lab) S 1 {pid} {pid} 0 -1\n")
             runtime_file = self.runtime / f"jpserver-{pid}.json"
             runtime_file.write_text(
-                f'{{"base_url": "/", "hostname": "127.0.0.1", "password": false, "pid": {pid}, '
+                f'{{"base_url": "/", "hostname": "{API_HOST}", "password": false, "pid": {pid}, '
                 f'"port": {port}, "root_dir": "{self.home / root_dir}", "secure": false, "sock": "", '
-                f'"token": "{TOKEN}", "url": "http://127.0.0.1:{port}/", "version": "2.14.2"}}\n'
+                f'"token": "{TOKEN}", "url": "http://{API_HOST}:{port}/", "version": "2.14.2"}}\n'
             )
             os.utime(runtime_file, (now - age, now - age))
 
@@ -115,6 +115,9 @@ class Persona:
         lines += [f"cpu{i} {core}" for i in range(self.cores)]
         staged = self.proc / "stat.new"
         staged.write_text("\n".join(lines) + "\nintr 0\n")
+        self.steps += 1
+        if self.gpu:
+            step_kernels(self.proc, self.steps)  # first: the host's new stat is what makes a new sample
         staged.replace(self.proc / "stat")  # whole, never half-written, when the probe reads it
 
     def environment(self, marker: str) -> dict[str, str]:
@@ -127,7 +130,8 @@ class Persona:
 
 def personas() -> list[Persona]:
     return [
-        Persona("gpu-box", 16, 32, 13.1, "5.10 4.00 3.20", gpu="0, NVIDIA A100-SXM4-80GB, 72, 30920, 81920, 54",
+        Persona("gpu-box", 16, 32, 13.1, "5.10 4.00 3.20",
+                gpu=f"0, {GPU_UUID}, NVIDIA A100-SXM4-80GB, 72, 55680, 81920, 54",
                 servers=((1234, 8890, "proj", 7300), (5678, 8892, "scratch", 310))),
         Persona("lab", 4, 16, 3.2, "0.10 0.10 0.00"),
     ]
@@ -150,6 +154,7 @@ class ScreenHosts:
         self.servers: dict[str, object] = {}
         self.hosts_file = root / "hosts.conf"
         self._silent: asyncio.AbstractServer | None = None
+        self._api: asyncio.AbstractServer | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="screen hosts", daemon=True)
 
@@ -178,12 +183,15 @@ class ScreenHosts:
             persona.write(self.root / name)
             self.servers[name] = await serve_this_machine(host_key, client, environment=persona.environment(self.marker))
         self._silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        self._api = await serve_api(self.personas["gpu-box"].servers[0][1])
 
     async def _stop(self) -> None:
         for server in self.servers.values():
             await server.close()
         if self._silent is not None:
             self._silent.close()
+        if self._api is not None:
+            self._api.close()
 
     def _write_files(self) -> None:
         ssh = self.home / ".ssh"

@@ -1,0 +1,105 @@
+"""What `jtui status` prints: one host's figures, servers and kernels, as JSON or as text.
+
+The JSON is a contract (DESIGN.md): field names only ever grow. Tokens are
+never printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from jtui.core.kernels import Kernel
+from jtui.core.model import Sample
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    sample: Sample
+    kernels: dict[int, tuple[tuple[Kernel, ...], str]] = field(default_factory=dict)  # port -> (kernels, note)
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+
+
+def kernel_json(kernel: Kernel) -> dict:
+    return {
+        "id": kernel.id, "name": kernel.name or None, "path": kernel.path or None, "state": kernel.state or None,
+        "last_activity": _iso(kernel.last_activity), "connections": kernel.connections, "pid": kernel.pid,
+        "cpu_percent": kernel.cpu_percent, "memory_bytes": kernel.memory_bytes,
+        "memory_kind": kernel.memory_kind or None, "gpu_memory_bytes": kernel.gpu_memory_bytes,
+        "gpus": list(kernel.gpus), "processes": kernel.processes,
+    }
+
+
+def status_json(alias: str, report: StatusReport) -> dict:
+    """The `jtui status --json` object."""
+    sample = report.sample
+    servers = []
+    for s in sample.servers:
+        kernels, note = report.kernels.get(s.port, ((), ""))
+        servers.append({
+            "port": s.port, "pid": s.pid, "root_dir": s.root_dir, "url": s.url, "base_url": s.base_url,
+            "version": s.version, "started": s.started, "kind": s.kind, "password": not s.token,
+            "kernels": [kernel_json(k) for k in kernels], "kernels_note": note or None,
+        })
+    return {
+        "host": alias,
+        "os": sample.os,
+        "cpu_percent": sample.cpu_percent,
+        "cpu_per_core": list(sample.cpu_per_core),
+        "cores": sample.cores,
+        "load": list(sample.load) if sample.load else None,
+        "mem_total": sample.mem_total,
+        "mem_used": sample.mem_used,
+        "mem_available": sample.mem_available,
+        "swap_total": sample.swap_total,
+        "swap_used": sample.swap_used,
+        "gpus": [
+            {"index": g.index, "name": g.name, "util_percent": g.util_percent, "mem_used_mib": g.mem_used_mib,
+             "mem_total_mib": g.mem_total_mib, "temperature_c": g.temperature_c}
+            for g in sample.gpus
+        ],
+        "gpu_processes": [
+            {"pid": p.pid, "gpu": p.gpu, "used_mib": p.used_mib, "user": p.user or None, "command": p.command or None}
+            for p in sample.gpu_processes
+        ],
+        "servers": servers,
+    }
+
+
+def _gib(n: int | float | None) -> str:
+    return "?" if n is None else f"{n / GIB:.1f}"
+
+
+def status_text(alias: str, report: StatusReport) -> str:
+    sample = report.sample
+    lines = [alias]
+    if not sample.supported:
+        lines.append(f"  unsupported: {sample.os} (no load figures)")
+    else:
+        load = " ".join(f"{x:.2f}" for x in sample.load) if sample.load else "?"
+        lines.append(f"  cpu  {sample.cpu_percent:.0f}%  {sample.cores} cores  load {load}")
+        lines.append(f"  mem  {sample.mem_percent:.0f}%  {_gib(sample.mem_used)} / {_gib(sample.mem_total)} GiB")
+    for g in sample.gpus:
+        lines.append(f"  gpu {g.index} {g.name}  {g.util_percent if g.util_percent is not None else '?'}%  "
+                     f"{(g.mem_used_mib or 0) / 1024:.1f} / {(g.mem_total_mib or 0) / 1024:.1f} GiB")
+    for p in sample.gpu_processes:
+        lines.append(f"  gpu {p.gpu if p.gpu is not None else '?'} process  pid {p.pid}  {p.user}  "
+                     f"{(p.used_mib or 0) / 1024:.1f} GiB  {p.command}")
+    if not sample.servers:
+        lines.append("  no Jupyter servers running")
+    for s in sample.servers:
+        lines.append(f"  jupyter  port {s.port}  pid {s.pid}  {s.root_dir}  {s.version}")
+        kernels, note = report.kernels.get(s.port, ((), ""))
+        for k in kernels:
+            cpu = "?" if k.cpu_percent is None else f"{k.cpu_percent:.0f}%"
+            mem = "?" if k.memory_bytes is None else f"{k.memory_bytes / GIB:.2f} GiB"
+            gpu = f"  gpu {k.gpu_memory_bytes / GIB:.1f} GiB" if k.gpu_memory_bytes else ""
+            lines.append(f"    kernel {k.name or '?'}  {k.path or '(no notebook)'}  {k.state or '?'}  cpu {cpu}  mem {mem}{gpu}")
+        if note:
+            lines.append(f"    kernels: {note}")
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""The selected server's kernels: which notebook, doing what, costing what.
+
+A kernel idle for longer than the host's `gpu_idle_minutes` that still
+holds GPU memory is flagged: on a shared GPU box, that is the culprit.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from jtui.core.kernels import Kernel
+from jtui.ui import colors
+from jtui.ui.format import duration, short_path
+
+COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
+FLAG = "⚠"
+NAME_WIDTH = 22
+
+
+def short_size(n: int) -> str:
+    """Bytes in four or five characters: 614M, 8.4G."""
+    return f"{n / 2**30:.1f}G" if n >= 2**30 else f"{n / 2**20:.0f}M"
+
+
+class KernelTable(DataTable):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
+    ]
+
+
+def hogging(kernel: Kernel, now: float, idle_minutes: float) -> bool:
+    """Idle for a while, and still holding GPU memory."""
+    idle = kernel.idle_for(now)
+    return kernel.gpu_memory_bytes > 0 and idle is not None and idle >= idle_minutes * 60
+
+
+def kernel_row(kernel: Kernel, home: str, now: float, idle_minutes: float, palette) -> tuple:
+    where = short_path(kernel.path, home) if kernel.path else ("(no notebook)" if kernel.state else "?")
+    if kernel.name and kernel.name not in ("python3", "python"):
+        where += f" ({kernel.name})"
+    if len(where) > NAME_WIDTH:
+        where = "…" + where[-(NAME_WIDTH - 1):]
+    state = Text(kernel.state or "?")
+    if hogging(kernel, now, idle_minutes):
+        state = Text(f"{kernel.state} {FLAG}", style=palette[colors.WARN] + Style(bold=True))
+    cpu = "" if kernel.cpu_percent is None else f"{kernel.cpu_percent:.0f}%"
+    mem = "" if kernel.memory_bytes is None else short_size(kernel.memory_bytes)
+    gpu = ""
+    if kernel.gpu_memory_bytes:
+        gpu = short_size(kernel.gpu_memory_bytes) + (" g" + ",".join(str(g) for g in kernel.gpus) if kernel.gpus else "")
+    idle = kernel.idle_for(now)
+    return (where, state, cpu, mem, gpu, duration(idle) if idle is not None else "",
+            "" if kernel.connections is None else str(kernel.connections))
+
+
+class KernelView(Vertical):
+    """Title, table and a note; drawn from the host's record by HostDetail."""
+
+    class Highlighted(Message):
+        def __init__(self, kernel_id: str | None) -> None:
+            super().__init__()
+            self.kernel_id = kernel_id
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="kernels-title")
+        yield KernelTable(id="kernels", cursor_type="row")
+        yield Static(id="kernels-note")
+
+    def on_mount(self) -> None:
+        table = self.query_one(KernelTable)
+        for key in COLUMNS:
+            table.add_column(key, key=key)
+        self._keys: list[str] = []
+
+    def show(self, kernels: tuple[Kernel, ...], note: str, selected: str | None, home: str,
+             idle_minutes: float, visible: bool) -> None:
+        self.display = visible
+        if not visible:
+            return
+        palette = colors.palette(self.app.theme_variables)
+        now = time.time()
+        table = self.query_one(KernelTable)
+        keys = [k.id for k in kernels]
+        rows = [kernel_row(k, home, now, idle_minutes, palette) for k in kernels]
+        with table.prevent(DataTable.RowHighlighted):
+            if keys != self._keys:
+                table.clear()
+                for key, row in zip(keys, rows):
+                    table.add_row(*row, key=key)
+                self._keys = keys
+            else:
+                for key, row in zip(keys, rows):
+                    for column, value in zip(COLUMNS, row):
+                        table.update_cell(key, column, value, update_width=True)
+            if keys:
+                row = keys.index(selected) if selected in keys else min(table.cursor_row, len(keys) - 1)
+                if row != table.cursor_row:
+                    table.move_cursor(row=row)
+        table.display = bool(kernels)
+        hogs = sum(hogging(k, now, idle_minutes) for k in kernels)
+        title = Text("Kernels", style="bold")
+        title.append("  i R D: interrupt, restart, shut down", style=palette[colors.MUTED])
+        if hogs:
+            title.append(f"\n{FLAG} {hogs} idle for over {idle_minutes:g} min, holding GPU memory",
+                         style=palette[colors.WARN] + Style(bold=True))
+        self.query_one("#kernels-title", Static).update(title)
+        text = Text(note, style=palette[colors.WARN]) if note else Text(
+            "" if kernels else "no kernels running", style=palette[colors.MUTED])
+        note_box = self.query_one("#kernels-note", Static)
+        note_box.update(text)
+        note_box.display = bool(text.plain)
+
+    @on(DataTable.RowHighlighted, "#kernels")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if event.row_key is not None:
+            self.post_message(self.Highlighted(event.row_key.value))
