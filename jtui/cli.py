@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_host(open_)
     open_.add_argument("--no-browser", action="store_true", help="print the URL only")
     open_.add_argument("--port", type=int, metavar="N", help="local port to try first")
+    open_.add_argument("--service", metavar="KIND_OR_PORT",
+                       help="forward a running service instead of Jupyter: tensorboard, jupyterhub, ... or its port")
     return parser
 
 
@@ -126,19 +128,26 @@ async def _open(args, inventory) -> int:
     from jtui.core.handoff import no_browser_reason, open_in_browser
     from jtui.core.jupyter import StartError
     from jtui.core.link import ConnectFailed
-    from jtui.core.oneshot import OneShotError, open_server
-    from jtui.core.urls import laptop_hint, password_note
+    from jtui.core.oneshot import OneShotError, open_server, open_service
+    from jtui.core.services import describe
+    from jtui.core.urls import laptop_hint, url_note
 
     def say(text: str) -> None:
         print(f"jtui: {args.host}: {text}", file=sys.stderr, flush=True)
 
     try:
-        opened = await open_server(inventory, args.host, args.port, say)
+        if args.service:
+            opened = await open_service(inventory, args.host, args.service, args.port, say)
+        else:
+            opened = await open_server(inventory, args.host, args.port, say)
     except (OneShotError, ConnectFailed, StartError) as exc:
         return _fail(f"{args.host}: {exc}")
     try:
-        how = "started" if opened.started else "reusing"
-        say(f"{how} Jupyter on remote port {opened.server.port} (pid {opened.server.pid})")
+        if args.service:
+            say(f"forwarding {describe(opened.server)} (pid {opened.server.pid or '?'})")
+        else:
+            how = "started" if opened.started else "reusing"
+            say(f"{how} Jupyter on remote port {opened.server.port} (pid {opened.server.pid})")
         if opened.forward.moved:
             from jtui.core.demo import DEMO_ALIAS
 
@@ -148,17 +157,18 @@ async def _open(args, inventory) -> int:
             else:
                 say(opened.forward.reason)
         print(opened.url, flush=True)
-        note = password_note(opened.server)
+        note = url_note(opened.server)
         if note:
             say(note)
         hint = laptop_hint(os.environ, opened.local_port, socket.gethostname())
         if hint:
             say(hint.message)
-        if not args.no_browser:
+        if not args.no_browser and opened.url.startswith("http"):
             reason = no_browser_reason()
             if reason is not None or not await asyncio.to_thread(open_in_browser, opened.url):
                 say(f"not opening a browser: {reason or 'none found'}")
-        say("forwarding until Ctrl-C (reconnecting if the link drops); the server keeps running afterwards")
+        what = "the service" if args.service else "the server"
+        say(f"forwarding until Ctrl-C (reconnecting if the link drops); {what} keeps running afterwards")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

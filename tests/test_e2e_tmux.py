@@ -70,7 +70,7 @@ def test_start_copy_stop_in_tmux(tmux, jtui_env):
     wait_until(lambda: runtime_files(sshd), what="a runtime file")
     info = json.loads(Path(runtime_files(sshd)[0]).read_text())
     port, pid = info["port"], info["pid"]
-    tmux.wait_for(lambda s: re.search(rf"^.*{port}\s+{pid}\s", s, re.M), what="the server in the table")
+    tmux.wait_for(lambda s: re.search(rf"^.*{port}\s.*\s{pid}\s", s, re.M), what="the server in the table")
 
     tmux.keys("c")
     wait_until(lambda: URL.search(tmux.buffer()), what="the URL in tmux's buffer (OSC 52)")

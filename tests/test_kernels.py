@@ -101,6 +101,14 @@ async def test_each_notebook_with_what_it_costs(box):
         [other] = rec.samples[-1].gpu_processes
         assert (other.pid, other.user, other.used_mib, other.gpu) == (stranger.pid, "root", 1024.0, 0)
         assert other.command == "sleep 600"
+        # A kernel's ZMQ ports are its own business, not services of the user: those of its
+        # connection file are left out by the probe, the others once they greet like ZMQ.
+        kernel_pids = {k.pid for k in ks.values()}
+        assert not [v for v in rec.samples[-1].services if v.pid in kernel_pids]
+        held = [s for s in rec.samples[-1].listening if s.pid in kernel_pids]
+        assert held and all(s.kernel for s in held) and len(held) <= len(kernel_pids)  # only the IOPub pipes
+        await rec.wait(lambda: all((s.pid, s.port) in session._namer.kinds for s in held), 30)
+        assert {session._namer.kinds[(s.pid, s.port)] for s in held} == {"ZMQ"}
     finally:
         await session.close()
 

@@ -25,6 +25,7 @@ class Recorder:
         self.notices = []
         self.forwards = ()
         self.kernels = {}  # server port -> (kernels, note)
+        self.hub = None  # the last HubState
         self.changed = asyncio.Event()
 
     def session_status(self, status) -> None:
@@ -44,6 +45,10 @@ class Recorder:
 
     def session_forwards(self, alias, forwards) -> None:
         self.forwards = forwards
+
+    def session_hub(self, alias, hub) -> None:
+        self.hub = hub
+        self.changed.set()
 
     @property
     def state(self):

@@ -59,6 +59,15 @@ async def forwarded(pilot, hosts: ScreenHosts) -> None:
     await pilot.pause()
 
 
+async def services(pilot, hosts: ScreenHosts) -> None:
+    """The cursor on a service listening on all interfaces: the exposure line says what it means."""
+    await live(pilot, hosts)
+    pilot.app.host_screen.detail.servers.focus()
+    await pilot.press("j", "j", "j")
+    await until(lambda: record(pilot.app, "gpu-box").selected_port == 8000, what="the cursor on port 8000")
+    await pilot.pause()
+
+
 async def failed(pilot, hosts: ScreenHosts) -> None:
     await live(pilot, hosts)
     await pilot.press("j", "j", "j")
@@ -136,6 +145,11 @@ def test_starting_server(snap_compare, hosts):
 
 def test_forwarded_server(snap_compare, hosts):
     assert snap(snap_compare, hosts, forwarded)
+
+
+def test_services(snap_compare, hosts):
+    """TensorBoard, a Ray dashboard and an http.server on 0.0.0.0 next to the Jupyter servers."""
+    assert snap(snap_compare, hosts, services, size=(100, 32))
 
 
 def test_failed_host(snap_compare, hosts):

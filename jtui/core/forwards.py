@@ -1,4 +1,4 @@
-"""Local port forwards to remote Jupyter servers, one manager per host connection.
+"""Local port forwards to remote Jupyter servers and services, one manager per host connection.
 
 A forward always listens on 127.0.0.1: binding '' or 0.0.0.0 would hand the
 server (and its token-bearing URL) to everyone on the network. The local
@@ -18,7 +18,9 @@ import logging
 import socket
 from dataclasses import dataclass, field
 
-from jtui.core.model import JupyterServer
+from jtui.core.model import JupyterServer, Service
+
+Target = JupyterServer | Service  # anything with a port and a hostname on the host
 from jtui.core.urls import remote_connect_host
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class Forward:
     remote_host: str = "127.0.0.1"
     wanted_port: int = 0  # the local port asked for first (the remote port, or the old one on rebind)
     reason: str = ""  # why it moved; empty when it did not
-    server: JupyterServer | None = field(default=None, compare=False)
+    server: Target | None = field(default=None, compare=False)
 
     @property
     def moved(self) -> bool:
@@ -97,7 +99,7 @@ class ForwardManager:
         """The connection new forwards go through (rebind_all moves existing ones)."""
         self._conn = conn
 
-    def find(self, server: JupyterServer) -> Forward | None:
+    def find(self, server: Target) -> Forward | None:
         """The forward already bound for `server` (matched by remote address and port)."""
         host = remote_connect_host(server)
         for bound in self._bound.values():
@@ -106,7 +108,7 @@ class ForwardManager:
         return None
 
     async def bind(
-        self, server: JupyterServer, preferred_local_port: int | None = None, first_choice: int | None = None
+        self, server: Target, preferred_local_port: int | None = None, first_choice: int | None = None
     ) -> Forward:
         """Forward a local port to `server`; the existing forward if there is one.
 
@@ -191,7 +193,7 @@ class ForwardManager:
         wanted: list[int],
         remote_host: str,
         remote_port: int,
-        server: JupyterServer | None,
+        server: Target | None,
         while_: str = "",
     ) -> tuple[Forward, object]:
         """Bind the first free port of `wanted`, else one the OS chooses; say why it moved."""

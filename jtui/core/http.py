@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import h11
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 8 << 20  # bytes; Jupyter's API answers are a few KiB
 READ_SIZE = 1 << 16
@@ -47,18 +51,20 @@ async def request(
     payload: Any = None,
     timeout: float = 5.0,
     max_body: int = MAX_BODY,
+    on_data: Callable[[bytes], None] | None = None,
 ) -> HttpResponse:
     """One request to host:port through `conn`; the whole answer, or HttpError / TimeoutError.
 
     `token` goes in an `Authorization: token ...` header (Jupyter's), never
-    in the URL; `payload` is sent as JSON.
+    in the URL; `payload` is sent as JSON. With `on_data`, the body is
+    handed over as it arrives (an event stream) instead of kept.
     """
     return await asyncio.wait_for(
-        _exchange(conn, host, port, method, path, token, payload, max_body), timeout
+        _exchange(conn, host, port, method, path, token, payload, max_body, on_data), timeout
     )
 
 
-async def _exchange(conn, host, port, method, path, token, payload, max_body) -> HttpResponse:
+async def _exchange(conn, host, port, method, path, token, payload, max_body, on_data=None) -> HttpResponse:
     body = b"" if payload is None else json.dumps(payload).encode()
     headers = [("Host", f"{host}:{port}"), ("Connection", "close"), ("Content-Length", str(len(body)))]
     if token:
@@ -72,14 +78,16 @@ async def _exchange(conn, host, port, method, path, token, payload, max_body) ->
         if body:
             writer.write(client.send(h11.Data(data=body)))
         writer.write(client.send(h11.EndOfMessage()))
-        return await _read_response(client, reader, max_body)
+        return await _read_response(client, reader, max_body, on_data)
     except h11.ProtocolError as exc:
         raise HttpError(f"not an HTTP answer from {host}:{port} ({exc})") from None
     finally:
         writer.close()
 
 
-async def _read_response(client: h11.Connection, reader, max_body: int) -> HttpResponse:
+async def _read_response(
+    client: h11.Connection, reader, max_body: int, on_data: Callable[[bytes], None] | None = None
+) -> HttpResponse:
     status = 0
     headers: dict[str, str] = {}
     chunks: list[bytes] = []
@@ -93,6 +101,8 @@ async def _read_response(client: h11.Connection, reader, max_body: int) -> HttpR
         if isinstance(event, h11.Response):
             status = event.status_code
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
+        elif isinstance(event, h11.Data) and on_data is not None:
+            on_data(bytes(event.data))
         elif isinstance(event, h11.Data):
             size += len(event.data)
             if size > max_body:
@@ -102,6 +112,47 @@ async def _read_response(client: h11.Connection, reader, max_body: int) -> HttpR
             if not status:
                 raise HttpError("connection closed before an HTTP answer")
             return HttpResponse(status, headers, b"".join(chunks))
+
+
+GREETING_WAIT = 0.3  # seconds: protocols that speak first (ZMQ, SSH, databases) do so at once
+ZMTP_SIGNATURE = b"\xff"  # ZeroMQ's greeting starts with 0xFF (ZMTP 3.x)
+
+
+async def protocol_of(conn, host: str, port: int, timeout: float = 2.0) -> str:
+    """"HTTP", "ZMQ" or "TCP": what host:port speaks, asked without sending a protocol anything it would not expect.
+
+    It listens first: a ZMQ socket (a kernel's) or an SSH server greets at
+    once and gets nothing but a close. Only a port that stays silent is sent
+    a plain `GET /`.
+    """
+    try:
+        reader, writer = await asyncio.wait_for(conn.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+        log.debug("asking %s:%d: %s", host, port, type(exc).__name__)
+        return "TCP"
+    try:
+        try:
+            greeting = await asyncio.wait_for(reader.read(1), GREETING_WAIT)
+        except asyncio.TimeoutError:
+            greeting = None
+        if greeting is not None:
+            return "ZMQ" if greeting == ZMTP_SIGNATURE else "TCP"
+        writer.write(f"GET / HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
+        first = await asyncio.wait_for(reader.readexactly(5), timeout)
+        return "HTTP" if first == b"HTTP/" else "TCP"
+    except (OSError, asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+        return "TCP"
+    finally:
+        writer.close()
+
+
+async def lets_in(conn, host: str, port: int, path: str, timeout: float = 3.0) -> bool | None:
+    """Does GET `path` with no credentials get a 2xx? None when the server did not answer at all."""
+    try:
+        response = await request(conn, host, port, "GET", path, timeout=timeout, max_body=1 << 16)
+    except (HttpError, OSError, asyncio.TimeoutError, ConnectionError):
+        return None
+    return 200 <= response.status < 300
 
 
 class KeepAlive:

@@ -33,6 +33,23 @@ class JupyterServer:
     password: bool = False
     kind: str = "jpserver"  # "jpserver" (Jupyter Server) or "nbserver" (classic Notebook)
     runtime_file: str = ""
+    address: str = ""  # where it listens, from the host's socket table ("" when not seen there)
+    # Without a token: what the server said to a request with no credentials, "none" (it let
+    # the request in) or "password" (it did not); "" until asked. Runtime files say
+    # `"password": false` for a password set through PasswordIdentityProvider, so they cannot tell.
+    login: str = ""
+
+    @property
+    def exposed(self) -> bool:
+        """Listening on an address other machines can reach (0.0.0.0, ::, a public one)."""
+        return exposed(self.address or self.hostname)
+
+    @property
+    def auth(self) -> str:
+        """"token", "password" or "none": what a visitor needs to get in."""
+        if self.token:
+            return "token"
+        return "password" if self.password or self.login == "password" else "none"
 
     def __repr__(self) -> str:  # never print a token by accident
         return f"JupyterServer(port={self.port}, pid={self.pid}, root_dir={self.root_dir!r}, kind={self.kind})"
@@ -64,6 +81,57 @@ class GpuProcess:
     command: str
 
 
+_LOOPBACK = ("127.", "::1", "::ffff:127.", "localhost")
+
+
+def exposed(address: str) -> bool:
+    """True unless `address` is a loopback one: anything else is reachable from other machines."""
+    return not address.strip("[]").lower().startswith(_LOOPBACK)
+
+
+@dataclass(frozen=True)
+class ListeningSocket:
+    """A TCP socket this user's process listens on, as /proc/net/tcp{,6} says."""
+
+    port: int
+    address: str  # "127.0.0.1", "0.0.0.0", "::", "10.1.2.3" ...
+    pid: int | None  # None: jtui could not see which process holds it
+    command: str  # its command line ("" when unreadable)
+    kernel: str = ""  # the kernel id when a kernel's process listens (a dashboard started in a notebook)
+
+    @property
+    def exposed(self) -> bool:
+        return exposed(self.address)
+
+
+@dataclass(frozen=True)
+class Service:
+    """Something the user runs that listens on a port: TensorBoard, a dashboard, a hub, plain HTTP."""
+
+    port: int
+    address: str
+    pid: int | None
+    command: str
+    kind: str  # "TensorBoard", "JupyterHub", ..., "HTTP", "TCP"; "" until jtui has asked the port
+    path: str = "/"  # what its URL needs after the port ("/hub/" for JupyterHub, "/status" for Dask)
+    bind_hint: str = ""  # how to make it listen on 127.0.0.1 only, for the exposure line
+    kernel: str = ""
+
+    @property
+    def exposed(self) -> bool:
+        return exposed(self.address)
+
+    @property
+    def hostname(self) -> str:
+        """Where a forward connects on the host (see urls.remote_connect_host)."""
+        return self.address
+
+    @property
+    def web(self) -> bool:
+        """Opened in a browser (everything but a port that does not speak HTTP)."""
+        return self.kind != "TCP"
+
+
 @dataclass(frozen=True)
 class Sample:
     """One probe line: the state of a host at one moment."""
@@ -88,6 +156,8 @@ class Sample:
     gpu_error: str = ""  # nvidia-smi exists but failed (driver gone, ...): its message
     kernel_processes: tuple[KernelProcesses, ...] = ()
     gpu_processes: tuple[GpuProcess, ...] = ()
+    listening: tuple[ListeningSocket, ...] = ()
+    services: tuple[Service, ...] = ()  # the listening sockets that are neither Jupyter servers nor system daemons
     dropped: tuple[str, ...] = ()  # entries left out of this sample, and why (for the log)
 
     @property

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from jtui.core.forwards import Forward
 from jtui.core.inventory import Inventory
-from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
+from jtui.core.model import HostState, HostStatus, JupyterServer, Sample, Service
 from jtui.core.session import HostSession
 from jtui.core.status_report import StatusReport
 
@@ -55,6 +55,9 @@ class _Narrator:
         self.forwards = forwards
 
     def session_kernels(self, alias: str, port: int, kernels, note: str) -> None:
+        pass
+
+    def session_hub(self, alias: str, hub) -> None:
         pass
 
 
@@ -117,13 +120,20 @@ async def status(inventory: Inventory, alias: str) -> StatusReport:
     session = make_session(inventory, alias)
     await session.connect_once()
     try:
-        sample = await take_sample(session, min(1.0, inventory.settings.refresh))
+        sample = await named(session, await take_sample(session, min(1.0, inventory.settings.refresh)))
         kernels = {}
         for server in sample.servers:
             kernels[server.port] = await kernels_of(session.conn, server, sample.kernel_processes)
         return StatusReport(sample, kernels)
     finally:
         await session.close()
+
+
+async def named(session: HostSession, sample: Sample) -> Sample:
+    """The sample with every service named and every server's login known (asked over the connection)."""
+    from jtui.core.naming import ask_all
+
+    return await ask_all(sample, session.conn)
 
 
 def newest(servers: tuple[JupyterServer, ...]) -> JupyterServer | None:
@@ -133,7 +143,7 @@ def newest(servers: tuple[JupyterServer, ...]) -> JupyterServer | None:
 @dataclass
 class Opened:
     session: HostSession
-    server: JupyterServer
+    server: JupyterServer | Service
     url: str
     forward: Forward
     started: bool
@@ -158,6 +168,30 @@ async def open_server(inventory: Inventory, alias: str, port: int | None = None,
         forward = await session.forward(server, first_choice=port)
         session.keep_up()
         return Opened(session, server, localhost_url(server, forward.local_port), forward, started)
+    except BaseException:
+        await session.close()
+        raise
+
+
+async def open_service(
+    inventory: Inventory, alias: str, wanted: str, port: int | None = None, say: Say | None = None
+) -> Opened:
+    """`jtui open HOST --service KIND_OR_PORT`: forward a running service and keep the link up; the caller closes."""
+    from jtui.core.services import describe, find_service
+    from jtui.core.urls import service_url
+
+    session = make_session(inventory, alias, say)
+    await session.connect_once()
+    try:
+        sample = await named(session, await take_sample(session, 0.2, cpu=False))
+        service = find_service(sample.services, wanted)
+        if service is None:
+            running = ", ".join(describe(s) for s in sample.services)
+            there = f"it runs {running}" if running else "jtui sees nothing else listening there"
+            raise OneShotError(f"no service {wanted!r}: {there} (jtui open {alias} without --service opens Jupyter)")
+        forward = await session.forward(service, first_choice=port)
+        session.keep_up()
+        return Opened(session, service, service_url(service, forward.local_port), forward, False)
     except BaseException:
         await session.close()
         raise

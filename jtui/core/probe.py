@@ -60,8 +60,12 @@ def format_interval(interval: float) -> str:
     return text or "0"
 
 
+SOCKETS_EVERY = 5  # seconds between two reads of /proc/net/tcp{,6} (they cost milliseconds on a big host)
+
+
 def probe_variables(
-    interval: float, count: int = 0, login_shell: bool = True, runtime_dirs: Sequence[str] = (), setup: str = ""
+    interval: float, count: int = 0, login_shell: bool = True, runtime_dirs: Sequence[str] = (), setup: str = "",
+    sockets_every: float = SOCKETS_EVERY,
 ) -> dict[str, str]:
     """The variables sh/probe.sh reads (see its header)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -75,6 +79,7 @@ def probe_variables(
         "login": "1" if login_shell else "0",
         "dirs": "\n".join(runtime_dirs),
         "setup": setup,
+        "sockets": format_interval(sockets_every),
         "awk_prog": script_source("probe.awk"),
     }
 

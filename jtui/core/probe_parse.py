@@ -13,7 +13,8 @@ import math
 import re
 from typing import Any
 
-from jtui.core.model import GpuProcess, GpuStat, JupyterServer, KernelProcesses, Sample
+from jtui.core.model import GpuProcess, GpuStat, JupyterServer, KernelProcesses, ListeningSocket, Sample
+from jtui.core.services import services_of, with_addresses
 from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text, strict_json
 
 FORMAT_VERSION = 1
@@ -22,6 +23,7 @@ MAX_LINE = 1 << 20  # characters; a sample is a few KiB even with many servers
 MAX_SERVERS = 256
 MAX_KERNELS = 1024
 MAX_GPU_PROCESSES = 1024
+MAX_LISTENING = 4096
 MAX_GPUS = 64
 MAX_CORES = 65536
 MAX_DIRS = 16
@@ -170,6 +172,24 @@ def _gpu_process(entry: Any) -> GpuProcess:
     )
 
 
+_ADDRESS = re.compile(r"[0-9A-Fa-f.:]{2,45}\Z")
+
+
+def _listening(entry: Any) -> ListeningSocket:
+    if not isinstance(entry, dict):
+        raise ProbeLineError("not an object")
+    address = _text(entry.get("address"), "address", 64)
+    if not _ADDRESS.match(address):
+        raise ProbeLineError("address is not an IP address")
+    return ListeningSocket(
+        port=_required_int(entry, "port", 1, 65535),
+        address=address,
+        pid=_integer(entry, "pid", 1, 2**31),
+        command=_text(entry.get("command", ""), "command", 1024),
+        kernel=_text(entry.get("kernel", ""), "kernel", 128),
+    )
+
+
 def _required_int(data: dict, key: str, lo: int, hi: int) -> int:
     value = _integer(data, key, lo, hi)
     if value is None:
@@ -243,6 +263,7 @@ def parse_line(line: str) -> Sample:
             dropped.append(f"gpu {position}: {exc.reason}")
     kernels = _entries(data, "kernels", MAX_KERNELS, _kernel, dropped)
     gpu_processes = _entries(data, "gpu_processes", MAX_GPU_PROCESSES, _gpu_process, dropped)
+    listening = _entries(data, "listening", MAX_LISTENING, _listening, dropped)
     servers: list[JupyterServer] = []
     seen: set[tuple[int, int]] = set()
     for position, entry in enumerate(_list(data, "servers", MAX_SERVERS)):
@@ -257,6 +278,7 @@ def parse_line(line: str) -> Sample:
             continue
         seen.add((server.pid, server.port))
         servers.append(server)
+    located = with_addresses(tuple(servers), listening)
 
     return Sample(
         time=when,
@@ -271,7 +293,7 @@ def parse_line(line: str) -> Sample:
         swap_total=mem["swap_total"],
         swap_used=mem["swap_used"],
         gpus=tuple(gpus),
-        servers=tuple(servers),
+        servers=located,
         remote_user=user,
         remote_home=home,
         runtime_dir=dirs[0] if dirs else "",
@@ -279,6 +301,8 @@ def parse_line(line: str) -> Sample:
         gpu_error=gpu_error,
         kernel_processes=kernels,
         gpu_processes=gpu_processes,
+        listening=listening,
+        services=services_of(listening, located, kernels),
         dropped=tuple(dropped),
     )
 

@@ -19,9 +19,12 @@ from jtui.core.forwards import Forward, ForwardManager
 from jtui.core.kernels import Kernel, KernelApi, kernels_of
 from jtui.core.link import BACKOFF_FIRST, BACKOFF_MAX, Link
 from jtui.core.logs import register_secret
-from jtui.core.model import HostStatus, JupyterServer, Sample
+from jtui.core.hub import HubApi, HubError, HubServer, HubState, hub_token
+from jtui.core.model import HostStatus, JupyterServer, Sample, Service
 from jtui.core.remote import MAX_CHANNELS, Remote
 from jtui.core.resolve import ResolvedHost
+from jtui.core.naming import Namer
+from jtui.core.services import hub_of
 from jtui.core.settings import HostSettings
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ class SessionListener(Protocol):
     def session_notice(self, alias: str, text: str, error: bool = False) -> None: ...
     def session_forwards(self, alias: str, forwards: tuple[Forward, ...]) -> None: ...
     def session_kernels(self, alias: str, port: int, kernels: tuple[Kernel, ...], note: str) -> None: ...
+    def session_hub(self, alias: str, hub: HubState) -> None: ...
 
 
 class HostSession:
@@ -67,6 +71,8 @@ class HostSession:
         self.watching_kernels = False  # the screen shows this host: ask its servers for their kernels
         self._apis: dict[int, KernelApi] = {}  # server pid -> its kernel API (one kept-alive channel each)
         self._kernels_task: asyncio.Task | None = None
+        self._namer = Namer()  # what the probe cannot see: HTTP or not, a password or not
+        self._hub_owner: str | None = None  # the hub user the token belongs to, once asked
 
     # -- what the link knows ------------------------------------------------
 
@@ -167,6 +173,7 @@ class HostSession:
                     for server in sample.servers:
                         register_secret(server.token)
                     failures = 0
+                    sample = self._namer.apply(sample, conn)
                     self.last_sample = sample
                     self.listener.session_sample(self.alias, sample)
                     self._refresh_kernels(sample)
@@ -198,18 +205,18 @@ class HostSession:
             raise ConnectionError(f"{self.alias} is not connected ({self.status.state.value})")
         return self.remote
 
-    def forward_for(self, server: JupyterServer) -> Forward | None:
+    def forward_for(self, server: JupyterServer | Service) -> Forward | None:
         return self.forwards.find(server)
 
-    async def forward(self, server: JupyterServer, first_choice: int | None = None) -> Forward:
-        """Bind (or reuse) the local forward for `server`."""
+    async def forward(self, server: JupyterServer | Service, first_choice: int | None = None) -> Forward:
+        """Bind (or reuse) the local forward for a server or a service."""
         self._require_remote()
         try:
             return await self.forwards.bind(server, first_choice=first_choice)
         finally:
             self._forwards_changed()
 
-    async def unforward(self, server: JupyterServer) -> bool:
+    async def unforward(self, server: JupyterServer | Service) -> bool:
         forward = self.forward_for(server)
         if forward is None:
             return False
@@ -233,6 +240,9 @@ class HostSession:
         self._kernels_task = asyncio.get_running_loop().create_task(self._ask_kernels(sample, self.conn))
 
     async def _ask_kernels(self, sample: Sample, conn) -> None:
+        hub = hub_of(sample)
+        if hub is not None:
+            self.listener.session_hub(self.alias, await self._hub_state(hub, conn))
         live = {s.pid for s in sample.servers}
         for pid in [p for p in self._apis if p not in live]:
             await self._apis.pop(pid).close()
@@ -251,6 +261,42 @@ class HostSession:
             await api.act(kernel_id, action)
         finally:
             await api.close()
+
+    # -- a JupyterHub on the host ---------------------------------------------
+
+    async def _hub_state(self, hub: Service, conn) -> HubState:
+        try:
+            api = self._hub_api(hub, conn)
+            user = await self._hub_user(api)
+            return HubState(hub.port, user, await api.servers(user))
+        except HubError as exc:
+            return HubState(hub.port, note=str(exc))
+
+    def _hub_api(self, hub: Service, conn=None) -> HubApi:
+        return HubApi(conn or self.conn, hub, hub_token(self.host_settings.jupyterhub, self.alias))
+
+    async def _hub_user(self, api: HubApi) -> str:
+        """Whose servers: the setting, else the token's own user, else the SSH user."""
+        settings = self.host_settings.jupyterhub
+        if settings is not None and settings.user:
+            return settings.user
+        if self._hub_owner is None:
+            self._hub_owner = await api.whoami()
+        return self._hub_owner or (self.last_sample.remote_user if self.last_sample else "")
+
+    async def hub_start(self, hub: Service, progress=None) -> HubServer:
+        """Start the user's default server on the hub, saying the hub's progress as it comes."""
+        self._require_remote()
+        api = self._hub_api(hub)
+        return await api.start(await self._hub_user(api), progress)
+
+    async def hub_stop(self, hub: Service) -> None:
+        self._require_remote()
+        api = self._hub_api(hub)
+        await api.stop(await self._hub_user(api))
+
+    async def hub_refresh(self, hub: Service) -> None:
+        self.listener.session_hub(self.alias, await self._hub_state(hub, self.conn))
 
     # -- Jupyter ---------------------------------------------------------------
 

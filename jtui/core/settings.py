@@ -16,6 +16,22 @@ DEFAULT_ROOT_DIR = "~"
 
 
 @dataclass(frozen=True)
+class HubSettings:
+    """[hosts.NAME.jupyterhub]: how jtui talks to the JupyterHub on that host.
+
+    The API token is read when needed from a file or an environment variable
+    on this machine, never stored by jtui and never written to its logs.
+    """
+
+    token_file: str | None = None  # a file holding the token (~ expanded)
+    token_env: str | None = None  # an environment variable holding it
+    user: str | None = None  # whose servers (default: the token's own user, else the SSH user)
+
+
+_HUB_KEYS = {"token_file": str, "token_env": str, "user": str}
+
+
+@dataclass(frozen=True)
 class HostSettings:
     """Per-host settings; None means 'not set here, inherit'."""
 
@@ -27,6 +43,7 @@ class HostSettings:
     setup: str | None = None
     # A kernel idle this long that still holds GPU memory is flagged (None: DEFAULT_GPU_IDLE_MINUTES).
     gpu_idle_minutes: float | None = None
+    jupyterhub: HubSettings | None = None
 
     def over(self, base: "HostSettings") -> "HostSettings":
         """These settings, each one not set here taken from `base`."""
@@ -72,11 +89,34 @@ def _host_settings(table: object, where: str, file: str, problems: list[str]) ->
     if not isinstance(table, dict):
         problems.append(f"{file}: [{where}] must be a table; ignored")
         return HostSettings()
+    values = _values(table, _HOST_KEYS, _SUBTABLES, where, file, problems)
+    if isinstance(values.get("jupyterhub"), dict):
+        hub = values["jupyterhub"]
+        if not hub.get("token_file") and not hub.get("token_env"):
+            problems.append(f"{file}: [{where}.jupyterhub] needs token_file or token_env (jtui never stores "
+                            "the token itself); jtui lists the hub but cannot manage its servers")
+        values["jupyterhub"] = HubSettings(**hub)
+    return HostSettings(**values)
+
+
+_SUBTABLES = {"jupyterhub": _HUB_KEYS}
+
+
+def _values(
+    table: dict, keys: dict[str, type], subtables: dict[str, dict], where: str, file: str, problems: list[str]
+) -> dict[str, object]:
+    """The keys of a table that are known and well typed; each other one is a problem, said with its place."""
     values: dict[str, object] = {}
     for key, value in table.items():
-        expected = _HOST_KEYS.get(key)
+        if key in subtables:
+            if isinstance(value, dict):
+                values[key] = _values(value, subtables[key], {}, f"{where}.{key}", file, problems)
+            else:
+                problems.append(f"{file}: {where}.{key} must be a table like [{where}.{key}]; ignored")
+            continue
+        expected = keys.get(key)
         if expected is None:
-            known = ", ".join(_HOST_KEYS)
+            known = ", ".join([*keys, *subtables])
             problems.append(f"{file}: unknown key {where}.{key} (known: {known}); ignored")
         elif not _fits(value, expected):
             problems.append(
@@ -90,7 +130,7 @@ def _host_settings(table: object, where: str, file: str, problems: list[str]) ->
             problems.append(f"{file}: {where}.{key} = {value} is outside {low:g}..{high:g}; using the default")
         else:
             values[key] = float(value) if expected is float else value
-    return HostSettings(**values)
+    return values
 
 
 def _keys(table: object, file: str, problems: list[str]) -> dict[str, str]:

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 
 from jtui.core.kernels import Kernel
 from jtui.core.model import Sample
+from jtui.core.services import danger_line, open_to_all
+from jtui.core.urls import service_url
 
 GIB = 1024**3
 
@@ -44,6 +46,7 @@ def status_json(alias: str, report: StatusReport) -> dict:
         servers.append({
             "port": s.port, "pid": s.pid, "root_dir": s.root_dir, "url": s.url, "base_url": s.base_url,
             "version": s.version, "started": s.started, "kind": s.kind, "password": not s.token,
+            "address": s.address or s.hostname, "exposed": s.exposed, "auth": s.auth,
             "kernels": [kernel_json(k) for k in kernels], "kernels_note": note or None,
         })
     return {
@@ -68,6 +71,11 @@ def status_json(alias: str, report: StatusReport) -> dict:
             for p in sample.gpu_processes
         ],
         "servers": servers,
+        "services": [
+            {"port": v.port, "address": v.address, "pid": v.pid, "command": v.command or None,
+             "kind": v.kind or None, "url": service_url(v, v.port) if v.web else None, "exposed": v.exposed}
+            for v in sample.services
+        ],
     }
 
 
@@ -93,7 +101,10 @@ def status_text(alias: str, report: StatusReport) -> str:
     if not sample.servers:
         lines.append("  no Jupyter servers running")
     for s in sample.servers:
-        lines.append(f"  jupyter  port {s.port}  pid {s.pid}  {s.root_dir}  {s.version}")
+        where = f"  listens on {s.address or s.hostname} (exposed)" if s.exposed else ""
+        lines.append(f"  jupyter  port {s.port}  pid {s.pid}  {s.root_dir}  {s.version}  auth {s.auth}{where}")
+        if open_to_all(s):
+            lines.append(f"    WARNING: {danger_line(s)}")
         kernels, note = report.kernels.get(s.port, ((), ""))
         for k in kernels:
             cpu = "?" if k.cpu_percent is None else f"{k.cpu_percent:.0f}%"
@@ -102,4 +113,7 @@ def status_text(alias: str, report: StatusReport) -> str:
             lines.append(f"    kernel {k.name or '?'}  {k.path or '(no notebook)'}  {k.state or '?'}  cpu {cpu}  mem {mem}{gpu}")
         if note:
             lines.append(f"    kernels: {note}")
+    for v in sample.services:
+        exposed = f"  exposed ({v.address})" if v.exposed else ""
+        lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}  {v.command[:80]}{exposed}")
     return "\n".join(lines)

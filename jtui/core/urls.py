@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jtui.core.model import JupyterServer
+from jtui.core.model import JupyterServer, Service
 
 # Addresses in a runtime file that mean "this machine, any/loopback interface":
 # the remote end of a forward reaches them through 127.0.0.1.
@@ -49,7 +49,34 @@ def password_note(server: JupyterServer) -> str | None:
     return PASSWORD_NOTE if needs_password(server) else None
 
 
-def remote_connect_host(server: JupyterServer) -> str:
+def service_url(service: Service, local_port: int) -> str:
+    """A forwarded service's URL, with the path it needs (a bare `localhost:PORT` for one that is not HTTP)."""
+    if not service.web:
+        return f"localhost:{int(local_port)}"
+    path = service.path if service.path.startswith("/") else "/" + service.path
+    return f"http://localhost:{int(local_port)}{path}"
+
+
+def url_for(item: JupyterServer | Service, local_port: int) -> str:
+    """What c copies and o opens, for a server or a service."""
+    return localhost_url(item, local_port) if isinstance(item, JupyterServer) else service_url(item, local_port)
+
+
+def url_note(item: JupyterServer | Service) -> str | None:
+    """The sentence to show beside a URL that will not get the user in by itself, or None."""
+    if isinstance(item, JupyterServer):
+        return password_note(item)
+    if item.kind == "JupyterHub":
+        return "Log in to the hub on that page (jtui never sees your hub password)."
+    if item.kind == "Jupyter":
+        return ("jtui found no runtime file for this Jupyter server, so the URL carries no token: "
+                "the page asks for its token or password.")
+    if not item.web:
+        return f"Port {item.port} did not answer HTTP: connect to it with the program that speaks its protocol."
+    return None
+
+
+def remote_connect_host(server: JupyterServer | Service) -> str:
     """Where the remote end of a forward should connect to reach `server`.
 
     Servers jtui starts listen on 127.0.0.1. A server started by hand with

@@ -18,9 +18,10 @@ from textual.message_pump import MessagePump
 
 from jtui.core.forwards import Forward
 from jtui.core.hostkeys import HostKeyProblem
+from jtui.core.hub import HubState
 from jtui.core.kernels import Kernel
 from jtui.core.model import HostStatus, Sample
-from jtui.ui.messages import ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged, KernelsListed
+from jtui.ui.messages import ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged, HubListed, KernelsListed
 
 SAMPLE_GATHER = 0.05  # seconds samples wait for others before they are posted together
 
@@ -53,6 +54,9 @@ class Bridge:
 
     def session_kernels(self, alias: str, port: int, kernels: tuple[Kernel, ...], note: str) -> None:
         self.target.post_message(KernelsListed(alias, port, kernels, note))
+
+    def session_hub(self, alias: str, hub: HubState) -> None:
+        self.target.post_message(HubListed(alias, hub))
 
 
 class Prompter:

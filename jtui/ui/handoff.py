@@ -14,18 +14,20 @@ import socket
 from textual.app import App
 
 from jtui.core.handoff import no_browser_reason, open_in_browser, tmux_load_buffer
-from jtui.core.model import JupyterServer
-from jtui.core.urls import LaptopHint, laptop_hint, password_note
+from jtui.core.model import JupyterServer, Service
+from jtui.core.urls import LaptopHint, laptop_hint, url_note
 
 
-async def copy_url(app: App, url: str, server: JupyterServer, local_port: int, why: str = "") -> LaptopHint | None:
+async def copy_url(
+    app: App, url: str, server: JupyterServer | Service, local_port: int, why: str = ""
+) -> LaptopHint | None:
     """OSC 52 copy, tmux's buffer too when inside tmux, and the URL always shown."""
     app.copy_to_clipboard(url)
     lines = [why, url] if why else [url]
     tmux_error = await tmux_load_buffer(url)
     if tmux_error:
         lines.append(tmux_error)
-    note = password_note(server)
+    note = url_note(server)
     if note:
         lines.append(note)
     hint = laptop_hint(os.environ, local_port, socket.gethostname())
@@ -35,7 +37,7 @@ async def copy_url(app: App, url: str, server: JupyterServer, local_port: int, w
     return hint
 
 
-async def open_url(app: App, url: str, server: JupyterServer, local_port: int) -> LaptopHint | None:
+async def open_url(app: App, url: str, server: JupyterServer | Service, local_port: int) -> LaptopHint | None:
     """The local browser when there is one; else copy, saying why."""
     reason = no_browser_reason()
     if reason is None and await asyncio.to_thread(open_in_browser, url):

@@ -1,4 +1,4 @@
-"""The detail pane: the selected host's connection, load, GPUs and Jupyter servers."""
+"""The detail pane: the selected host's connection, load, GPUs, Jupyter servers and other services."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from jtui.core.model import HostState, HostStatus
+from jtui.core.hub import HubState
+from jtui.core.model import HostState, HostStatus, JupyterServer, Service
+from jtui.core.services import danger_line, exposure_line, open_to_all
 from jtui.core.resolve import ResolvedHost
 from jtui.ui import colors
 from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
@@ -24,7 +26,60 @@ from jtui.ui.state import HostRecord
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60
-COLUMNS = ("port", "pid", "root", "up", "version", "local")
+COLUMNS = ("port", "what", "pid", "where", "up", "local")
+WHERE_WIDTH = 32  # characters of a root dir or a command line, at most
+OTHER_COLUMNS = 46  # what the other columns and the cell padding take
+
+
+def port_cell(item, palette: dict[str, Style]) -> Text:
+    """The port, marked ⚠ when it listens where other machines can reach it."""
+    if item.exposed:
+        return Text(f"{item.port} ⚠", style=palette[colors.WARN])
+    return Text(str(item.port))
+
+
+INTERPRETERS = ("python", "node", "ruby", "perl", "java")
+
+
+def short_command(command: str, home: str, width: int = WHERE_WIDTH) -> str:
+    """A command line that fits a cell: the program (the script, for an interpreter) and its arguments."""
+    words = command.split()
+    if not words:
+        return ""
+    program, rest = words[0].rsplit("/", 1)[-1], words[1:]
+    if program.startswith(INTERPRETERS):
+        while rest and rest[0].startswith("-") and rest[0] != "-m":  # the interpreter's own flags
+            rest = rest[1:]
+        if rest[:1] == ["-m"] and len(rest) > 1:
+            program, rest = rest[1], rest[2:]
+        elif rest:
+            program, rest = rest[0].rsplit("/", 1)[-1], rest[1:]
+    text = " ".join([program, *rest])
+    if home:
+        text = text.replace(home.rstrip("/") + "/", "~/")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
+    muted = palette[colors.MUTED]
+    text = Text()
+    if hub is None:
+        text.append("JupyterHub: asking it for your servers…", style=muted)
+    elif hub.note:
+        text.append("JupyterHub: c copies its login URL. ", style="bold")
+        text.append(hub.note[0].upper() + hub.note[1:] + ".", style=muted)
+    else:
+        text.append(f"JupyterHub, user {hub.user}:", style="bold")
+        for server in hub.servers:
+            name = f"“{server.name}”" if server.name else "default server"
+            status = "ready" if server.ready else (f"{server.pending} pending" if server.pending else "stopped")
+            text.append(f"\n  {name}  {server.url}  ")
+            text.append(status, style=palette[colors.OK] if server.ready else palette[colors.WARN])
+        if hub.default is not None and hub.default.ready:
+            text.append("\nc copies your server's URL (log in to the hub on that page); x stops it.", style=muted)
+        elif hub.default is None:
+            text.append("\n  no server of yours runs there: s starts one; c copies the hub's login URL.", style=muted)
+    return text
 
 
 class ServerTable(DataTable):
@@ -131,6 +186,8 @@ class HostDetail(Vertical):
         yield Static("Jupyter servers", id="servers-title")
         yield ServerTable(id="servers", cursor_type="row")
         yield Static(id="servers-empty")
+        yield Static(id="exposure")
+        yield Static(id="hub")
         yield KernelView(id="kernel-view")
 
     def on_mount(self) -> None:
@@ -175,22 +232,39 @@ class HostDetail(Vertical):
     def _fill_servers(self, palette, record: HostRecord | None) -> None:
         table = self.servers
         servers = record.servers if record else ()
+        services = record.services if record else ()
         sample = record.sample if record else None
         home = sample.remote_home if sample else ""
         forwards = record.forward_ports if record else {}
         now = sample.time if sample else time.time()
-        keys = [str(s.port) for s in servers]
+
+        def local(port: int) -> Text:
+            if port in forwards:
+                return Text(f":{forwards[port]} ↔", style=palette[colors.OK])
+            return Text("—", style=palette[colors.MUTED])
+
+        keys = [str(s.port) for s in servers] + [str(s.port) for s in services]
+        where = max(12, min(WHERE_WIDTH, self.size.width - OTHER_COLUMNS))
         rows = [
             (
-                str(s.port),
+                port_cell(s, palette),
+                f"Jupyter {s.version}" if s.version else "Jupyter",
                 str(s.pid),
-                short_path(s.root_dir, home),
+                short_path(s.root_dir, home)[:where],
                 duration(now - s.started) if s.started else "?",
-                s.version or "?",
-                Text(f":{forwards[s.port]} ↔", style=palette[colors.OK]) if s.port in forwards
-                else Text("—", style=palette[colors.MUTED]),
+                local(s.port),
             )
             for s in servers
+        ] + [
+            (
+                port_cell(s, palette),
+                Text(s.kind or "…", style=palette[colors.ACCENT] if s.kind else palette[colors.MUTED]),
+                str(s.pid) if s.pid else "?",
+                short_command(s.command, home, where) if s.command else Text("(process not visible)", style=palette[colors.MUTED]),
+                "",
+                local(s.port),
+            )
+            for s in services
         ]
         with table.prevent(DataTable.RowHighlighted):
             if keys != self._server_keys:
@@ -207,20 +281,48 @@ class HostDetail(Vertical):
                 row = keys.index(str(wanted)) if str(wanted) in keys else min(table.cursor_row, len(keys) - 1)
                 if row != table.cursor_row:
                     table.move_cursor(row=row)
-        table.display = bool(servers)
+        table.display = bool(keys)
         empty = self.query_one("#servers-empty", Static)
         if record is not None and record.activity:
             empty.update(Text(record.activity, style=palette[colors.WARN]))
             empty.display = True
         elif not servers:
-            empty.update(Text("none running — press s to start one", style=palette[colors.MUTED]) if sample else "")
+            empty.update(Text("no Jupyter server — press s to start one", style=palette[colors.MUTED]) if sample else "")
             empty.display = True
         else:
             empty.display = False
+        self._show_exposure(palette, record)
+        self._show_hub(palette, record)
         title = self.query_one("#servers-title", Static)
         stale = record is not None and record.stale and sample is not None
-        title.update(Text("Jupyter servers" + ("  (stale: reconnecting)" if stale else ""), style="bold"))
+        name = "Jupyter servers and services" if services else "Jupyter servers"
+        title.update(Text(name + ("  (stale: reconnecting)" if stale else ""), style="bold"))
         title.display = sample is not None or bool(record and (record.activity or servers))
+
+    def _show_exposure(self, palette, record: HostRecord | None) -> None:
+        """A loud line for a Jupyter server anyone can use; a plain one for the exposed row under the cursor."""
+        lines = Text()
+        if record is not None:
+            for server in record.servers:
+                if open_to_all(server):
+                    lines.append("⚠ " + danger_line(server) + "\n", style=palette[colors.ERROR] + Style(bold=True))
+            item = record.selected_item
+            if item is not None and item.exposed and not (isinstance(item, JupyterServer) and open_to_all(item)):
+                lines.append("⚠ " + exposure_line(item), style=palette[colors.WARN])
+        lines.rstrip()
+        line = self.query_one("#exposure", Static)
+        line.update(lines)
+        line.display = bool(lines.plain)
+
+    def _show_hub(self, palette, record: HostRecord | None) -> None:
+        """Under a JupyterHub row: the user's servers on it, and what s, x and c do there."""
+        box = self.query_one("#hub", Static)
+        item = record.selected_item if record else None
+        if not isinstance(item, Service) or item.kind != "JupyterHub":
+            box.display = False
+            return
+        box.update(hub_text(record.hub if record.hub and record.hub.port == item.port else None, palette))
+        box.display = True
 
     def _show_kernels(self, record: HostRecord) -> None:
         server = record.selected_server

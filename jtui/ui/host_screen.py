@@ -34,8 +34,10 @@ from jtui.ui.messages import (
     HostResolved,
     HostsSampled,
     HostStatusChanged,
+    HubListed,
     KernelsListed,
 )
+from jtui.ui.hub_actions import HubActions
 from jtui.ui.kernel_actions import KernelActions
 from jtui.ui.kernel_view import KernelView
 from jtui.ui.server_actions import ServerActions
@@ -62,7 +64,7 @@ def problems_text(problems: list[str], one_line: bool = False) -> str:
     return text
 
 
-class HostScreen(ServerActions, KernelActions, Screen):
+class HostScreen(ServerActions, KernelActions, HubActions, Screen):
     # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
     BINDINGS = [
         Binding("s", "start", "start", id="start", tooltip="start a Jupyter server on the selected host"),
@@ -90,6 +92,7 @@ class HostScreen(ServerActions, KernelActions, Screen):
         self._problems = problems
         self._jobs: dict[Worker, tuple[str, str]] = {}  # worker -> (host, what it does)
         self._welcomes: dict[str, tuple[str, str]] = {}  # host -> (intro, title), said with its first sample
+        self._warned: set[tuple[str, int, int]] = set()  # (host, pid, port) of open servers already shouted about
 
     def compose(self) -> ComposeResult:
         self.problems_box = Static(id="problems", markup=False)
@@ -153,6 +156,18 @@ class HostScreen(ServerActions, KernelActions, Screen):
             record = self._change(alias, state.with_sample, sample)
             if alias in self._welcomes:
                 self._say_welcome(record)
+            self._warn_open_servers(record)
+
+    def _warn_open_servers(self, record: HostRecord) -> None:
+        """A Jupyter server anyone on the network can use is said out loud, once, whichever host is shown."""
+        from jtui.core.services import danger_line, open_to_all
+
+        for server in record.servers:
+            key = (record.alias, server.pid, server.port)
+            if open_to_all(server) and key not in self._warned:
+                self._warned.add(key)
+                self.notify(danger_line(server), title=f"{record.alias}: Jupyter open to anyone",
+                            severity="error", timeout=30)
 
     def welcome(self, alias: str, intro: str, title: str) -> None:
         """Greet `alias` with what to do next, once its first sample says what runs there."""
@@ -176,6 +191,9 @@ class HostScreen(ServerActions, KernelActions, Screen):
 
     def on_activity_changed(self, message: ActivityChanged) -> None:
         self._change(message.alias, state.with_activity, message.text)
+
+    def on_hub_listed(self, message: HubListed) -> None:
+        self._change(message.alias, state.with_hub, message.hub)
 
     def on_kernels_listed(self, message: KernelsListed) -> None:
         self._change(message.alias, state.with_kernels, message.port, message.kernels, message.note)

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from jtui.core.forwards import Forward
+from jtui.core.hub import HubState
 from jtui.core.kernels import Kernel
-from jtui.core.model import HostStatus, JupyterServer, Sample
+from jtui.core.model import HostStatus, JupyterServer, Service, Sample
 from jtui.core.resolve import ResolvedHost
 
 
@@ -71,10 +72,10 @@ class ServerStopped(Message):
 
 @dataclass
 class UrlReady(Message):
-    """A server's localhost URL, forwarded and ready to hand over (copy, or open with `browser`)."""
+    """A server's or service's localhost URL, forwarded and ready to hand over (copy, or open with `browser`)."""
 
     alias: str
-    server: JupyterServer
+    server: JupyterServer | Service
     url: str
     forward: Forward
     browser: bool = False
@@ -83,8 +84,23 @@ class UrlReady(Message):
 @dataclass
 class ForwardToggled(Message):
     alias: str
-    server: JupyterServer
+    server: JupyterServer | Service
     forward: Forward | None  # None: unbound
+
+
+@dataclass
+class HubListed(Message):
+    """The user's servers on a host's JupyterHub (or why they cannot be listed)."""
+
+    alias: str
+    hub: HubState
+
+
+@dataclass
+class HubActed(Message):
+    alias: str
+    action: str  # "started" or "stopped"
+    url: str  # the server's path on the hub
 
 
 @dataclass

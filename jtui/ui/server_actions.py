@@ -1,4 +1,4 @@
-"""The keys that act on a host's Jupyter servers: s, f, c, o, x, l, and what their results do.
+"""The keys that act on a host's Jupyter servers and services: s, f, c, o, x, l, and what their results do.
 
 A mixin of the host screen (jtui/ui/host_screen.py): each action checks the
 host is connected and a server is selected, then hands the core call to
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from jtui.core.model import HostState, JupyterServer
+from jtui.core.model import HostState, JupyterServer, Service
+from jtui.core.services import describe
 from jtui.ui import state
 from jtui.ui.messages import ActivityChanged, ForwardToggled, ServerStarted, ServerStopped, UrlReady
 
@@ -49,13 +50,21 @@ class ServerActions:
         return self.app.fleet.session(alias)
 
     def _session_and_server(self) -> tuple["HostSession | None", JupyterServer | None]:
+        session, item = self._session_and_item()
+        if isinstance(item, Service):
+            self.notify(f"{describe(item)} is not a Jupyter server jtui can stop: end it on {session.alias} "
+                        f"(pid {item.pid or '?'}) where it runs.", severity="warning")
+            return session, None
+        return session, item
+
+    def _session_and_item(self) -> tuple["HostSession | None", JupyterServer | Service | None]:
         session = self._session()
         if session is None:
             return None, None
-        server = self.record(session.alias).selected_server
-        if server is None:
+        item = self.record(session.alias).selected_item
+        if item is None:
             self.notify(f"No Jupyter server on {session.alias}: press s to start one.", severity="warning")
-        return session, server
+        return session, item
 
     # -- keys -------------------------------------------------------------------
 
@@ -64,6 +73,10 @@ class ServerActions:
         if session is None:
             return
         alias = session.alias
+        hub = self._hub_selected(alias)
+        if hub is not None:
+            self.hub_start(session, hub)
+            return
         if self.record(alias).activity.startswith("starting"):
             self.notify(f"Already starting a server on {alias}.")
             return
@@ -95,7 +108,7 @@ class ServerActions:
         self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
 
     def action_forward(self) -> None:
-        session, server = self._session_and_server()
+        session, server = self._session_and_item()
         if server is None:
             return
 
@@ -107,15 +120,22 @@ class ServerActions:
         self.run_core(session.alias, "forward", call)
 
     def _hand_over(self, browser: bool) -> None:
-        session, server = self._session_and_server()
+        session, server = self._session_and_item()
         if server is None:
             return
 
+        hub = self.record(session.alias).hub
+
         async def call() -> Message:
-            from jtui.core.urls import localhost_url
+            from jtui.core.hub import hub_url
+            from jtui.core.urls import url_for
 
             forward = session.forward_for(server) or await session.forward(server)
-            return UrlReady(session.alias, server, localhost_url(server, forward.local_port), forward, browser)
+            if isinstance(server, Service) and server.kind == "JupyterHub":  # the user's server when it runs
+                url = hub_url(hub.default if hub and hub.port == server.port else None, forward.local_port)
+            else:
+                url = url_for(server, forward.local_port)
+            return UrlReady(session.alias, server, url, forward, browser)
 
         self.run_core(session.alias, "open" if browser else "copy", call)
 
@@ -132,7 +152,16 @@ class ServerActions:
         self.app.copy_to_clipboard(self.last_hint.command)
         self.notify(self.last_hint.command, title="copied laptop command")
 
+    def _hub_selected(self, alias: str) -> Service | None:
+        item = self.record(alias).selected_item
+        return item if isinstance(item, Service) and item.kind == "JupyterHub" else None
+
     def action_stop(self) -> None:
+        session = self._session()
+        hub = self._hub_selected(session.alias) if session is not None else None
+        if hub is not None:
+            self.hub_stop(session, hub)
+            return
         session, server = self._session_and_server()
         if server is None:
             return

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from jtui.core.forwards import Forward
+from jtui.core.hub import HubState
 from jtui.core.kernels import Kernel
-from jtui.core.model import HostState, HostStatus, JupyterServer, Sample
+from jtui.core.model import HostState, HostStatus, JupyterServer, Sample, Service
 from jtui.core.resolve import ResolvedHost
 
 HISTORY = 150  # samples kept for the sparklines
@@ -40,6 +41,7 @@ class HostRecord:
     selected_port: int | None = None  # the server the user has (or jtui put) the cursor on
     kernels: tuple[tuple[int, tuple[Kernel, ...], str], ...] = ()  # (server port, its kernels, why the API is missing)
     selected_kernel: str | None = None  # the kernel id under the cursor in the kernel table
+    hub: HubState | None = None  # the user's servers on the host's JupyterHub, when there is one
 
     @property
     def servers(self) -> tuple[JupyterServer, ...]:
@@ -54,11 +56,33 @@ class HostRecord:
         return {f.remote_port: f.local_port for f in self.forwards}
 
     @property
+    def services(self) -> tuple[Service, ...]:
+        """The other things listening there, by port (a port the server table lists is not repeated)."""
+        ports = {s.port for s in self.servers}
+        return tuple(s for s in (self.sample.services if self.sample else ()) if s.port not in ports)
+
+    @property
+    def selected_service(self) -> Service | None:
+        """The service under the cursor (the first service when there is no server to fall back on)."""
+        servers, services = self.servers, self.services
+        if any(s.port == self.selected_port for s in servers):
+            return None
+        chosen = next((s for s in services if s.port == self.selected_port), None)
+        return chosen or (services[0] if services and not servers else None)
+
+    @property
     def selected_server(self) -> JupyterServer | None:
-        """The server under the cursor; the first one when the cursor is on none."""
+        """The server under the cursor; the first one when the cursor is on neither a server nor a service."""
         servers = self.servers
         chosen = next((s for s in servers if s.port == self.selected_port), None)
+        if chosen is None and self.selected_service is not None:
+            return None
         return chosen or (servers[0] if servers else None)
+
+    @property
+    def selected_item(self) -> JupyterServer | Service | None:
+        """What c, o and f act on: the server or service under the cursor."""
+        return self.selected_server or self.selected_service
 
     def kernels_of(self, port: int | None) -> tuple[tuple[Kernel, ...], str]:
         """The kernels of the server at `port`, and why the server's own account of them is missing ("")."""
@@ -141,6 +165,10 @@ def with_kernels(record: HostRecord, port: int, kernels: tuple[Kernel, ...], not
     live = {s.port for s in record.servers}
     kept = tuple(item for item in record.kernels if item[0] != port and item[0] in live)
     return replace(record, kernels=kept + ((port, kernels, note),))
+
+
+def with_hub(record: HostRecord, hub: HubState) -> HostRecord:
+    return replace(record, hub=hub)
 
 
 def with_selected_kernel(record: HostRecord, kernel_id: str | None) -> HostRecord:

@@ -93,6 +93,9 @@ class Listener:
     def session_kernels(self, alias, port, kernels, note) -> None:
         pass
 
+    def session_hub(self, alias, hub) -> None:
+        pass
+
     def session_forwards(self, alias, forwards) -> None:
         pass
 

@@ -62,12 +62,15 @@ def start_jupyter(
     kind: str = "server",
     timeout: float = 60,
     extra: list[str] | tuple[str, ...] = (),
+    ip: str | None = "127.0.0.1",  # None: whatever the server's config says
 ) -> RunningJupyter:
     """Start `jupyter server` (or `jupyter notebook` when installed) and wait for its runtime file."""
     runtime_dir.mkdir(parents=True, exist_ok=True)
     root_dir.mkdir(parents=True, exist_ok=True)
     before = set(glob.glob(str(runtime_dir / "*server-*.json")))
-    args = [JUPYTER, kind, "--no-browser", "--ip=127.0.0.1", "--port=0", f"--ServerApp.root_dir={root_dir}"]
+    args = [JUPYTER, kind, "--no-browser", "--port=0", f"--ServerApp.root_dir={root_dir}"]
+    if ip is not None:
+        args.append(f"--ip={ip}")
     if token is not None:
         args.append(f"--IdentityProvider.token={token}")
     if os.geteuid() == 0:

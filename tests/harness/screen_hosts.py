@@ -51,6 +51,7 @@ class Persona:
     load: str
     gpu: str = ""  # a --query-gpu CSV line for the stand-in nvidia-smi; "" for no GPU
     servers: tuple[tuple[int, int, str, int], ...] = ()  # (pid, port, root_dir below HOME, age in s)
+    services: tuple[tuple[int, str, int, str], ...] = ()  # (pid, address, port, command line) listening
     root: Path = field(default=Path())
     busy: int = 0  # jiffies per core so far
     idle: int = 0
@@ -93,6 +94,7 @@ class Persona:
         standin.write_text('#!/bin/sh\nmkdir "$JT_PROC/$$" && echo "$$ (jupyter) S" >"$JT_PROC/$$/stat"\nexec sleep 600\n')
         standin.chmod(0o755)
         self.home.mkdir(parents=True, exist_ok=True)
+        self._write_sockets()
         now = time.time()
         for pid, port, root_dir, age in self.servers:
             (self.proc / str(pid)).mkdir(exist_ok=True)
@@ -104,6 +106,24 @@ class Persona:
                 f'"token": "{TOKEN}", "url": "http://{API_HOST}:{port}/", "version": "2.14.2"}}\n'
             )
             os.utime(runtime_file, (now - age, now - age))
+
+    def _write_sockets(self) -> None:
+        """/proc/net/tcp with this user's listening sockets, and the fds that tie each to its process."""
+        (self.proc / "net").mkdir(exist_ok=True)
+        head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        lines = []
+        for n, (pid, address, port, command) in enumerate(self.services):
+            hex_address = "".join(f"{int(part):02X}" for part in reversed(address.split(".")))
+            inode = 70000 + n
+            lines.append(f"   {n}: {hex_address}:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 "
+                         f"00000000  {os.getuid()}        0 {inode} 1 0000000000000000 100 0 0 10 0\n")
+            folder = self.proc / str(pid)
+            (folder / "fd").mkdir(parents=True, exist_ok=True)
+            (folder / "cmdline").write_text(command.replace(" ", "\0") + "\0")
+            (folder / "stat").write_text(f"{pid} (service) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 100\n")
+            os.symlink(f"socket:[{inode}]", folder / "fd" / "3")
+        (self.proc / "net" / "tcp").write_text(head + "".join(lines))
+        (self.proc / "net" / "tcp6").write_text(head)
 
     def step(self, busy_percent: float) -> None:
         """Advance /proc/stat by 1000 jiffies per core, `busy_percent` of them busy."""
@@ -132,7 +152,11 @@ def personas() -> list[Persona]:
     return [
         Persona("gpu-box", 16, 32, 13.1, "5.10 4.00 3.20",
                 gpu=f"0, {GPU_UUID}, NVIDIA A100-SXM4-80GB, 72, 55680, 81920, 54",
-                servers=((1234, 8890, "proj", 7300), (5678, 8892, "scratch", 310))),
+                servers=((1234, 8890, "proj", 7300), (5678, 8892, "scratch", 310)),
+                services=((4101, "127.0.0.1", 6006, "/home/alice/.venv/bin/python /home/alice/.venv/bin/tensorboard "
+                                                      "--logdir runs --port 6006"),
+                          (4102, "0.0.0.0", 8000, "python3 -m http.server 8000"),
+                          (4103, "127.0.0.1", 8265, "/usr/bin/python3 -u /opt/ray/dashboard/dashboard.py --port=8265"))),
         Persona("lab", 4, 16, 3.2, "0.10 0.10 0.00"),
     ]
 

@@ -49,10 +49,14 @@ def listeners(port: int | None = None) -> list[Listener]:
 
 
 def socket_inodes(pid: int | str = "self") -> set[int]:
-    """Inodes of the sockets a process holds open."""
-    inodes = set()
+    """Inodes of the sockets a process holds open (none once it has exited: a short-lived child)."""
+    inodes: set[int] = set()
     fd_dir = f"/proc/{pid}/fd"
-    for fd in os.listdir(fd_dir):
+    try:
+        fds = os.listdir(fd_dir)
+    except FileNotFoundError:
+        return inodes
+    for fd in fds:
         try:
             target = os.readlink(f"{fd_dir}/{fd}")
         except OSError:

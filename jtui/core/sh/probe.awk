@@ -2,14 +2,19 @@
 #
 # Reads /proc/stat, /proc/loadavg, /proc/meminfo, the runtime files named in
 # JT_FILES, nvidia-smi's output (JT_GPU, JT_GPU_APPS), and the process trees
-# below the Jupyter servers (JT_SERVER_PIDS) to find their kernels.  Prints
-# the counters for the next sample's deltas (one line), then the JSON line.
+# below the Jupyter servers (JT_SERVER_PIDS) to find their kernels, and
+# /proc/net/tcp{,6} for the sockets this user (JT_UID) listens on.  Prints
+# the counters for the next sample's deltas (one line), the listening sockets
+# for the next sample to reuse ("L" and a JSON array's items), then the JSON line.
 #
 # Counters line, space-separated: cpuN:total:idle (per CPU), kPID:ticks (the
 # CPU time of each kernel process), rPID:ratio (its PSS/RSS, read from
 # smaps_rollup now and then: reading it walks page tables, milliseconds per
 # process and more per GB, so each sample reads it for one process at most,
-# in turn, and only below PSS_MAX of RSS; the ratios fill in over samples).
+# in turn, and only below PSS_MAX of RSS; the ratios fill in over samples),
+# sINODE:PID / hINODE (the owner of each listening socket, 0 when none
+# could be seen, or a kernel's ZMQ socket to leave out: see "listening"),
+# lTIME (when the socket tables were last read).
 
 function jstr(s) {
     gsub(/[[:cntrl:]]/, " ", s)            # JSON strings may hold no raw control chars
@@ -65,6 +70,58 @@ function pss_ratio(pid,    f, l, x, pss) {  # PSS/RSS of pid from smaps_rollup; 
     close(f)
     if (pss < 0 || R[pid] <= 0) return -1
     return pss / R[pid]
+}
+function hexval(h,    i, v) {           # hex digits to a number
+    v = 0
+    for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", toupper(substr(h, i, 1))) - 1
+    return v
+}
+function ipv4(h,    i, out) {             # /proc/net/tcp's little-endian 8 hex digits
+    out = ""
+    for (i = 7; i >= 1; i -= 2) out = out (out == "" ? "" : ".") hexval(substr(h, i, 2))
+    return out
+}
+function ipv6(h,    w, i, word, groups, g, parts) {  # 32 hex digits: four little-endian 32-bit words
+    groups = ""
+    for (w = 0; w < 4; w++) {
+        word = substr(h, w * 8 + 1, 8)
+        word = substr(word, 7, 2) substr(word, 5, 2) substr(word, 3, 2) substr(word, 1, 2)
+        for (i = 1; i <= 8; i += 4) {
+            g = sprintf("%x", hexval(substr(word, i, 4)))
+            groups = groups (groups == "" ? "" : ":") g
+        }
+    }
+    if (groups == "0:0:0:0:0:0:0:0") return "::"
+    if (groups == "0:0:0:0:0:0:0:1") return "::1"
+    if (groups ~ /^0:0:0:0:0:ffff:/) return "::ffff:" ipv4(substr(h, 25, 8))
+    return groups
+}
+function sockets_of_pids(    cmd, l, pid, x, inode) {  # socket inode -> pid, for this user's processes
+    cmd = "ls -l " P "/[0-9]*/fd/ 2>/dev/null"
+    while ((cmd | getline l) > 0) {
+        if (l ~ /^\/.*\/fd\/?:$/) { pid = l; sub(/\/fd\/?:$/, "", pid); sub(/.*\//, "", pid); continue }
+        if (match(l, /socket:\[[0-9]+\]/)) {  # shared by forked workers: the lowest pid, their parent
+            inode = substr(l, RSTART + 8, RLENGTH - 9)
+            if (!(inode in SOCKPID) || pid + 0 < SOCKPID[inode] + 0) SOCKPID[inode] = pid
+        }
+    }
+    close(cmd)
+}
+function kernel_port(pid, port,    c, path, l, n) {  # is port one of the ZMQ ports in pid's kernel-ID.json?
+    if (!(pid in KPORTS_READ)) {
+        KPORTS_READ[pid] = 1
+        c = slurp(P "/" pid "/cmdline"); gsub(/\000/, "\n", c)
+        if (match(c, /[^\n]*kernel-[A-Za-z0-9_.-]+\.json/)) {
+            path = substr(c, RSTART, RLENGTH)
+            while ((getline l < path) > 0)
+                while (match(l, /_port"[ \t]*:[ \t]*[0-9]+/)) {  # one a line, or all on one
+                    n = substr(l, RSTART, RLENGTH); sub(/.*[^0-9]/, "", n); KPORT[pid, n + 0] = 1
+                    l = substr(l, RSTART + RLENGTH)
+                }
+            close(path)
+        }
+    }
+    return ((pid, port) in KPORT)
 }
 function user_of(pid,    f, l, x, uid) {
     f = P "/" pid "/status"; uid = ""
@@ -225,6 +282,64 @@ BEGIN {
     }
     out = out ",\"kernels\":[" s "]"
 
+    # This user's listening TCP sockets, with the process holding each. Reading /proc/net/tcp
+    # walks the kernel's whole connection hash table (milliseconds on a big host, even with
+    # few sockets), so the tables are read every JT_SOCKETS_EVERY seconds; in between, the
+    # last list (JT_LISTEN, from the shell) stands. The owners found before come back in the
+    # counters line (sINODE:PID, 0 when none could be seen; hINODE for a kernel's own ZMQ
+    # port, never listed): the fds are listed again only when a socket jtui has not seen appears.
+    np2 = split(ENVIRON["JT_PREV"], pl, " "); last = -1
+    for (i = 1; i <= np2; i++) {
+        if (pl[i] ~ /^s/) { split(substr(pl[i], 2), pf, ":"); OWNED[pf[1]] = pf[2] }
+        else if (pl[i] ~ /^h/) HIDDEN[substr(pl[i], 2)] = 1
+        else if (pl[i] ~ /^l/) last = substr(pl[i], 2) + 0
+    }
+    if (last >= 0 && now - last < ENVIRON["JT_SOCKETS_EVERY"] + 0 && ENVIRON["JT_LISTEN"] ~ /^L/) {
+        s = substr(ENVIRON["JT_LISTEN"], 2)
+        for (i = 1; i <= np2; i++) if (pl[i] ~ /^[sh]/) state = state " " pl[i]
+        state = state " l" last
+    } else {
+        s = ""; sep = ""; scanned = 0; nl = 0
+        uid = ENVIRON["JT_UID"]
+        for (t = 4; t <= 6; t += 2) {
+            table = P "/net/tcp" (t == 6 ? "6" : "")
+            first = 1
+            while ((getline line < table) > 0) {
+                if (first) { first = 0; continue }
+                split(line, f, " ")
+                if (f[4] != "0A" || f[8] != uid) continue         # 0A: LISTEN
+                inode = f[10]
+                if (inode in SEENSOCK) continue
+                SEENSOCK[inode] = 1
+                if (inode in HIDDEN) { state = state " h" inode; continue }
+                split(f[2], la, ":")
+                nl++; LADDR[nl] = (t == 4 ? ipv4(la[1]) : ipv6(la[1])); LPORT[nl] = hexval(la[2]); LINODE[nl] = inode
+            }
+            close(table)
+        }
+        for (i = 1; i <= nl; i++) {
+            inode = LINODE[i]; pid = ""
+            if ((inode in OWNED) && OWNED[inode] == 0) pid = ""    # looked for before, in vain: not again
+            else if ((inode in OWNED) && proc_stat(OWNED[inode])) pid = OWNED[inode]
+            else {
+                if (!scanned) { sockets_of_pids(); scanned = 1 }
+                if (inode in SOCKPID) pid = SOCKPID[inode]
+            }
+            if (pid != "" && (pid in OWNER) && kernel_port(pid, LPORT[i])) { state = state " h" inode; continue }
+            cmd = ""
+            state = state " s" inode ":" (pid == "" ? 0 : pid)
+            if (pid != "") {
+                cmd = slurp(P "/" pid "/cmdline"); gsub(/[\000\n]+/, " ", cmd); sub(/ +$/, "", cmd)
+            }
+            s = s sep "{\"port\":" LPORT[i] ",\"address\":" jstr(LADDR[i]) ",\"pid\":" (pid == "" ? "null" : pid) \
+                (pid in OWNER ? ",\"kernel\":" jstr(OWNER[pid]) : "") ",\"command\":" jstr(substr(cmd, 1, 500)) "}"
+            sep = ","
+        }
+        state = state " l" now
+    }
+    listen = s
+    out = out ",\"listening\":[" s "]"
+
     # Jupyter runtime files (their pid checked alive by the shell).
     nm = split(ENVIRON["JT_MTIMES"], ml, "\n")
     for (i = 1; i <= nm; i++) { k = index(ml[i], " "); if (k > 1) mtime[substr(ml[i], k + 1)] = substr(ml[i], 1, k - 1) }
@@ -244,5 +359,6 @@ BEGIN {
     }
     out = out ",\"servers\":[" s "]}"
     print state
+    print "L" listen
     print out
 }

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # interval, count, login, dirs, setup and awk_prog are set by jtui/core/remote.py
+# shellcheck disable=SC2154 # interval, count, login, dirs, setup, sockets and awk_prog are set by jtui/core/remote.py
 # jtui probe: ONE long-lived remote process that prints a JSON line per interval.
 #
 # In:  interval  seconds between samples (fractional is fine; 0 = no pause)
@@ -8,6 +8,7 @@
 #                (.profile may set them, and jtui starts servers through it)
 #      dirs      extra Jupyter runtime dirs to look in, one a line, first = primary
 #      setup     the host's setup code, run in the login shell before asking it
+#      sockets   seconds between two reads of the socket tables (0: every sample)
 #      awk_prog  probe.awk, which does each sample's work
 #
 # Per sample it forks one awk, one sleep, nvidia-smi (twice, at once) when it
@@ -31,6 +32,7 @@ jtui_os=$(uname -s 2>/dev/null) || jtui_os=unknown
 user=${USER:-${LOGNAME:-}}
 [ -n "$user" ] || user=$(id -un 2>/dev/null)
 page=$(getconf PAGESIZE 2>/dev/null) || page=4096
+uid=$(id -u 2>/dev/null)
 if stat -c %Y / >/dev/null 2>&1; then stat_fmt='-c'; stat_arg='%Y %n'
 elif stat -f %m / >/dev/null 2>&1; then stat_fmt='-f'; stat_arg='%m %N'
 else stat_fmt=; stat_arg=
@@ -122,7 +124,7 @@ if [ "$count" = 0 ]; then
 fi
 exec </dev/null
 
-prev='' fkey='' mtimes='' n=0
+prev='' listen='' fkey='' mtimes='' n=0
 while :; do
   # Runtime files whose pid (from the file name) runs: builtins only.
   jtui_find_servers "$@"
@@ -162,10 +164,12 @@ while :; do
     wait $ap
     apps=$(cat "$scratch")
   fi
-  out=$(JT_PREV=$prev JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
-    JT_SERVER_PIDS=$pids JT_PAGE=$page JT_N=$n \
+  out=$(JT_PREV=$prev JT_LISTEN=$listen JT_SOCKETS_EVERY=${sockets:-5} JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
+    JT_SERVER_PIDS=$pids JT_PAGE=$page JT_N=$n JT_UID=$uid \
     JT_OS=$jtui_os JT_USER=$user JT_DIRS=$jtui_dirs awk "$awk_prog") || exit 1
   prev=${out%%"$jtui_nl"*}
+  out=${out#*"$jtui_nl"}
+  listen=${out%%"$jtui_nl"*}
   printf '%s\n' "${out#*"$jtui_nl"}" || exit 1
   n=$((n + 1))
   if [ "$count" -gt 0 ] && [ "$n" -ge "$count" ]; then exit 0; fi
