@@ -48,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     open_.add_argument("--port", type=int, metavar="N", help="local port to try first")
     open_.add_argument("--service", metavar="KIND_OR_PORT",
                        help="forward a running service instead of Jupyter: tensorboard, jupyterhub, ... or its port")
+    where = open_.add_mutually_exclusive_group()
+    where.add_argument("--slurm", dest="launcher", action="store_const", const="slurm",
+                       help="run Jupyter as a Slurm job on a compute node (default: launcher in config.toml)")
+    where.add_argument("--login-node", dest="launcher", action="store_const", const="login",
+                       help="run Jupyter on the host itself, even where Slurm is")
+    for name, what in (("partition", "partition"), ("time", "time limit, e.g. 2:00:00"), ("cpus", "cores"),
+                       ("mem", "memory, e.g. 16G"), ("gres", "e.g. gpu:1"), ("account", "account"),
+                       ("sbatch-args", "other sbatch options, quoted as one")):
+        open_.add_argument(f"--{name}", metavar="VALUE", help=f"the job's {what} (over [hosts.NAME.slurm])")
     return parser
 
 
@@ -135,13 +144,25 @@ async def _open(args, inventory) -> int:
     def say(text: str) -> None:
         print(f"jtui: {args.host}: {text}", file=sys.stderr, flush=True)
 
+    from jtui.core.schedulers.slurm import JobRequest
+
+    request = JobRequest(**{name: str(getattr(args, name) or "") for name in
+                            ("partition", "time", "cpus", "mem", "gres", "account", "sbatch_args")})
+    if any(vars(request).values()) and not args.launcher:
+        args.launcher = "slurm"  # a job's option says what is wanted
+    submitted: list[str] = []
     try:
         if args.service:
             opened = await open_service(inventory, args.host, args.service, args.port, say)
         else:
-            opened = await open_server(inventory, args.host, args.port, say)
+            opened = await open_server(inventory, args.host, args.port, say, args.launcher, request, submitted.append)
     except (OneShotError, ConnectFailed, StartError) as exc:
         return _fail(f"{args.host}: {exc}")
+    except asyncio.CancelledError:
+        if submitted:
+            say(f"job {submitted[0]} stays in the queue: jtui open {args.host} --slurm picks it up when it runs; "
+                f"x in jtui or `scancel {submitted[0]}` cancels it")
+        raise
     try:
         if args.service:
             say(f"forwarding {describe(opened.server)} (pid {opened.server.pid or '?'})")
@@ -168,7 +189,12 @@ async def _open(args, inventory) -> int:
             if reason is not None or not await asyncio.to_thread(open_in_browser, opened.url):
                 say(f"not opening a browser: {reason or 'none found'}")
         what = "the service" if args.service else "the server"
-        say(f"forwarding until Ctrl-C (reconnecting if the link drops); {what} keeps running afterwards")
+        job = getattr(opened.server, "job_id", "")
+        if job:
+            what = f"job {job} keeps running afterwards (x in jtui or `scancel {job}` ends it)"
+        else:
+            what += " keeps running afterwards"
+        say(f"forwarding until Ctrl-C (reconnecting if the link drops); {what}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

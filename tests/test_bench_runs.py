@@ -100,3 +100,18 @@ def test_bench_fleet_quick_prints_its_tables(sshd, tmux_available):
         assert row in out
     assert "keypress `j` until the detail pane shows the next host" in out
     assert "jtui, hosts live" in out and "floor: bare Textual table + detail" in out
+
+
+def test_bench_slurm_quick_prints_its_table(sshd):
+    from tests.harness import slurm
+
+    why = slurm.missing()
+    if why:
+        from tests.harness.require import unavailable
+
+        unavailable(why)
+    out = run_bench("slurm")
+    assert "Slurm job until the URL answers /api/status" in out
+    for row in ("floor: jupyter server, local", "jtui: s + c (connected)", "ritual: ssh sbatch, poll squeue"):
+        assert row in out
+    assert "jtui minus floor:" in out and "ratio ritual / jtui:" in out

@@ -23,6 +23,7 @@ from jtui.core.settings import Settings
 from tests.harness.http import get
 from tests.harness.jupyter import start_jupyter
 from tests.harness.services import HUB_TOKEN, HUB_USER, http_server, jupyterhub, tensorboard
+from tests.harness.sshd import free_port
 from tests.test_sessions import Recorder
 
 pytestmark = pytest.mark.integration
@@ -270,3 +271,16 @@ async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hu
         await until(lambda: f"/user/{HUB_USER}/ stopped" in messages(app), what="stopped", timeout=90)
         assert record(app, "testhost").hub.default is None
         assert record(app, "testhost").status.state == HostState.CONNECTED
+
+
+async def test_a_listener_gone_before_it_is_asked_is_plain_tcp_not_a_crash(lab):
+    """The socket table is read every few seconds: a port may be closed by the time jtui asks it."""
+    from jtui.core.http import lets_in, protocol_of
+
+    session, _ = await sampled(lab["sshd"], lambda s: True)
+    try:
+        closed = free_port()
+        assert await protocol_of(session.conn, "127.0.0.1", closed) == "TCP"  # sshd refuses the channel
+        assert await lets_in(session.conn, "127.0.0.1", closed, "/api/status") is None
+    finally:
+        await session.close()

@@ -68,6 +68,17 @@ async def services(pilot, hosts: ScreenHosts) -> None:
     await pilot.pause()
 
 
+async def cluster(pilot, hosts: ScreenHosts) -> None:
+    """lab is a cluster's login node: its partitions, a running job's server and a pending job."""
+    await live(pilot, hosts)
+    await pilot.press("j")
+    await until(lambda: len(record(pilot.app, "lab").jobs) == 1, what="lab's pending job")
+    pilot.app.host_screen.detail.servers.focus()
+    await pilot.press("j")
+    await until(lambda: record(pilot.app, "lab").selected_port == -4243, what="the cursor on the pending job")
+    await pilot.pause()
+
+
 async def failed(pilot, hosts: ScreenHosts) -> None:
     await live(pilot, hosts)
     await pilot.press("j", "j", "j")
@@ -150,6 +161,11 @@ def test_forwarded_server(snap_compare, hosts):
 def test_services(snap_compare, hosts):
     """TensorBoard, a Ray dashboard and an http.server on 0.0.0.0 next to the Jupyter servers."""
     assert snap(snap_compare, hosts, services, size=(100, 32))
+
+
+def test_cluster_jobs(snap_compare, hosts):
+    """A Slurm login node: partitions, a job's Jupyter with its node and time left, a pending job."""
+    assert snap(snap_compare, hosts, cluster, size=(100, 32))
 
 
 def test_failed_host(snap_compare, hosts):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncssh
 import h11
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ async def protocol_of(conn, host: str, port: int, timeout: float = 2.0) -> str:
     """
     try:
         reader, writer = await asyncio.wait_for(conn.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+    except (OSError, asyncio.TimeoutError, ConnectionError, asyncssh.Error) as exc:
+        # refused (ChannelOpenError is no OSError): the listener left since the socket table was read
         log.debug("asking %s:%d: %s", host, port, type(exc).__name__)
         return "TCP"
     try:
@@ -140,7 +142,7 @@ async def protocol_of(conn, host: str, port: int, timeout: float = 2.0) -> str:
         writer.write(f"GET / HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
         first = await asyncio.wait_for(reader.readexactly(5), timeout)
         return "HTTP" if first == b"HTTP/" else "TCP"
-    except (OSError, asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+    except (OSError, asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncssh.Error):
         return "TCP"
     finally:
         writer.close()
@@ -150,7 +152,7 @@ async def lets_in(conn, host: str, port: int, path: str, timeout: float = 3.0) -
     """Does GET `path` with no credentials get a 2xx? None when the server did not answer at all."""
     try:
         response = await request(conn, host, port, "GET", path, timeout=timeout, max_body=1 << 16)
-    except (HttpError, OSError, asyncio.TimeoutError, ConnectionError):
+    except (HttpError, OSError, asyncio.TimeoutError, ConnectionError, asyncssh.Error):
         return None
     return 200 <= response.status < 300
 

@@ -38,10 +38,13 @@ class JupyterServer:
     # the request in) or "password" (it did not); "" until asked. Runtime files say
     # `"password": false` for a password set through PasswordIdentityProvider, so they cannot tell.
     login: str = ""
+    job_id: str = ""  # the scheduler job it runs in (its pid is then on the job's node, not this host)
 
     @property
     def exposed(self) -> bool:
         """Listening on an address other machines can reach (0.0.0.0, ::, a public one)."""
+        if self.job_id:  # on a compute node's own address: reachable inside the cluster, by design
+            return False
         return exposed(self.address or self.hostname)
 
     @property
@@ -133,6 +136,51 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Partition:
+    """One line of `sinfo`: a partition's nodes and GPUs at a glance."""
+
+    name: str
+    available: bool  # "up"
+    default: bool
+    nodes_idle: int
+    nodes_total: int
+    gpus_total: int = 0
+    gpus_used: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One of the user's jobs as the scheduler lists it (`squeue --me`)."""
+
+    job_id: str
+    name: str
+    state: str  # PENDING, RUNNING, COMPLETING, ... as the scheduler says it
+    reason: str = ""  # why it waits (Priority, Resources, QOSMaxJobsPerUserLimit, ...); "" when none
+    node: str = ""
+    partition: str = ""
+    elapsed: int = 0  # seconds
+    time_left: int | None = None  # seconds before the wall-clock limit; None: no limit
+    expected_start: str = ""  # the scheduler's estimate for a pending job ("" when it has none)
+    jtui: bool = False  # a Jupyter job jtui submitted (its name says so)
+    server: JupyterServer | None = None  # the Jupyter server it runs, once it has written its runtime file
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """The cluster as the login node sees it; `error` when its controller does not answer."""
+
+    kind: str  # "slurm"
+    partitions: tuple[Partition, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    error: str = ""
+    path: str = ""  # the login shell's PATH, where the scheduler's commands were found
+    pending: bool = False  # there, but its first answer has not come yet
+
+    def job(self, job_id: str) -> Job | None:
+        return next((j for j in self.jobs if j.job_id == job_id), None)
+
+
+@dataclass(frozen=True)
 class Sample:
     """One probe line: the state of a host at one moment."""
 
@@ -158,6 +206,7 @@ class Sample:
     gpu_processes: tuple[GpuProcess, ...] = ()
     listening: tuple[ListeningSocket, ...] = ()
     services: tuple[Service, ...] = ()  # the listening sockets that are neither Jupyter servers nor system daemons
+    scheduler: "Scheduler | None" = None  # the batch scheduler seen from this host (None: none there)
     dropped: tuple[str, ...] = ()  # entries left out of this sample, and why (for the log)
 
     @property

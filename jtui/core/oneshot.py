@@ -102,6 +102,8 @@ async def take_sample(session: HostSession, interval: float, timeout: float = 30
     try:
         async with asyncio.timeout(timeout):
             async for sample in probe.samples():
+                if sample.scheduler is not None and sample.scheduler.pending:
+                    continue  # the cluster's first answer is a sample or two away
                 if not cpu or sample.cpu_percent is not None or not sample.supported:
                     return sample
     except ProbeDied as exc:
@@ -153,17 +155,42 @@ class Opened:
         return self.forward.local_port
 
 
-async def open_server(inventory: Inventory, alias: str, port: int | None = None, say: Say | None = None) -> Opened:
-    """Reuse the newest running server or start one, then forward it and keep the link up; the caller closes."""
+def launcher_of(session: HostSession, sample: Sample, wanted: str | None) -> str:
+    """"slurm" or "login": the flag, else config.toml, else the answer given in jtui, else the login node."""
+    from jtui.core import choices
+
+    chosen = wanted or session.host_settings.launcher or choices.load(session.alias).get("launcher")
+    if chosen == "slurm" and sample.scheduler is None:
+        raise OneShotError(f"{session.alias} has no Slurm (sbatch and squeue are not on its login shell's PATH)")
+    return chosen if chosen in ("slurm", "login") else "login"
+
+
+async def open_server(
+    inventory: Inventory, alias: str, port: int | None = None, say: Say | None = None,
+    launcher: str | None = None, request=None, on_job=None,
+) -> Opened:
+    """Reuse the newest running server or start one, then forward it and keep the link up; the caller closes.
+
+    On a Slurm host (`launcher` "slurm", or the host's settings say so) the
+    server is a job's: a running one of jtui's is reused, else one is
+    submitted (`request` over [hosts.NAME.slurm]) and followed until it
+    answers; `on_job(job_id)` hears its id as soon as sbatch answers.
+    """
     from jtui.core.urls import localhost_url
 
     session = make_session(inventory, alias, say)
     await session.connect_once()
     try:
         sample = await take_sample(session, 0.2, cpu=False)  # the servers are all it needs
-        server = newest(sample.servers)
+        session.last_sample = sample
+        how = launcher_of(session, sample, launcher)
+        server = newest(tuple(s for s in sample.servers if bool(s.job_id) == (how == "slurm")))
         started = server is None
-        if server is None:
+        if server is None and how == "slurm":
+            server = await _submit_and_wait(session, request, say, on_job)
+        elif server is None:
+            if sample.scheduler is not None and say:
+                say("this host has Slurm: --slurm runs Jupyter as a batch job on a compute node instead")
             server = (await session.start_jupyter(progress=say)).server
         forward = await session.forward(server, first_choice=port)
         session.keep_up()
@@ -171,6 +198,25 @@ async def open_server(inventory: Inventory, alias: str, port: int | None = None,
     except BaseException:
         await session.close()
         raise
+
+
+async def _submit_and_wait(session: HostSession, request, say: Say | None, on_job) -> JupyterServer:
+    from jtui.core import choices
+    from jtui.core.schedulers.slurm import JobRequest, SubmitError
+
+    if session.scheduler is not None and session.scheduler.error:
+        raise OneShotError(session.scheduler.error)
+    base = JobRequest.from_dict(choices.load(session.alias).get("slurm")).over(
+        JobRequest.from_settings(session.host_settings.slurm))
+    try:
+        job_id = await session.submit_job((request or JobRequest()).over(base))
+    except (SubmitError, ValueError) as exc:
+        raise OneShotError(f"sbatch refused the job: {exc}") from None
+    if on_job:
+        on_job(job_id)
+    if say:
+        say(f"submitted job {job_id}")
+    return (await session.wait_job(job_id, say)).server
 
 
 async def open_service(

@@ -23,6 +23,7 @@ from typing import Any
 from jtui.core.model import Sample
 from jtui.core.probe_parse import MAX_LINE, ProbeLineError, parse_line
 from jtui.core.remote import Remote, script_source
+from jtui.core.schedulers.slurm_text import JOBS_DIR, SINFO_FIELDS, SQUEUE_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,14 @@ def format_interval(interval: float) -> str:
 
 
 SOCKETS_EVERY = 5  # seconds between two reads of /proc/net/tcp{,6} (they cost milliseconds on a big host)
+# Seconds between two questions to the scheduler: each is an RPC to its controller, which sites
+# ask users not to hammer. A job jtui is starting is followed by the launcher itself.
+SCHED_EVERY = 10.0
 
 
 def probe_variables(
     interval: float, count: int = 0, login_shell: bool = True, runtime_dirs: Sequence[str] = (), setup: str = "",
-    sockets_every: float = SOCKETS_EVERY,
+    sockets_every: float = SOCKETS_EVERY, sched_every: float = SCHED_EVERY,
 ) -> dict[str, str]:
     """The variables sh/probe.sh reads (see its header)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -80,6 +84,10 @@ def probe_variables(
         "dirs": "\n".join(runtime_dirs),
         "setup": setup,
         "sockets": format_interval(sockets_every),
+        "sched": str(max(1, round(sched_every / interval)) if interval > 0 else 1) if sched_every > 0 else "0",
+        "fmt": SQUEUE_FORMAT,
+        "sinfo_fields": SINFO_FIELDS,
+        "jobs": JOBS_DIR,
         "awk_prog": script_source("probe.awk"),
     }
 

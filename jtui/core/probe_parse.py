@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
-from jtui.core.model import GpuProcess, GpuStat, JupyterServer, KernelProcesses, ListeningSocket, Sample
+from jtui.core.model import GpuProcess, GpuStat, JupyterServer, KernelProcesses, ListeningSocket, Sample, Scheduler
+from jtui.core.schedulers.slurm_text import parse_probe_text
 from jtui.core.services import services_of, with_addresses
 from jtui.core.runtime_files import CONTROL_CHARS, RuntimeFileError, checked_text, parse_runtime_text, strict_json
 
@@ -197,6 +199,27 @@ def _required_int(data: dict, key: str, lo: int, hi: int) -> int:
     return value
 
 
+_JOB_FILE = re.compile(r"/\.local/state/jtui/jobs/(\d+(?:_\d+)?)/[^/]+\.json\Z")
+MAX_SCHEDULER_TEXT = 256 * 1024
+
+
+def _lines(value: Any, key: str) -> str:
+    """Multi-line remote text: each line checked as `_text` checks a value (no control characters)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_SCHEDULER_TEXT:
+        raise ProbeLineError(f"{key} is not a string of at most {MAX_SCHEDULER_TEXT} characters")
+    return "\n".join(line for line in value.split("\n") if not CONTROL_CHARS.search(line))
+
+
+def with_servers(scheduler: Scheduler | None, servers: tuple[JupyterServer, ...]) -> Scheduler | None:
+    """Each running job with the server its runtime file describes (jobs the scheduler no longer lists have none)."""
+    if scheduler is None:
+        return None
+    by_job = {s.job_id: s for s in servers if s.job_id}
+    return replace(scheduler, jobs=tuple(replace(j, server=by_job.get(j.job_id)) for j in scheduler.jobs))
+
+
 def _server(entry: Any) -> JupyterServer:
     """One runtime file entry: {"file", "mtime", "text"} (or "big" when it was too long)."""
     if not isinstance(entry, dict):
@@ -210,7 +233,9 @@ def _server(entry: Any) -> JupyterServer:
         text = _text(text, "text", MAX_RUNTIME_TEXT)
     except ProbeLineError as exc:
         raise RuntimeFileError(exc.reason) from None
-    return parse_runtime_text(text, name, mtime)
+    server = parse_runtime_text(text, name, mtime)
+    job = _JOB_FILE.search(name)
+    return replace(server, job_id=job.group(1)) if job else server
 
 
 def _entry_label(entry: Any, position: int) -> str:
@@ -279,6 +304,7 @@ def parse_line(line: str) -> Sample:
         seen.add((server.pid, server.port))
         servers.append(server)
     located = with_addresses(tuple(servers), listening)
+    scheduler = with_servers(parse_probe_text(_lines(data.get("scheduler", ""), "scheduler")), located)
 
     return Sample(
         time=when,
@@ -303,6 +329,7 @@ def parse_line(line: str) -> Sample:
         gpu_processes=gpu_processes,
         listening=listening,
         services=services_of(listening, located, kernels),
+        scheduler=scheduler,
         dropped=tuple(dropped),
     )
 

@@ -63,12 +63,17 @@ def _assignment(name: str, value: object) -> str:
     return f"{name}={shlex.quote(text)}"
 
 
-def script_text(name: str, /, **variables: object) -> str:
-    """What jtui sends on stdin to run `name`: lib.sh, the variables, the script, the end marker."""
+def script_body(name: str, /, **variables: object) -> str:
+    """lib.sh, the variables, the script: a whole sh program (a batch job's script is one)."""
     parts = [script_source("lib").rstrip("\n")]
     parts += [_assignment(key, value) for key, value in variables.items()]
     parts.append(script_source(name).rstrip("\n"))
-    return "\n".join(parts) + f"\n{END_MARKER}\n"
+    return "\n".join(parts) + "\n"
+
+
+def script_text(name: str, /, **variables: object) -> str:
+    """What jtui sends on stdin to run `name`: its body, then the end marker."""
+    return script_body(name, **variables) + f"{END_MARKER}\n"
 
 
 def command_line(name: str) -> str:

@@ -20,6 +20,7 @@ from jtui.core.kernels import Kernel, KernelApi, kernels_of
 from jtui.core.link import BACKOFF_FIRST, BACKOFF_MAX, Link
 from jtui.core.logs import register_secret
 from jtui.core.hub import HubApi, HubError, HubServer, HubState, hub_token
+from jtui.core.job_watch import JobWatch
 from jtui.core.model import HostStatus, JupyterServer, Sample, Service
 from jtui.core.remote import MAX_CHANNELS, Remote
 from jtui.core.resolve import ResolvedHost
@@ -73,6 +74,7 @@ class HostSession:
         self._kernels_task: asyncio.Task | None = None
         self._namer = Namer()  # what the probe cannot see: HTTP or not, a password or not
         self._hub_owner: str | None = None  # the hub user the token belongs to, once asked
+        self._jobs = JobWatch()  # jtui's scheduler jobs: which ended, which run out of time
 
     # -- what the link knows ------------------------------------------------
 
@@ -177,6 +179,7 @@ class HostSession:
                     self.last_sample = sample
                     self.listener.session_sample(self.alias, sample)
                     self._refresh_kernels(sample)
+                    self._watch_jobs(sample)
             except ProbeDied as exc:
                 failures += 1
                 log.info("%s: probe ended: %s", self.alias, exc)
@@ -297,6 +300,64 @@ class HostSession:
 
     async def hub_refresh(self, hub: Service) -> None:
         self.listener.session_hub(self.alias, await self._hub_state(hub, self.conn))
+
+    # -- scheduler jobs --------------------------------------------------------
+
+    @property
+    def scheduler(self):
+        """The cluster as the last sample saw it (None: no scheduler on this host, or no sample yet)."""
+        return self.last_sample.scheduler if self.last_sample else None
+
+    def _launcher(self):
+        from jtui.core.schedulers.slurm import SlurmLauncher
+
+        scheduler = self.scheduler
+        return SlurmLauncher(self._require_remote(), scheduler.path if scheduler else "")
+
+    async def submit_job(self, request) -> str:
+        """sbatch a Jupyter job with this host's settings; its id (SubmitError: Slurm's message)."""
+        job_id = await self._launcher().submit(self.host_settings, request)
+        self._jobs.quiet.add(job_id)  # the start that follows it reports how it goes
+        return job_id
+
+    async def wait_job(self, job_id: str, progress=None):
+        """Until the job's Jupyter answers (StartError once the job ended); see SlurmLauncher.wait_serving."""
+        try:
+            started = await self._launcher().wait_serving(job_id, self.host_settings, progress)
+        except BaseException:
+            self._jobs.quiet.add(job_id)
+            raise
+        register_secret(started.server.token)
+        self._jobs.quiet.discard(job_id)  # from now on, its end is news
+        return started
+
+    async def cancel_job(self, job_id: str) -> None:
+        """scancel; the forwards to its server go with it (CancelError: Slurm's message)."""
+        for server in list(self.last_sample.servers if self.last_sample else ()):
+            if server.job_id == job_id:
+                await self.unforward(server)
+        self._jobs.quiet.add(job_id)
+        await self._launcher().cancel(job_id)
+
+    def _watch_jobs(self, sample: Sample) -> None:
+        ended, warn = self._jobs.update(sample.scheduler)
+        for job in warn:
+            self._notice(self._jobs.warning(job), True)
+        if ended and self.conn is not None:
+            asyncio.get_running_loop().create_task(self._say_ended(ended))
+
+    async def _say_ended(self, job_ids: list[str]) -> None:
+        from jtui.core.schedulers.slurm_text import ended_reason
+
+        for job_id in job_ids:
+            try:
+                ended = await self._launcher().ended(job_id)
+            except Exception as exc:  # the notice is a courtesy: never let it take the session down
+                log.info("%s: cannot ask how job %s ended: %s", self.alias, job_id, exc)
+                continue
+            if ended is not None:
+                tail = "\n".join(ended.tail.rstrip().splitlines()[-8:])
+                self._notice(ended_reason(ended) + (f"\n\nLast lines of its output:\n{tail}" if tail else ""), True)
 
     # -- Jupyter ---------------------------------------------------------------
 

@@ -32,6 +32,24 @@ _HUB_KEYS = {"token_file": str, "token_env": str, "user": str}
 
 
 @dataclass(frozen=True)
+class SlurmSettings:
+    """[hosts.NAME.slurm]: what `s` asks Slurm for; each set key is one sbatch option, None leaves it to the site."""
+
+    partition: str | None = None
+    time: str | None = None  # Slurm's own format: "2:00:00", "1-00:00:00", "90"
+    cpus: int | None = None  # --cpus-per-task
+    mem: str | None = None  # "16G"
+    gres: str | None = None  # "gpu:1", "gpu:a100:2"
+    account: str | None = None
+    sbatch_args: str | None = None  # any other options, as you would type them after sbatch
+
+
+_SLURM_KEYS = {"partition": str, "time": str, "cpus": int, "mem": str, "gres": str, "account": str,
+               "sbatch_args": str}
+LAUNCHERS = ("login", "slurm")
+
+
+@dataclass(frozen=True)
 class HostSettings:
     """Per-host settings; None means 'not set here, inherit'."""
 
@@ -44,6 +62,10 @@ class HostSettings:
     # A kernel idle this long that still holds GPU memory is flagged (None: DEFAULT_GPU_IDLE_MINUTES).
     gpu_idle_minutes: float | None = None
     jupyterhub: HubSettings | None = None
+    # Where `s` runs Jupyter: "login" (this host itself) or "slurm" (a batch job on a compute node).
+    # None on a host with Slurm: `s` asks once.
+    launcher: str | None = None
+    slurm: SlurmSettings | None = None
 
     def over(self, base: "HostSettings") -> "HostSettings":
         """These settings, each one not set here taken from `base`."""
@@ -73,15 +95,19 @@ class Settings:
         return self.hosts.get(alias, HostSettings()).over(self.defaults.over(BUILTIN_HOST))
 
 
-_HOST_KEYS = {"jupyter": str, "root_dir": str, "setup": str, "autoconnect": bool, "gpu_idle_minutes": float}
-_RANGES = {"gpu_idle_minutes": (0.0, 10080.0)}  # a week
+_HOST_KEYS = {"jupyter": str, "root_dir": str, "setup": str, "autoconnect": bool, "gpu_idle_minutes": float,
+              "launcher": str}
+_RANGES = {"gpu_idle_minutes": (0.0, 10080.0), "cpus": (1, 100000)}  # a week; cores
+_CHOICES = {"launcher": LAUNCHERS}
 TOP_LEVEL_KEYS = ("refresh", "theme", "defaults", "hosts", "keys")
-_TYPE_NAMES = {str: "a string", bool: "true or false", float: "a number"}
+_TYPE_NAMES = {str: "a string", bool: "true or false", float: "a number", int: "a whole number"}
 
 
 def _fits(value: object, expected: type) -> bool:
     if expected is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, expected)
 
 
@@ -96,10 +122,12 @@ def _host_settings(table: object, where: str, file: str, problems: list[str]) ->
             problems.append(f"{file}: [{where}.jupyterhub] needs token_file or token_env (jtui never stores "
                             "the token itself); jtui lists the hub but cannot manage its servers")
         values["jupyterhub"] = HubSettings(**hub)
+    if isinstance(values.get("slurm"), dict):
+        values["slurm"] = SlurmSettings(**values["slurm"])
     return HostSettings(**values)
 
 
-_SUBTABLES = {"jupyterhub": _HUB_KEYS}
+_SUBTABLES = {"jupyterhub": _HUB_KEYS, "slurm": _SLURM_KEYS}
 
 
 def _values(
@@ -125,6 +153,9 @@ def _values(
             )
         elif expected is str and not value.strip():
             problems.append(f"{file}: {where}.{key} is empty; using the default")
+        elif key in _CHOICES and value not in _CHOICES[key]:
+            choices = " or ".join(f'"{c}"' for c in _CHOICES[key])
+            problems.append(f"{file}: {where}.{key} must be {choices}, not {value!r}; ignored")
         elif key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
             low, high = _RANGES[key]
             problems.append(f"{file}: {where}.{key} = {value} is outside {low:g}..{high:g}; using the default")

@@ -41,14 +41,31 @@ def status_json(alias: str, report: StatusReport) -> dict:
     """The `jtui status --json` object."""
     sample = report.sample
     servers = []
+    by_port = {}
     for s in sample.servers:
         kernels, note = report.kernels.get(s.port, ((), ""))
+        by_port[(s.pid, s.port)] = len(servers)
         servers.append({
             "port": s.port, "pid": s.pid, "root_dir": s.root_dir, "url": s.url, "base_url": s.base_url,
             "version": s.version, "started": s.started, "kind": s.kind, "password": not s.token,
             "address": s.address or s.hostname, "exposed": s.exposed, "auth": s.auth,
             "kernels": [kernel_json(k) for k in kernels], "kernels_note": note or None,
+            "job_id": s.job_id or None,
         })
+    sched = sample.scheduler
+    scheduler = None if sched is None else {
+        "kind": sched.kind, "error": sched.error or None,
+        "partitions": [{"name": p.name, "available": p.available, "default": p.default, "nodes_idle": p.nodes_idle,
+                        "nodes_total": p.nodes_total, "gpus_total": p.gpus_total, "gpus_used": p.gpus_used}
+                       for p in sched.partitions],
+    }
+    jobs = [
+        {"job_id": j.job_id, "name": j.name, "state": j.state, "reason": j.reason or None, "node": j.node or None,
+         "partition": j.partition or None, "elapsed": j.elapsed, "time_left": j.time_left,
+         "expected_start": j.expected_start or None, "jtui": j.jtui,
+         "server": servers[by_port[(j.server.pid, j.server.port)]] if j.server else None}
+        for j in (sched.jobs if sched else ())
+    ]
     return {
         "host": alias,
         "os": sample.os,
@@ -71,6 +88,8 @@ def status_json(alias: str, report: StatusReport) -> dict:
             for p in sample.gpu_processes
         ],
         "servers": servers,
+        "scheduler": scheduler,
+        "jobs": jobs,
         "services": [
             {"port": v.port, "address": v.address, "pid": v.pid, "command": v.command or None,
              "kind": v.kind or None, "url": service_url(v, v.port) if v.web else None, "exposed": v.exposed}
@@ -113,6 +132,20 @@ def status_text(alias: str, report: StatusReport) -> str:
             lines.append(f"    kernel {k.name or '?'}  {k.path or '(no notebook)'}  {k.state or '?'}  cpu {cpu}  mem {mem}{gpu}")
         if note:
             lines.append(f"    kernels: {note}")
+    sched = sample.scheduler
+    if sched is not None and sched.error:
+        lines.append(f"  slurm  {sched.error}")
+    elif sched is not None:
+        parts = ", ".join(f"{p.name} {p.nodes_idle}/{p.nodes_total} idle"
+                          + (f" {p.gpus_total - p.gpus_used}/{p.gpus_total} GPUs free" if p.gpus_total else "")
+                          for p in sched.partitions)
+        lines.append(f"  slurm  {parts}")
+        for j in sched.jobs:
+            left = f"  {j.time_left // 60} min left" if j.time_left is not None and j.state == "RUNNING" else ""
+            why = f" ({j.reason})" if j.reason else ""
+            on = f"  on {j.node}" if j.node else ""
+            port = f"  jupyter port {j.server.port}" if j.server else ""
+            lines.append(f"  job {j.job_id}  {j.name}  {j.state}{why}{on}{left}{port}")
     for v in sample.services:
         exposed = f"  exposed ({v.address})" if v.exposed else ""
         lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}  {v.command[:80]}{exposed}")

@@ -15,14 +15,14 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from jtui.core.hub import HubState
-from jtui.core.model import HostState, HostStatus, JupyterServer, Service
+from jtui.core.model import HostState, HostStatus, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import danger_line, exposure_line, open_to_all
 from jtui.core.resolve import ResolvedHost
 from jtui.ui import colors
 from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
-from jtui.ui.state import HostRecord
+from jtui.ui.state import HostRecord, job_row_key
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60
@@ -87,6 +87,55 @@ class ServerTable(DataTable):
         Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
     ]
+
+
+def job_state_text(job: Job, palette: dict[str, Style], width: int = WHERE_WIDTH) -> Text:
+    """A job row's state: PENDING with Slurm's reason and expected start, or what it is doing."""
+    if job.state == "PENDING":
+        text = Text(job.reason or "queued", style=palette[colors.WARN])
+        if job.expected_start:
+            text.append(f", ~{job.expected_start.replace('T', ' ')[11:16]}", style=palette[colors.MUTED])
+    elif job.state == "RUNNING":
+        text = Text(f"{job.node}: Jupyter starting" if job.node else "Jupyter starting", style=palette[colors.WARN])
+    else:
+        text = Text(job.state.lower(), style=palette[colors.WARN])
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def job_where(job: Job | None, server: JupyterServer, palette: dict[str, Style], width: int = WHERE_WIDTH) -> Text:
+    """A job's server: its node and the time left before the wall-clock limit (red when little is left)."""
+    from jtui.core.job_watch import short_of_time
+
+    text = Text(job.node if job and job.node else server.hostname)
+    if job is not None and job.time_left is not None:
+        hours, minutes = divmod(job.time_left // 60, 60)
+        left = f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+        text.append(f" {left} left", style=palette[colors.ERROR] if short_of_time(job) else palette[colors.MUTED])
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def cluster_text(sched: Scheduler, palette: dict[str, Style]) -> Text:
+    """The cluster at a glance: each partition's idle/total nodes and free/total GPUs, the user's jobs."""
+    text = Text("Slurm  ", style="bold")
+    if sched.error:
+        text.append(sched.error, style=palette[colors.ERROR])
+        return text
+    for i, part in enumerate(sched.partitions):
+        if i:
+            text.append(" · ", style=palette[colors.MUTED])
+        text.append(part.name + ("*" if part.default else ""), style=palette[colors.ACCENT] if part.available else palette[colors.ERROR])
+        text.append(f" {part.nodes_idle}/{part.nodes_total} idle")
+        if part.gpus_total:
+            text.append(f", {part.gpus_total - part.gpus_used}/{part.gpus_total} GPUs free")
+        if not part.available:
+            text.append(" (down)", style=palette[colors.ERROR])
+    others = [j for j in sched.jobs if not j.jtui]
+    mine = len(sched.jobs) - len(others)
+    text.append(f"\nyour jobs: {len(sched.jobs)}" + (f" ({mine} Jupyter by jtui)" if mine else ""),
+                style=palette[colors.MUTED])
+    return text
 
 
 def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict[str, Style]) -> Text:
@@ -188,6 +237,7 @@ class HostDetail(Vertical):
         yield Static(id="servers-empty")
         yield Static(id="exposure")
         yield Static(id="hub")
+        yield Static(id="cluster")
         yield KernelView(id="kernel-view")
 
     def on_mount(self) -> None:
@@ -243,18 +293,29 @@ class HostDetail(Vertical):
                 return Text(f":{forwards[port]} ↔", style=palette[colors.OK])
             return Text("—", style=palette[colors.MUTED])
 
-        keys = [str(s.port) for s in servers] + [str(s.port) for s in services]
+        jobs = record.jobs if record else ()
+        keys = [str(s.port) for s in servers] + [str(job_row_key(j)) for j in jobs] + [str(s.port) for s in services]
         where = max(12, min(WHERE_WIDTH, self.size.width - OTHER_COLUMNS))
         rows = [
             (
                 port_cell(s, palette),
-                f"Jupyter {s.version}" if s.version else "Jupyter",
+                f"job {s.job_id} Jupyter" if s.job_id else f"Jupyter {s.version}" if s.version else "Jupyter",
                 str(s.pid),
-                short_path(s.root_dir, home)[:where],
+                job_where(record.job_of(s), s, palette, where) if s.job_id else short_path(s.root_dir, home)[:where],
                 duration(now - s.started) if s.started else "?",
                 local(s.port),
             )
             for s in servers
+        ] + [
+            (
+                Text("—", style=palette[colors.MUTED]),
+                Text(f"job {j.job_id} {j.state.lower()}", style=palette[colors.ACCENT]),
+                "",
+                job_state_text(j, palette, where),
+                duration(j.elapsed) if j.state == "RUNNING" else "",
+                Text("—", style=palette[colors.MUTED]),
+            )
+            for j in jobs
         ] + [
             (
                 port_cell(s, palette),
@@ -286,16 +347,18 @@ class HostDetail(Vertical):
         if record is not None and record.activity:
             empty.update(Text(record.activity, style=palette[colors.WARN]))
             empty.display = True
-        elif not servers:
+        elif not servers and not jobs:
             empty.update(Text("no Jupyter server — press s to start one", style=palette[colors.MUTED]) if sample else "")
             empty.display = True
         else:
             empty.display = False
         self._show_exposure(palette, record)
         self._show_hub(palette, record)
+        self._show_cluster(palette, record)
         title = self.query_one("#servers-title", Static)
         stale = record is not None and record.stale and sample is not None
-        name = "Jupyter servers and services" if services else "Jupyter servers"
+        name = "Jupyter servers" + (" and jobs" if jobs else "") + (" and services" if services else "")
+        name = name.replace(" and jobs and", ", jobs and")
         title.update(Text(name + ("  (stale: reconnecting)" if stale else ""), style="bold"))
         title.display = sample is not None or bool(record and (record.activity or servers))
 
@@ -323,6 +386,13 @@ class HostDetail(Vertical):
             return
         box.update(hub_text(record.hub if record.hub and record.hub.port == item.port else None, palette))
         box.display = True
+
+    def _show_cluster(self, palette, record: HostRecord | None) -> None:
+        box = self.query_one("#cluster", Static)
+        sched = record.sample.scheduler if record and record.sample else None
+        box.display = sched is not None
+        if sched is not None:
+            box.update(cluster_text(sched, palette))
 
     def _show_kernels(self, record: HostRecord) -> None:
         server = record.selected_server

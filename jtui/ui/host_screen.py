@@ -38,6 +38,7 @@ from jtui.ui.messages import (
     KernelsListed,
 )
 from jtui.ui.hub_actions import HubActions
+from jtui.ui.job_actions import JobActions
 from jtui.ui.kernel_actions import KernelActions
 from jtui.ui.kernel_view import KernelView
 from jtui.ui.server_actions import ServerActions
@@ -64,7 +65,7 @@ def problems_text(problems: list[str], one_line: bool = False) -> str:
     return text
 
 
-class HostScreen(ServerActions, KernelActions, HubActions, Screen):
+class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
     BINDINGS = [
         Binding("s", "start", "start", id="start", tooltip="start a Jupyter server on the selected host"),

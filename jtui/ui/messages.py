@@ -14,7 +14,7 @@ from textual.message import Message
 from jtui.core.forwards import Forward
 from jtui.core.hub import HubState
 from jtui.core.kernels import Kernel
-from jtui.core.model import HostStatus, JupyterServer, Service, Sample
+from jtui.core.model import HostStatus, Job, JupyterServer, Service, Sample
 from jtui.core.resolve import ResolvedHost
 
 
@@ -94,6 +94,24 @@ class HubListed(Message):
 
     alias: str
     hub: HubState
+
+
+@dataclass
+class JobSubmitted(Message):
+    """sbatch took a Jupyter job: its row appears at once, pending."""
+
+    alias: str
+    job: Job
+
+
+@dataclass
+class JobGone(Message):
+    """A job cancelled by the user, or ended before its server answered."""
+
+    alias: str
+    job_id: str
+    text: str
+    error: bool = False
 
 
 @dataclass

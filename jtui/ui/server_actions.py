@@ -61,8 +61,14 @@ class ServerActions:
         session = self._session()
         if session is None:
             return None, None
-        item = self.record(session.alias).selected_item
-        if item is None:
+        record = self.record(session.alias)
+        item = record.selected_item
+        job = record.selected_job
+        if job is not None:
+            why = f" ({job.reason})" if job.reason else ""
+            self.notify(f"Job {job.job_id} is {job.state.lower()}{why}: its Jupyter is not up yet. "
+                        "c works once it is; x cancels the job.", severity="warning")
+        elif item is None:
             self.notify(f"No Jupyter server on {session.alias}: press s to start one.", severity="warning")
         return session, item
 
@@ -79,6 +85,13 @@ class ServerActions:
             return
         if self.record(alias).activity.startswith("starting"):
             self.notify(f"Already starting a server on {alias}.")
+            return
+        launcher = self.launcher_for(session)
+        if launcher == "slurm":
+            self.open_job_form(session)
+            return
+        if launcher == "":
+            self.ask_launcher(session, lambda choice: self.action_start())
             return
 
         def progress(text: str) -> None:
@@ -162,8 +175,16 @@ class ServerActions:
         if hub is not None:
             self.hub_stop(session, hub)
             return
+        record = self.record(session.alias) if session is not None else None
+        job = record.selected_job if record is not None else None
+        if job is not None:
+            self.cancel_job(session, job.job_id, f"{job.state.lower()}, no Jupyter yet")
+            return
         session, server = self._session_and_server()
         if server is None:
+            return
+        if server.job_id:
+            self.cancel_job(session, server.job_id, f"Jupyter on {server.hostname}:{server.port}")
             return
         from jtui.ui.confirm_screen import ConfirmScreen
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from jtui.core.forwards import Forward
 from jtui.core.hub import HubState
 from jtui.core.kernels import Kernel
-from jtui.core.model import HostState, HostStatus, JupyterServer, Sample, Service
+from jtui.core.job_watch import ACTIVE
+from jtui.core.model import HostState, HostStatus, Job, JupyterServer, Sample, Service
 from jtui.core.resolve import ResolvedHost
 
 HISTORY = 150  # samples kept for the sparklines
@@ -23,6 +24,11 @@ STARTED_GRACE = 5  # samples a started server stays listed before the probe must
 
 def _key(server: JupyterServer) -> tuple[int, int]:
     return (server.pid, server.port)
+
+
+def job_row_key(job: Job) -> int:
+    """A job row's key in the table, where servers and services are keyed by port: minus the job id."""
+    return -int(job.job_id.split("_")[0])
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class HostRecord:
     kernels: tuple[tuple[int, tuple[Kernel, ...], str], ...] = ()  # (server port, its kernels, why the API is missing)
     selected_kernel: str | None = None  # the kernel id under the cursor in the kernel table
     hub: HubState | None = None  # the user's servers on the host's JupyterHub, when there is one
+    submitted: tuple[Job, ...] = ()  # jobs jtui just submitted, until the scheduler lists them
 
     @property
     def servers(self) -> tuple[JupyterServer, ...]:
@@ -62,8 +69,30 @@ class HostRecord:
         return tuple(s for s in (self.sample.services if self.sample else ()) if s.port not in ports)
 
     @property
+    def jobs(self) -> tuple[Job, ...]:
+        """jtui's jobs with no server to list yet (pending, or Jupyter still starting): a row each."""
+        sched = self.sample.scheduler if self.sample else None
+        listed = [j for j in (sched.jobs if sched else ()) if j.jtui and j.server is None and j.state in ACTIVE]
+        started = {s.job_id for s in self.servers if s.job_id}
+        ids = {j.job_id for j in listed}
+        rows = listed + [j for j in self.submitted if j.job_id not in ids]
+        return tuple(j for j in rows if j.job_id not in started)
+
+    @property
+    def selected_job(self) -> Job | None:
+        """The job row under the cursor, if the cursor is on one."""
+        return next((j for j in self.jobs if job_row_key(j) == self.selected_port), None)
+
+    def job_of(self, server: JupyterServer) -> Job | None:
+        """The scheduler's line for the job a server runs in."""
+        sched = self.sample.scheduler if self.sample else None
+        return sched.job(server.job_id) if sched and server.job_id else None
+
+    @property
     def selected_service(self) -> Service | None:
         """The service under the cursor (the first service when there is no server to fall back on)."""
+        if self.selected_job is not None:
+            return None
         servers, services = self.servers, self.services
         if any(s.port == self.selected_port for s in servers):
             return None
@@ -75,7 +104,7 @@ class HostRecord:
         """The server under the cursor; the first one when the cursor is on neither a server nor a service."""
         servers = self.servers
         chosen = next((s for s in servers if s.port == self.selected_port), None)
-        if chosen is None and self.selected_service is not None:
+        if chosen is None and (self.selected_service is not None or self.selected_job is not None):
             return None
         return chosen or (servers[0] if servers else None)
 
@@ -121,16 +150,30 @@ def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     if sample.cpu_percent is not None:  # a point on both sparklines, so they stay aligned in time
         cpu = (*cpu[-(HISTORY - 1):], sample.cpu_percent)
         mem = (*mem[-(HISTORY - 1):], sample.mem_percent or 0.0)
+    listed = {j.job_id for j in (sample.scheduler.jobs if sample.scheduler else ())}
+    submitted = tuple(j for j in record.submitted if j.job_id not in listed)
     return replace(
         record, sample=sample, cpu_history=cpu, mem_history=mem, stale=False,
-        started=started, stopped=record.stopped & seen,
+        started=started, stopped=record.stopped & seen, submitted=submitted,
     )
 
 
 def with_started(record: HostRecord, server: JupyterServer) -> HostRecord:
     """A server jtui started is listed, and under the cursor, the moment the start returns."""
     started = tuple(item for item in record.started if _key(item[0]) != _key(server)) + ((server, 0),)
-    return replace(record, started=started, selected_port=server.port, activity="")
+    submitted = tuple(j for j in record.submitted if j.job_id != server.job_id)
+    return replace(record, started=started, selected_port=server.port, activity="", submitted=submitted)
+
+
+def with_submitted(record: HostRecord, job: Job) -> HostRecord:
+    """A job jtui submitted is a row, under the cursor, the moment sbatch answers."""
+    submitted = tuple(j for j in record.submitted if j.job_id != job.job_id) + (job,)
+    return replace(record, submitted=submitted, selected_port=job_row_key(job))
+
+
+def with_job_gone(record: HostRecord, job_id: str) -> HostRecord:
+    """A job cancelled, or ended before its server answered: its row goes (the notice says why)."""
+    return replace(record, submitted=tuple(j for j in record.submitted if j.job_id != job_id), activity="")
 
 
 def with_stopped(record: HostRecord, server: JupyterServer) -> HostRecord:

@@ -52,6 +52,7 @@ class Persona:
     gpu: str = ""  # a --query-gpu CSV line for the stand-in nvidia-smi; "" for no GPU
     servers: tuple[tuple[int, int, str, int], ...] = ()  # (pid, port, root_dir below HOME, age in s)
     services: tuple[tuple[int, str, int, str], ...] = ()  # (pid, address, port, command line) listening
+    slurm: bool = False  # a cluster's login node: stand-in squeue/sinfo print a queue in Slurm's formats
     root: Path = field(default=Path())
     busy: int = 0  # jiffies per core so far
     idle: int = 0
@@ -95,6 +96,8 @@ class Persona:
         standin.chmod(0o755)
         self.home.mkdir(parents=True, exist_ok=True)
         self._write_sockets()
+        if self.slurm:
+            self._write_slurm()
         now = time.time()
         for pid, port, root_dir, age in self.servers:
             (self.proc / str(pid)).mkdir(exist_ok=True)
@@ -125,6 +128,28 @@ class Persona:
         (self.proc / "net" / "tcp").write_text(head + "".join(lines))
         (self.proc / "net" / "tcp6").write_text(head)
 
+    def _write_slurm(self) -> None:
+        """squeue and sinfo answering as Slurm 22.05 does for jtui's formats; one job's server runs."""
+        queue = ("4242|RUNNING|None|cn042|gpu|47:10|1:12:50|2026-12-03T16:00:00|jtui-jupyter\n"
+                 "4243|PENDING|Priority||gpu|0:00|4:00:00|2026-12-03T19:30:00|jtui-jupyter\n"
+                 "4200|RUNNING|None|cn017|cpu|3:02:11|20:57:49|2026-12-03T13:00:00|train-resnet\n")
+        info = ("cpu|up|12/40/4/56|(null)|(null)\n"
+                "gpu|up|1/8/0/9|gpu:a100:4(S:0-1)|gpu:a100:3(IDX:0-2)\n")
+        for name, text in (("squeue", queue), ("sinfo", info), ("sbatch", "")):
+            standin = self.bin / name
+            standin.write_text(f"#!/bin/sh\ncat <<'EOF'\n{text}EOF\n")
+            standin.chmod(0o755)
+        (self.root / "slurm.conf").write_text("# the stand-in cluster's\n")
+        jobs = self.home / ".local/state/jtui/jobs/4242"
+        jobs.mkdir(parents=True, exist_ok=True)
+        runtime_file = jobs / "jpserver-31337.json"
+        runtime_file.write_text(
+            f'{{"base_url": "/", "hostname": "127.0.0.1", "password": false, "pid": 31337, "port": 41871, '
+            f'"root_dir": "{self.home}", "secure": false, "sock": "", "token": "{TOKEN}", '
+            f'"url": "http://127.0.0.1:41871/", "version": "2.14.2"}}\n')
+        then = time.time() - 2830
+        os.utime(runtime_file, (then, then))
+
     def step(self, busy_percent: float) -> None:
         """Advance /proc/stat by 1000 jiffies per core, `busy_percent` of them busy."""
         self.busy += int(10 * busy_percent)
@@ -145,6 +170,7 @@ class Persona:
             "HOME": str(self.home), "USER": "alice", "LOGNAME": "alice", "SHELL": "/bin/sh", "LC_ALL": "C",
             "PATH": f"{self.bin}:/usr/local/bin:/usr/bin:/bin",
             "JT_PROC": str(self.proc), "JUPYTER_RUNTIME_DIR": str(self.runtime), "JTUI_TEST_MARK": marker,
+            **({"SLURM_CONF": str(self.root / "slurm.conf")} if self.slurm else {}),
         }
 
 
@@ -157,7 +183,7 @@ def personas() -> list[Persona]:
                                                       "--logdir runs --port 6006"),
                           (4102, "0.0.0.0", 8000, "python3 -m http.server 8000"),
                           (4103, "127.0.0.1", 8265, "/usr/bin/python3 -u /opt/ray/dashboard/dashboard.py --port=8265"))),
-        Persona("lab", 4, 16, 3.2, "0.10 0.10 0.00"),
+        Persona("lab", 4, 16, 3.2, "0.10 0.10 0.00", slurm=True),
     ]
 
 

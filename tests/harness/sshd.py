@@ -125,6 +125,7 @@ class SshServer:
     remote_path: str = ""
     # False: sessions get the user's own HOME, PATH and Jupyter dirs (real users, their profiles)
     own_environment: bool = True
+    env: dict[str, str] = field(default_factory=dict)  # more for every session (SLURM_CONF=...)
     proc: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
@@ -193,10 +194,11 @@ LogLevel VERBOSE
         self.config_file.write_text(self.client_config("testhost"))
 
     def _set_env(self) -> str:
+        more = "".join(f" {key}={value}" for key, value in self.env.items())
         if not self.own_environment:
-            return f"SetEnv JTUI_TEST_MARK={self.marker}"
+            return f"SetEnv JTUI_TEST_MARK={self.marker}{more}"
         return (f"SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} "
-                f"JUPYTER_RUNTIME_DIR={self.runtime_dir}")
+                f"JUPYTER_RUNTIME_DIR={self.runtime_dir}{more}")
 
     def client_config(self, alias: str, **extra: str) -> str:
         lines = [

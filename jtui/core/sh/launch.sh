@@ -4,7 +4,8 @@
 # start.sh): PATH, the runtime dir for jtui to find, the root dir, then exec
 # Jupyter with jtui's flags, so the pid start.sh printed is Jupyter's.
 #
-# In (environment): JTUI_ARGS, JTUI_ROOT, JTUI_ALLOW_ROOT, JTUI_OUTER_PATH, JUPYTER_TOKEN
+# In (environment): JTUI_ARGS, JTUI_ROOT, JTUI_ALLOW_ROOT, JTUI_OUTER_PATH, JUPYTER_TOKEN;
+#   from a job (job.sh): JTUI_IP, JTUI_PORT (0: the OS picks), JTUI_RUNTIME
 
 unset CDPATH
 # The PATH the profile built, then the plain session's: a command found either way is found.
@@ -19,6 +20,11 @@ set +f
 PATH=$p
 export PATH
 
+# A scheduler job (job.sh) gives Jupyter a runtime dir of the job's own, whatever the profile says.
+if [ -n "${JTUI_RUNTIME:-}" ]; then
+  JUPYTER_RUNTIME_DIR=$JTUI_RUNTIME
+  export JUPYTER_RUNTIME_DIR
+fi
 jtui_os=$(uname -s 2>/dev/null)
 jtui_runtime_dir "${JUPYTER_RUNTIME_DIR:-}" "${JUPYTER_DATA_DIR:-}" "${XDG_DATA_HOME:-}" "$HOME" "$jtui_os"
 printf 'jtui: runtime dir: %s\n' "$jtui_rt"
@@ -34,7 +40,9 @@ cd -- "$root" || {
 
 args=$JTUI_ARGS
 allow_root=$JTUI_ALLOW_ROOT
-unset JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH p d
+ip=${JTUI_IP:-127.0.0.1}
+port=${JTUI_PORT:-8888}
+unset JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH JTUI_IP JTUI_PORT JTUI_RUNTIME p d
 # $args holds the command's words, each quoted by jtui (shlex.quote): eval only unquotes them.
 eval "set -- $args"
 for a do
@@ -46,7 +54,7 @@ command -v "$1" >/dev/null 2>&1 || {
   printf 'jtui: command not found: %s\n' "$1"
   exit 127
 }
-set -- "$@" --no-browser --ip=127.0.0.1 --port=8888 --port-retries=50
+set -- "$@" --no-browser --ip="$ip" --port="$port" --port-retries=50
 if [ "$allow_root" = yes ] || { [ "$allow_root" = auto ] && [ "$(id -u)" = 0 ]; }; then
   set -- "$@" --allow-root
 fi

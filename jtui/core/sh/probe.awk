@@ -22,6 +22,11 @@ function jstr(s) {
     s = repl(s, "\"", "\\\"")
     return "\"" s "\""
 }
+function jlines(s,    n, a, i, x, out) {  # a JSON string keeping the line breaks (as \n)
+    n = split(s, a, "\n"); out = ""
+    for (i = 1; i <= n; i++) { x = jstr(a[i]); out = out (i > 1 ? "\\n" : "") substr(x, 2, length(x) - 2) }
+    return "\"" out "\""
+}
 function repl(s, re, by,    n, a, i, out) {  # split+join: no gsub replacement quirks
     n = split(s, a, re)
     out = a[1]
@@ -357,7 +362,10 @@ BEGIN {
         s = s (big ? ",\"big\":true,\"text\":\"\"}" : ",\"text\":" jstr(text) "}")
         sep = ","
     }
-    out = out ",\"servers\":[" s "]}"
+    out = out ",\"servers\":[" s "]"
+    # The scheduler's answer as the shell collected it (slurm_text.parse_probe_text reads it).
+    if (ENVIRON["JT_SCHED"] != "") out = out ",\"scheduler\":" jlines(ENVIRON["JT_SCHED"])
+    out = out "}"
     print state
     print "L" listen
     print out

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # interval, count, login, dirs, setup, sockets and awk_prog are set by jtui/core/remote.py
+# shellcheck disable=SC2154 # interval, count, login, dirs, setup, sockets, sched, fmt, sinfo_fields, jobs and awk_prog are set by jtui/core/remote.py
 # jtui probe: ONE long-lived remote process that prints a JSON line per interval.
 #
 # In:  interval  seconds between samples (fractional is fine; 0 = no pause)
@@ -9,6 +9,9 @@
 #      dirs      extra Jupyter runtime dirs to look in, one a line, first = primary
 #      setup     the host's setup code, run in the login shell before asking it
 #      sockets   seconds between two reads of the socket tables (0: every sample)
+#      sched     samples between two questions to the scheduler (Slurm); 0: never ask
+#      fmt, sinfo_fields  squeue's and sinfo's formats (jtui/core/schedulers/slurm_text.py)
+#      jobs      jtui's jobs dir (~ allowed): a running job's runtime files are in jobs/ID/
 #      awk_prog  probe.awk, which does each sample's work
 #
 # Per sample it forks one awk, one sleep, nvidia-smi (twice, at once) when it
@@ -47,7 +50,7 @@ login_dirs() {
   jtui_login_shell
   JTUI_SETUP=$setup
   # shellcheck disable=SC2089,SC2090 # sh code for the login shell's sh to eval
-  JTUI_RUN='env | grep -E "^(JUPYTER_RUNTIME_DIR|JUPYTER_DATA_DIR|XDG_DATA_HOME|HOME)="; echo jtui-login-end'
+  JTUI_RUN='env | grep -E "^(JUPYTER_RUNTIME_DIR|JUPYTER_DATA_DIR|XDG_DATA_HOME|HOME|PATH|SLURM_CONF)="; echo jtui-login-end'
   # shellcheck disable=SC2090
   export JTUI_SETUP JTUI_RUN
   jtui_login_input | "$jtui_sh" -l >"$tmp" 2>/dev/null &
@@ -72,11 +75,45 @@ login_dirs() {
       JUPYTER_DATA_DIR=*) ld=${l#*=} ;;
       XDG_DATA_HOME=*) lx=${l#*=} ;;
       HOME=*) lh=${l#*=} ;;
+      PATH=*) lpath=${l#*=} ;;
+      SLURM_CONF=*) [ -n "${SLURM_CONF:-}" ] || export SLURM_CONF="${l#*=}" ;;
       jtui-login-end) ok=1 ;;
     esac
   done <"$tmp"
   rm -f "$tmp"
   [ -z "$ok" ] || { jtui_runtime_dir "$lr" "$ld" "$lx" "$lh" "$jtui_os"; jtui_add_dir "$jtui_rt"; }
+}
+
+# The scheduler's answer in the scheduler section's lines (see slurm_text.parse_probe_text):
+# P the PATH it was found on, Q/q squeue's status and lines, I/i sinfo's.  Run in the
+# background: a controller that does not answer must not hold a sample up.
+slurm_ask() {
+  printf 'P%s\n' "$PATH"
+  q=$(squeue --me -h -o "$fmt" 2>&1)
+  printf 'Q%s\n' "$?"
+  [ -z "$q" ] || printf '%s\n' "$q" | sed 's/^/q/'
+  i=$(sinfo -h -O "$sinfo_fields" 2>&1)
+  printf 'I%s\n' "$?"
+  [ -z "$i" ] || printf '%s\n' "$i" | sed 's/^/i/'
+}
+
+# Collect slurm_ask's answer (the background run $qp): $sched_text, and jtui's running jobs in $running.
+sched_read() {
+  wait "$qp"
+  qp=
+  sched_text=$(cat "$sq_out" 2>/dev/null)
+  rm -f "$sq_out"
+  running=$(printf '%s\n' "$sched_text" | sed -n 's/^q\([0-9_]*\)|RUNNING|.*|jtui-jupyter$/\1/p')
+}
+
+# The runtime files of jtui's running jobs (in $jobs_dir/ID/, written on the node): $job_files.
+job_files() {
+  job_files=
+  for id in $running; do
+    for f in "$jobs_dir/$id"/jpserver-*.json; do
+      [ -f "$f" ] && job_files=$job_files$f$jtui_nl
+    done
+  done
 }
 
 # Runtime dirs: one a line, each once, in order of preference.
@@ -86,7 +123,32 @@ IFS=$jtui_nl
 for d in $dirs; do jtui_add_dir "$d"; done
 unset IFS
 set +f
+lpath=
 [ "$login" != 1 ] || login_dirs
+# The login shell's PATH after ours: `module load slurm` in a profile is how many sites set it up.
+set -f
+IFS=:
+for d in $lpath; do
+  case ":$PATH:" in *:"$d":*) ;; *) [ -n "$d" ] && PATH=$PATH:$d ;; esac
+done
+unset IFS
+set +f
+export PATH
+# Slurm: its commands, and a configuration they can read.  Without one, squeue would
+# go looking for a controller in DNS (SRV records), every few seconds, on any box that
+# merely has slurm-client installed.
+slurm=
+if [ "${sched:-0}" -gt 0 ] && command -v squeue >/dev/null 2>&1 && command -v sbatch >/dev/null 2>&1; then
+  for c in "${SLURM_CONF:-}" /etc/slurm/slurm.conf /etc/slurm-llnl/slurm.conf /usr/local/etc/slurm.conf \
+    /opt/slurm/etc/slurm.conf /run/slurm/conf/slurm.conf /var/spool/slurmd/conf-cache/slurm.conf; do
+    if [ -n "$c" ] && [ -r "$c" ]; then
+      slurm=1
+      break
+    fi
+  done
+fi
+jtui_expand_tilde "${jobs:-}"
+jobs_dir=$jtui_word
 jtui_add_default_dirs
 set -f
 IFS=$jtui_nl
@@ -99,7 +161,8 @@ set +f
 # Stop the watcher and a pending sleep with us; never leave strays behind.
 sp='' wp=''
 scratch=$(mktemp 2>/dev/null) || scratch=/dev/null
-trap 'kill $sp $wp 2>/dev/null; rm -f "$scratch"' EXIT
+sq_out=$scratch.sched
+trap 'kill $sp $wp $qp 2>/dev/null; rm -f "$scratch" "$sq_out" "$sq_out.tmp"' EXIT
 trap 'exit 0' USR1
 trap 'exit 129' HUP
 trap 'exit 130' INT
@@ -124,11 +187,26 @@ if [ "$count" = 0 ]; then
 fi
 exec </dev/null
 
-prev='' listen='' fkey='' mtimes='' n=0
+prev='' listen='' fkey='' mtimes='' n=0 qp='' sched_text='' running='' job_files=''
+[ -z "$slurm" ] || sched_text=W  # Slurm is there, its first answer not yet
 while :; do
+  if [ -n "$slurm" ]; then
+    # The scheduler's last answer once its background run is done (a status report, with
+    # count > 0, waits for it); a new question every $sched samples.
+    if [ -n "$qp" ] && { [ -f "$sq_out" ] || [ "$count" -gt 0 ]; }; then
+      sched_read
+    fi
+    if [ -z "$qp" ] && [ $((n % sched)) = 0 ]; then
+      { slurm_ask >"$sq_out.tmp" 2>&1; mv -f "$sq_out.tmp" "$sq_out"; } </dev/null &
+      qp=$!
+      [ "$count" = 0 ] || sched_read
+    fi
+    job_files
+  fi
   # Runtime files whose pid (from the file name) runs: builtins only.
   jtui_find_servers "$@"
-  files=$jtui_files
+  # A job's server runs on its node: its file is listed, its pid (not ours) is not walked for kernels.
+  files=$jtui_files$job_files
   # mtimes only when the set of live files changes: one stat for them all.
   if [ "$files" != "$fkey" ]; then
     fkey=$files mtimes=
@@ -145,7 +223,7 @@ while :; do
   pids=''
   IFS=$jtui_nl
   set -f
-  for f in $files; do
+  for f in $jtui_files; do
     f=${f##*/}
     f=${f#*-}
     pids="$pids ${f%.json}"
@@ -164,7 +242,7 @@ while :; do
     wait $ap
     apps=$(cat "$scratch")
   fi
-  out=$(JT_PREV=$prev JT_LISTEN=$listen JT_SOCKETS_EVERY=${sockets:-5} JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
+  out=$(JT_SCHED=$sched_text JT_PREV=$prev JT_LISTEN=$listen JT_SOCKETS_EVERY=${sockets:-5} JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
     JT_SERVER_PIDS=$pids JT_PAGE=$page JT_N=$n JT_UID=$uid \
     JT_OS=$jtui_os JT_USER=$user JT_DIRS=$jtui_dirs awk "$awk_prog") || exit 1
   prev=${out%%"$jtui_nl"*}

@@ -1,0 +1,104 @@
+"""The form `s` opens on a Slurm host: the job's fields, filled from config.toml and the last choice."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from jtui.core.schedulers.slurm import JobRequest, sbatch_options
+
+LABELS = {
+    "partition": ("partition", "the site's default"),
+    "time": ("time", "e.g. 2:00:00"),
+    "cpus": ("cpus", "cores, e.g. 4"),
+    "mem": ("mem", "e.g. 16G"),
+    "gres": ("gres", "e.g. gpu:1"),
+    "account": ("account", "the site's default"),
+    "sbatch_args": ("more", "other sbatch options"),
+}
+
+
+class JobForm(ModalScreen[JobRequest | None]):
+    """Enter submits (each field one sbatch option), Escape cancels."""
+
+    DEFAULT_CSS = """
+    JobForm { align: center middle; }
+    JobForm > Vertical { width: 64; height: auto; border: round $accent; background: $surface; padding: 1 2; }
+    JobForm Grid { grid-size: 2; grid-columns: 12 1fr; grid-rows: 1; grid-gutter: 0 1; height: auto; }
+    JobForm Input { border: none; height: 1; padding: 0 1; }
+    JobForm Label { height: 1; }
+    JobForm #form-error { color: $error; height: auto; }
+    JobForm #form-help { color: $text-muted; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, alias: str, request: JobRequest) -> None:
+        super().__init__()
+        self.alias = alias
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Jupyter as a Slurm job on {self.alias}"
+            with Grid():
+                for field in fields(JobRequest):
+                    label, hint = LABELS[field.name]
+                    yield Label(label)
+                    yield Input(getattr(self.request, field.name), placeholder=hint, id=f"job-{field.name}")
+            yield Static("", id="form-error")
+            yield Static("Enter submits (sbatch) · Escape cancels · Tab moves", id="form-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#form-error", Static).display = False
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        request = replace(JobRequest(), **{f.name: self.query_one(f"#job-{f.name}", Input).value.strip()
+                                           for f in fields(JobRequest)})
+        try:
+            sbatch_options(request)
+        except ValueError as exc:
+            error = self.query_one("#form-error", Static)
+            error.update(str(exc))
+            error.display = True
+            return
+        self.dismiss(request)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LauncherChoice(ModalScreen[str | None]):
+    """Asked once per host with Slurm and no `launcher` setting: the login node, or a job."""
+
+    DEFAULT_CSS = """
+    LauncherChoice { align: center middle; }
+    LauncherChoice > Vertical { width: 64; height: auto; border: round $accent; background: $surface; padding: 1 2; }
+    """
+    BINDINGS = [
+        Binding("j", "choose('slurm')", "a Slurm job"),
+        Binding("l", "choose('login')", "the login node"),
+        Binding("escape", "choose('')", "cancel"),
+    ]
+
+    def __init__(self, alias: str) -> None:
+        super().__init__()
+        self.alias = alias
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"start Jupyter on {self.alias}"
+            yield Static(
+                f"{self.alias} has Slurm. Run Jupyter as a batch job on a compute node (j), or on the login "
+                "node itself (l)? Many sites forbid heavy work on login nodes.\n\n"
+                "jtui remembers the answer for this host; set launcher = \"slurm\" or \"login\" in "
+                f"[hosts.{self.alias}] in config.toml to decide for good.", markup=False)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice or None)
