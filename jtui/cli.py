@@ -163,6 +163,11 @@ async def _open(args, inventory) -> int:
             say(f"job {submitted[0]} stays in the queue: jtui open {args.host} --slurm picks it up when it runs; "
                 f"x in jtui or `scancel {submitted[0]}` cancels it")
         raise
+    # Ctrl-C from here on ends the forward cleanly (exit 0), however soon after the URL it comes.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         if args.service:
             say(f"forwarding {describe(opened.server)} (pid {opened.server.pid or '?'})")
@@ -195,10 +200,6 @@ async def _open(args, inventory) -> int:
         else:
             what += " keeps running afterwards"
         say(f"forwarding until Ctrl-C (reconnecting if the link drops); {what}")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         return 0
     finally:

@@ -295,3 +295,56 @@ async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login,
     from jtui.core import choices
 
     assert choices.load("testhost")["slurm"]["cpus"] == "1"
+
+
+async def test_a_jobs_forward_heals_after_the_connection_drops(login):
+    from tests.harness.sshd import kill_all
+
+    cluster, sshd = login
+    session, rec = await session_on(sshd)
+    try:
+        job = await session.submit_job(JobRequest(time="10"))
+        server = (await asyncio.wait_for(session.wait_job(job), 90)).server
+        forward = await session.forward(server)
+        url = localhost_url(server, forward.local_port).replace("localhost", "127.0.0.1")
+        assert await asyncio.to_thread(get, url) == 200
+        before = len([s for s in rec.statuses if s.state.value == "connected"])
+        kill_all(sshd.connection_pids())  # the link drops (the job runs on)
+        await rec.wait(lambda: len([s for s in rec.statuses if s.state.value == "connected"]) > before, 60)
+        await rec.wait(lambda: session.forward_for(server) is not None, 30)
+        assert session.forward_for(server).local_port == forward.local_port, "the same local port: the URL holds"
+        for _ in range(100):
+            if await asyncio.to_thread(get, url) == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert await asyncio.to_thread(get, url) == 200
+    finally:
+        await session.close()
+
+
+async def test_s_asks_once_between_a_job_and_the_login_node(login, isolated_dirs):
+    from jtui.app import build_app
+    from jtui.core import choices
+    from jtui.ui.job_form import JobForm, LauncherChoice
+    from tests.ui_helpers import connected, record, until
+
+    cluster, sshd = login
+    folder = isolated_dirs / "config" / "jtui"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text('refresh = 0.5\n')
+    app = build_app([str(sshd.config_file)])
+    async with app.run_test(size=(130, 45)) as pilot:
+        await connected(app)
+        await until(lambda: record(app, "testhost").sample.scheduler is not None
+                    and not record(app, "testhost").sample.scheduler.pending, what="the cluster")
+        await pilot.press("s")
+        await until(lambda: isinstance(app.screen, LauncherChoice), what="the question")
+        await pilot.press("j")
+        await until(lambda: isinstance(app.screen, JobForm), what="the job form")
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, JobForm), what="the form gone")
+        assert choices.load("testhost")["launcher"] == "slurm"
+        await pilot.press("s")  # asked once: now straight to the form
+        await until(lambda: isinstance(app.screen, JobForm), what="the job form again")
+        await pilot.press("escape")
+    assert not cluster.run("squeue", "-h").stdout.strip(), "Escape submits nothing"

@@ -14,7 +14,11 @@ Contenders, each timed until GET /api/status with the token answers 200:
   and the URL answers (the binding, the worker, the OSC 52 copy, the notice);
 - OpenSSH cold: `ssh -N -L` started by hand, until the URL answers;
 - OpenSSH ControlMaster: `ssh -O forward -L` on an already open master
-  connection (the fastest OpenSSH gets with a connection open).
+  connection (the fastest OpenSSH gets with a connection open);
+- `jtui open HOST --no-browser` reusing the running server, from process
+  start (connect, one probe sample, forward) until its URL answers, against
+  OpenSSH's way to reuse one: `ssh HOST jupyter server list --json`, then a
+  cold `ssh -N -L`, then GET.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from tests.bench.common import (  # noqa: E402
     connected_session, free_port, http_get, isolate_home, median, percentile, poll_until_answers,
     print_table, ratio, spread, start_sshd, stop_process,
 )
-from tests.harness.jupyter import start_jupyter  # noqa: E402
+from tests.harness.jupyter import JUPYTER, start_jupyter  # noqa: E402
 
 TIMEOUT = 30.0
 
@@ -68,6 +72,42 @@ def ssh_cold(sshd, remote_port: int, token: str) -> float:
         stop_process(proc)
     assert status == 200, status
     return elapsed
+
+
+def jtui_open(sshd, token: str) -> float:
+    """`jtui open HOST --no-browser` reusing the running server: process start until its URL answers."""
+    import os
+    import signal
+
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "jtui", "open", "testhost", "--no-browser",
+                             "--config", str(sshd.config_file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        url = proc.stdout.readline().strip()
+        port = int(url.split("localhost:", 1)[1].split("/", 1)[0])
+        status = http_get(port, "/api/status", token_of(url))
+        elapsed = time.perf_counter() - start
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            stop_process(proc)
+    assert status == 200, status
+    return elapsed
+
+
+def ssh_list_and_forward(sshd, jupyter_bin: str) -> float:
+    """The OpenSSH way to reuse a server: `ssh HOST jupyter server list` for port and token, `ssh -N -L`, GET."""
+    import json
+
+    start = time.perf_counter()
+    listed = subprocess.run(["ssh", "-F", str(sshd.config_file), "testhost", f"{jupyter_bin} server list --json"],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    first = json.loads(listed.stdout.splitlines()[0])
+    elapsed = ssh_cold(sshd, int(first["port"]), first["token"])
+    return time.perf_counter() - start if elapsed else elapsed
 
 
 class Master:
@@ -152,6 +192,10 @@ async def measure(sshd, jupyter, tmp: Path, rounds: int) -> dict[str, list[float
         "jtui core: forward + GET": lambda: jtui_core(session, server),
         "OpenSSH ControlMaster: -O forward + GET": lambda: asyncio.to_thread(master.forward, jupyter.port, jupyter.token),
         "OpenSSH cold: ssh -N -L + GET": lambda: asyncio.to_thread(ssh_cold, sshd, jupyter.port, jupyter.token),
+        "jtui open (CLI, reusing the server): start until the URL answers":
+            lambda: asyncio.to_thread(jtui_open, sshd, jupyter.token),
+        "OpenSSH: ssh jupyter server list, ssh -N -L, GET":
+            lambda: asyncio.to_thread(ssh_list_and_forward, sshd, JUPYTER),
     }
     try:
         for run in contenders.values():  # warm-up
@@ -173,6 +217,9 @@ def report(times: dict[str, list[float]]) -> None:
         f"ratio OpenSSH cold / jtui core: {ratio(median(times['OpenSSH cold: ssh -N -L + GET']), jtui)};"
         f"  ControlMaster / jtui core: {ratio(median(times['OpenSSH ControlMaster: -O forward + GET']), jtui)}",
         "target: `c` until the URL answers under 100 ms",
+        f"ratio OpenSSH list + forward / jtui open: "
+        f"{ratio(median(times['OpenSSH: ssh jupyter server list, ssh -N -L, GET']), median(times['jtui open (CLI, reusing the server): start until the URL answers']))}"
+        "  (target: jtui open under 500 ms)",
     ]
     if "jtui app (Pilot): press c until URL answers" in times:
         notes.insert(0, f"jtui app (Pilot) median: {median(times['jtui app (Pilot): press c until URL answers']) * 1000:.1f} ms")

@@ -1,6 +1,6 @@
 """Benchmark: a large download through jtui's forward versus OpenSSH `ssh -N -L`, in one run.
 
-    .venv/bin/python tests/bench/bench_throughput.py [--quick] [--mb N] [--rounds N]
+    .venv/bin/python tests/bench/bench_throughput.py [--quick] [--mb N] [--rounds N] [--no-jupyter]
 
 Starts its own sshd and, on the "remote" (this machine), a tiny HTTP server
 that answers every GET with the same file through sendfile(2), so the
@@ -16,6 +16,13 @@ Contenders:
   setting wins (and shows what asyncssh's own default order, chacha20 first, gives);
 - asyncssh with encryption_algs aes256-gcm: the other AES-GCM;
 - ssh -N -L with OpenSSH's default cipher, and with -c aes128-gcm@openssh.com.
+
+A second table downloads the same size from a real `jupyter server` (127.0.0.1,
+with a token, the file in its root dir) through its `/files/` handler, the
+way a browser fetches a file: through jtui's forward (no Ciphers setting),
+`ssh -N -L` (OpenSSH's default cipher, and -c aes128-gcm@openssh.com), and
+directly. There Jupyter's own Python (tornado writing 64 KiB chunks) shares
+the two ends' CPU with the forward, so its ceiling is the direct row.
 
 The negotiated cipher of each is shown: asyncssh's `send_cipher`, OpenSSH's
 `ssh -v` "kex: server->client cipher:" line. CPU is the forwarding
@@ -64,13 +71,16 @@ Server(("127.0.0.1", port), Handler).serve_forever()
 GCM128 = "aes128-gcm@openssh.com"
 GCM256 = "aes256-gcm@openssh.com"
 CHACHA = "chacha20-poly1305@openssh.com"
+TOKEN = "bench-token-0123456789abcdef"
+JUPYTER_FILE = "bench-download.bin"
 
 
-async def curl(port: int, size: int) -> float:
+async def curl(port: int, size: int, path: str = "/file", token: str = "") -> float:
     """Download once; seconds from curl's own clock (connect to last byte)."""
+    headers = ["-H", f"Authorization: token {token}"] if token else []
     proc = await asyncio.create_subprocess_exec(
-        "curl", "-sS", "--fail", "-o", "/dev/null", "-w", "%{size_download} %{time_total}",
-        f"http://127.0.0.1:{port}/file", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        "curl", "-sS", "--fail", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", *headers,
+        f"http://127.0.0.1:{port}{path}", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"curl through port {port} failed: {err.decode()}")
@@ -175,11 +185,81 @@ def report(contenders, size: int, rounds: int) -> None:
                 ["path", "cipher (server->client)", "median", "min–max", "cpu"], rows, notes)
 
 
+async def measure_jupyter(server, jupyter, size: int, rounds: int):
+    """GET /files/JUPYTER_FILE from a real jupyter server: through jtui, ssh -N -L, and directly."""
+    from jtui.core.model import JupyterServer
+
+    target = JupyterServer(port=jupyter.port, pid=jupyter.pid, url=f"http://127.0.0.1:{jupyter.port}/", token=TOKEN)
+    me = os.getpid()
+    contenders: dict[str, dict] = {}
+    cleanups = []
+    try:
+        session, _ = await connected_session(server)
+        cleanups.append(session.close)
+        forward = await session.forward(target)
+        contenders["jtui (default)"] = {"port": forward.local_port, "cpu_pid": me,
+                                        "cipher": session.conn.get_extra_info("send_cipher")}
+        for name, extra in (("ssh -N -L (default)", ()), (f"ssh -N -L -c {GCM128}", ("-c", GCM128))):
+            port = free_port()
+            proc = subprocess.Popen(ssh_forward_args(server, port, jupyter.port, "-N", *extra),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+            async def stop(proc=proc):
+                stop_process(proc)
+
+            cleanups.append(stop)
+            wait_listening(port, proc)
+            contenders[name] = {"port": port, "cpu_pid": proc.pid, "cipher": ssh_cipher(server, *extra)}
+        contenders["direct (no forward)"] = {"port": jupyter.port, "cpu_pid": None, "cipher": "—"}
+
+        path = f"/files/{JUPYTER_FILE}"
+        for info in contenders.values():  # warm-up: one download each
+            await curl(info["port"], size, path, TOKEN)
+        for _ in range(rounds):
+            for info in contenders.values():
+                before = cpu_seconds(info["cpu_pid"]) if info["cpu_pid"] else 0.0
+                jupyter_before = cpu_seconds(jupyter.pid)
+                seconds = await curl(info["port"], size, path, TOKEN)
+                after = cpu_seconds(info["cpu_pid"]) if info["cpu_pid"] else 0.0
+                jupyter_after = cpu_seconds(jupyter.pid)
+                info.setdefault("mbps", []).append(size / 1e6 / seconds)
+                info.setdefault("cpu", []).append((after - before) / seconds)
+                info.setdefault("jupyter_cpu", []).append((jupyter_after - jupyter_before) / seconds)
+    finally:
+        for cleanup in reversed(cleanups):
+            await cleanup()
+    return contenders
+
+
+def report_jupyter(contenders, size: int, rounds: int) -> None:
+    rows = []
+    for name, info in contenders.items():
+        mbps = info["mbps"]
+        cpu = f"{median(info['cpu']) * 100:.0f}%" if info["cpu_pid"] else "—"
+        rows.append([name, info["cipher"], f"{median(mbps):.0f}", f"{min(mbps):.0f}–{max(mbps):.0f}", cpu,
+                     f"{median(info['jupyter_cpu']) * 100:.0f}%"])
+    jtui = median(contenders["jtui (default)"]["mbps"])
+    ssh = median(contenders["ssh -N -L (default)"]["mbps"])
+    gcm = median(contenders[f"ssh -N -L -c {GCM128}"]["mbps"])
+    direct = median(contenders["direct (no forward)"]["mbps"])
+    notes = [
+        f"ratio jtui (default) / ssh -N -L (default), Jupyter /files/: {ratio(jtui, ssh)}  (target: at least ×1.00)",
+        f"ratio jtui (default) / ssh -N -L -c {GCM128}, Jupyter /files/: {ratio(jtui, gcm)}",
+        f"ratio jtui (default) / direct, Jupyter /files/: {ratio(jtui, direct)}",
+        "cpu: the forwarding process, as above; jupyter cpu: the jupyter server's own process, share of one core",
+    ]
+    print_table(f"{size / 1e6:.0f} MB GET /files/ from jupyter server (token, 127.0.0.1), "
+                f"{rounds} alternating rounds (MB/s)",
+                ["path", "cipher (server->client)", "median", "min–max", "cpu", "jupyter cpu"], rows, notes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 MB, one round: checks that the benchmark runs")
     parser.add_argument("--mb", type=int, default=None, help="download size in MB (default 200)")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--no-jupyter", action="store_true", help="skip the jupyter /files/ table")
+    parser.add_argument("--only-jupyter", action="store_true", help="only the jupyter /files/ table")
     args = parser.parse_args()
     size = (args.mb or (10 if args.quick else 200)) * 1_000_000
     rounds = args.rounds or (1 if args.quick else 5)
@@ -187,18 +267,34 @@ def main() -> None:
         tmp = Path(tmp_name)
         isolate_home(tmp)
         server = start_sshd(tmp)
-        http = None
+        http = jupyter = None
         try:
             data = tmp / "file"
             with open(data, "wb") as f:
                 f.truncate(size)
-            http_port = free_port()
-            http = subprocess.Popen([PYTHON, "-c", SERVER, str(data), str(http_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_listening(http_port, http)
-            contenders = asyncio.run(measure(server, tmp, http_port, size, rounds))
-            report(contenders, size, rounds)
+            if not args.only_jupyter:
+                http_port = free_port()
+                http = subprocess.Popen([PYTHON, "-c", SERVER, str(data), str(http_port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                wait_listening(http_port, http)
+                contenders = asyncio.run(measure(server, tmp, http_port, size, rounds))
+                report(contenders, size, rounds)
+                stop_process(http)
+                http = None
+            if not args.no_jupyter:
+                from tests.harness.jupyter import start_jupyter
+
+                root = server.home / "work"  # the file in the server's root dir, on the "remote"
+                root.mkdir(parents=True, exist_ok=True)
+                with open(root / JUPYTER_FILE, "wb") as f:
+                    f.truncate(size)
+                jupyter = start_jupyter(tmp / "jupyter-runtime", root, token=TOKEN,
+                                        extra=["--ServerApp.open_browser=False"])
+                contenders = asyncio.run(measure_jupyter(server, jupyter, size, rounds))
+                report_jupyter(contenders, size, rounds)
         finally:
+            if jupyter is not None:
+                jupyter.stop()
             if http is not None:
                 stop_process(http)
             server.stop()
