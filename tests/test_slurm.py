@@ -348,3 +348,22 @@ async def test_s_asks_once_between_a_job_and_the_login_node(login, isolated_dirs
         await until(lambda: isinstance(app.screen, JobForm), what="the job form again")
         await pilot.press("escape")
     assert not cluster.run("squeue", "-h").stdout.strip(), "Escape submits nothing"
+
+
+async def test_without_a_shared_runtime_file_the_url_comes_from_the_jobs_output(login, tmp_path):
+    """A site whose login node cannot read the node's files: Jupyter's own log in the job output says it all."""
+    cluster, sshd = login
+    elsewhere = tmp_path / "node-only"
+    # The node's own runtime dir, out of the login node's sight (setup runs on the node, before Jupyter).
+    settings = parse_settings(f'[hosts.testhost]\nsetup = "JTUI_RUNTIME={elsewhere}; export JTUI_RUNTIME"\n')
+    session, rec = await session_on(sshd, settings)
+    said: list[str] = []
+    try:
+        job = await session.submit_job(JobRequest(time="10"))
+        server = (await asyncio.wait_for(session.wait_job(job, said.append), 120)).server
+        assert list(elsewhere.glob("jpserver-*.json")), "the runtime file went where the login node does not look"
+        assert server.job_id == job and server.token and server.hostname == "127.0.0.1"
+        forward = await session.forward(server)
+        assert await asyncio.to_thread(get, localhost_url(server, forward.local_port).replace("localhost", "127.0.0.1")) == 200
+    finally:
+        await session.close()

@@ -66,6 +66,8 @@ def test_the_url_in_jupyters_log_for_sites_without_a_shared_home():
            "[I ServerApp]     http://127.0.0.1:41234/lab?token=abc123\n")
     assert url_in_output(log) == ("10.1.2.3", 41234, "/", "abc123")
     assert url_in_output("no url here") is None
+    node = "jtui: job 9 on cn3, listening on 10.9.8.7\n" + log.replace("10.1.2.3", "cn3")
+    assert url_in_output(node) == ("10.9.8.7", 41234, "/", "abc123"), "the address job.sh said, not a name"
 
 
 def test_the_form_becomes_sbatchs_own_options_one_word_each():

@@ -155,8 +155,14 @@ class Rig:
         return pid
 
     def stop_all(self) -> None:
+        """End any pane process still alive (its command line names our temp dir: never a reused PID)."""
         for pid in self.started:
-            stop_pid(pid)
+            try:
+                mine = str(self.tmp).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if mine:
+                stop_pid(pid)
 
     def hosts(self, count: int) -> tuple[Path, list[str]]:
         path = self.tmp / f"hosts-{count}.conf"

@@ -1,6 +1,6 @@
 """Benchmark: a large download through jtui's forward versus OpenSSH `ssh -N -L`, in one run.
 
-    .venv/bin/python tests/bench/bench_throughput.py [--quick] [--mb N] [--rounds N] [--no-jupyter]
+    .venv/bin/python tests/bench/bench_throughput.py [--quick] [--mb N] [--rounds N] [--no-jupyter | --only-jupyter]
 
 Starts its own sshd and, on the "remote" (this machine), a tiny HTTP server
 that answers every GET with the same file through sendfile(2), so the

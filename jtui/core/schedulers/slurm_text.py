@@ -185,15 +185,26 @@ def ended_reason(job: EndedJob) -> str:
 
 
 _URL = re.compile(r"(http://[^\s/:]+:(\d+)(/[^\s?]*)?)\?token=([0-9A-Za-z]+)")
+_LISTENING = re.compile(r"^jtui: job \S+ on \S+, listening on (\S+)$", re.MULTILINE)  # job.sh's first line
 
 
 def url_in_output(text: str) -> tuple[str, int, str, str] | None:
-    """(host, port, base URL, token) from Jupyter's log in the job output, for sites without a shared home."""
+    """(host, port, base URL, token) from the job's output, for sites without a shared home.
+
+    The address is the one job.sh said Jupyter listens on; port, base URL and
+    token are from Jupyter's own log line. Without job.sh's line, the first
+    URL not on the loopback is taken.
+    """
+    said = _LISTENING.search(text)
     for line in text.splitlines():
         match = _URL.search(line)
-        if match and "127.0.0.1" not in match.group(1):
-            host = match.group(1)[len("http://"):].rsplit(":", 1)[0]
-            path = match.group(3) or "/"
-            base = re.sub(r"(lab|tree)/?$", "", path)
-            return host, int(match.group(2)), base if base.endswith("/") else base + "/", match.group(4)
+        if not match:
+            continue
+        host = match.group(1)[len("http://"):].rsplit(":", 1)[0]
+        if said is None and host in ("127.0.0.1", "localhost"):
+            continue
+        path = match.group(3) or "/"
+        base = re.sub(r"(lab|tree)/?$", "", path)
+        return (said.group(1) if said else host, int(match.group(2)), base if base.endswith("/") else base + "/",
+                match.group(4))
     return None
