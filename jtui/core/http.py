@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncssh
 import h11
 
 log = logging.getLogger(__name__)
@@ -126,6 +125,8 @@ async def protocol_of(conn, host: str, port: int, timeout: float = 2.0) -> str:
     once and gets nothing but a close. Only a port that stays silent is sent
     a plain `GET /`.
     """
+    import asyncssh  # here, not at the top: the app's first frame comes before asyncssh is needed
+
     try:
         reader, writer = await asyncio.wait_for(conn.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError, ConnectionError, asyncssh.Error) as exc:
@@ -150,6 +151,8 @@ async def protocol_of(conn, host: str, port: int, timeout: float = 2.0) -> str:
 
 async def lets_in(conn, host: str, port: int, path: str, timeout: float = 3.0) -> bool | None:
     """Does GET `path` with no credentials get a 2xx? None when the server did not answer at all."""
+    import asyncssh
+
     try:
         response = await request(conn, host, port, "GET", path, timeout=timeout, max_body=1 << 16)
     except (HttpError, OSError, asyncio.TimeoutError, ConnectionError, asyncssh.Error):

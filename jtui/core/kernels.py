@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from jtui.core.http import HttpError, HttpResponse, KeepAlive
-from jtui.core.jupyter import REMOTE_ERRORS
 from jtui.core.model import JupyterServer, KernelProcesses
 from jtui.core.runtime_files import CONTROL_CHARS
 from jtui.core.urls import remote_connect_host
@@ -162,6 +161,8 @@ class KernelApi:
 async def kernels_of(conn, server: JupyterServer, processes: tuple[KernelProcesses, ...],
                      api: KernelApi | None = None) -> tuple[tuple[Kernel, ...], str]:
     """(kernels, why the API's part is missing or ""): what `jtui status` and the screen show."""
+    from jtui.core.jupyter import REMOTE_ERRORS  # asyncssh's errors: imported once a connection exists
+
     own = api is None
     api = api or KernelApi(conn, server)
     mine = tuple(p for p in processes if p.server_pid == server.pid)
