@@ -115,3 +115,17 @@ def test_bench_slurm_quick_prints_its_table(sshd):
     for row in ("floor: jupyter server, local", "jtui: s + c (connected)", "ritual: ssh sbatch, poll squeue"):
         assert row in out
     assert "jtui minus floor:" in out and "ratio ritual / jtui:" in out
+
+
+def test_bench_browser_quick_prints_its_tables(sshd):
+    import shutil
+
+    if not shutil.which("chromium"):
+        from tests.harness.require import unavailable
+
+        unavailable("Debian's chromium is not installed (see .ci/run)")
+    out = run_bench("browser")
+    assert "JupyterLab in headless Chromium" in out and "a cell's round trip over the kernel websocket" in out
+    for row in ("direct (no forward)", "jtui forward", "ssh -N -L"):
+        assert row in out
+    assert "ratio ssh -N -L / jtui:" in out

@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
-ORDER = ["start", "slurm", "copy", "probe", "throughput", "small_requests", "launch", "fleet"]
+ORDER = ["start", "slurm", "copy", "browser", "probe", "throughput", "small_requests", "launch", "fleet", "memory"]
 
 
 def machine() -> list[str]:
