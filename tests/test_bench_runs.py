@@ -129,3 +129,10 @@ def test_bench_browser_quick_prints_its_tables(sshd):
     for row in ("direct (no forward)", "jtui forward", "ssh -N -L"):
         assert row in out
     assert "ratio ssh -N -L / jtui:" in out
+
+
+def test_bench_memory_quick_prints_its_tables(sshd, tmux_available):
+    out = run_bench("memory")
+    assert "resident memory, hosts live at 1 Hz" in out and "growth: jtui with" in out
+    for row in ("floor: bare Textual DataTable", "jtui, 1 host", "jtui core only (no UI)"):
+        assert row in out

@@ -21,7 +21,9 @@ from jtui.core.hostkeys import HostKeyProblem
 from jtui.core.hub import HubState
 from jtui.core.kernels import Kernel
 from jtui.core.model import HostStatus, Sample
-from jtui.ui.messages import ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged, HubListed, KernelsListed
+from jtui.ui.messages import (
+    ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged, HubListed, KernelsListed, SampleBatch,
+)
 
 SAMPLE_GATHER = 0.05  # seconds samples wait for others before they are posted together
 
@@ -31,20 +33,22 @@ class Bridge:
 
     def __init__(self, target: MessagePump) -> None:
         self.target = target
-        self._samples: list[tuple[str, Sample]] = []
+        self._batch = SampleBatch()
         self._flush: asyncio.TimerHandle | None = None
 
     def session_status(self, status: HostStatus) -> None:
         self.target.post_message(HostStatusChanged(status))
 
     def session_sample(self, alias: str, sample: Sample) -> None:
-        self._samples.append((alias, sample))  # all of them, in order: each is a point of a sparkline
-        if self._flush is None:
+        self._batch.add(alias, sample)  # all of them, in order: each is a point of a sparkline
+        if self._flush is None and not self._batch.posted:
             self._flush = asyncio.get_running_loop().call_later(SAMPLE_GATHER, self._post_samples)
 
     def _post_samples(self) -> None:
-        samples, self._samples, self._flush = self._samples, [], None
-        self.target.post_message(HostsSampled(samples))
+        self._flush = None
+        if self._batch.items and not self._batch.posted:
+            self._batch.posted = True
+            self.target.post_message(HostsSampled(self._batch))
 
     def session_notice(self, alias: str, text: str, error: bool = False) -> None:
         self.target.post_message(HostNotice(alias, text, error))

@@ -153,7 +153,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self._change(message.status.alias, state.with_status, message.status)
 
     def on_hosts_sampled(self, message: HostsSampled) -> None:
-        for alias, sample in message.samples:
+        for alias, sample in message.batch.take():
             record = self._change(alias, state.with_sample, sample)
             if alias in self._welcomes:
                 self._say_welcome(record)

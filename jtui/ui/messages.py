@@ -7,7 +7,7 @@ only place the matching change to a HostRecord is made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -23,11 +23,36 @@ class HostStatusChanged(Message):
     status: HostStatus
 
 
+class SampleBatch:
+    """Samples waiting for the screen. While a message for them is on its way, new samples join
+    the same batch instead of queueing messages of their own; a host more than MAX_BEHIND samples
+    ahead of the screen (a starved terminal, a suspended process) keeps only its newest ones, so
+    memory stays bounded however far behind the screen falls."""
+
+    MAX_BEHIND = 10
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Sample]] = []  # (host, sample), oldest first
+        self.posted = False  # a HostsSampled carrying this batch is in the queue
+        self.dropped = 0
+
+    def add(self, alias: str, sample: Sample) -> None:
+        self.items.append((alias, sample))
+        mine = [i for i, (name, _) in enumerate(self.items) if name == alias]
+        if len(mine) > self.MAX_BEHIND:
+            del self.items[mine[0]]
+            self.dropped += 1
+
+    def take(self) -> list[tuple[str, Sample]]:
+        items, self.items, self.posted = self.items, [], False
+        return items
+
+
 @dataclass
 class HostsSampled(Message):
     """Samples of one or more hosts, gathered for a moment so 100 hosts are not 100 messages."""
 
-    samples: list[tuple[str, Sample]] = field(default_factory=list)  # (host, sample), oldest first
+    batch: SampleBatch
 
 
 @dataclass

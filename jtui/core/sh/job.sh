@@ -25,17 +25,11 @@ dir=$jtui_word/$id
 printf 'jtui: job %s on %s, listening on %s\n' "$id" "$node" "$addr"
 
 unset JUPYTER_TOKEN
-JTUI_RUN=$launch
-JTUI_SETUP=$setup
-JTUI_ARGS=$args
-JTUI_ROOT=$root
-JTUI_ALLOW_ROOT=$allow_root
-JTUI_OUTER_PATH=$PATH
+jtui_launch_env
 JTUI_IP=$addr
 JTUI_PORT=0
 JTUI_RUNTIME=$dir
-export JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH JTUI_IP JTUI_PORT JTUI_RUNTIME
-unset launch
+export JTUI_IP JTUI_PORT JTUI_RUNTIME
 
 jtui_login_shell
 # Not detached: the job lasts as long as Jupyter does, and ends it when cancelled.

@@ -9,16 +9,7 @@
 
 unset CDPATH
 # The PATH the profile built, then the plain session's: a command found either way is found.
-p=$PATH
-set -f
-IFS=:
-for d in $JTUI_OUTER_PATH; do
-  case ":$p:" in *:"$d":*) ;; *) [ -n "$d" ] && p=$p:$d ;; esac
-done
-unset IFS
-set +f
-PATH=$p
-export PATH
+jtui_append_path "$JTUI_OUTER_PATH"
 
 # A scheduler job (job.sh) gives Jupyter a runtime dir of the job's own, whatever the profile says.
 if [ -n "${JTUI_RUNTIME:-}" ]; then
@@ -42,7 +33,7 @@ args=$JTUI_ARGS
 allow_root=$JTUI_ALLOW_ROOT
 ip=${JTUI_IP:-127.0.0.1}
 port=${JTUI_PORT:-8888}
-unset JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH JTUI_IP JTUI_PORT JTUI_RUNTIME p d
+unset JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH JTUI_IP JTUI_PORT JTUI_RUNTIME
 # $args holds the command's words, each quoted by jtui (shlex.quote): eval only unquotes them.
 eval "set -- $args"
 for a do

@@ -107,6 +107,32 @@ jtui_expand_tilde() {
   esac
 }
 
+# jtui_append_path DIRS: each directory of the colon-separated DIRS that $PATH
+# lacks, appended to it (and PATH exported): a command found either way is found.
+jtui_append_path() {
+  set -f
+  IFS=:
+  for _jd in $1; do
+    case ":$PATH:" in *:"$_jd":*) ;; *) [ -n "$_jd" ] && PATH=$PATH:$_jd ;; esac
+  done
+  unset IFS
+  set +f
+  export PATH
+}
+
+# jtui_launch_env: what launch.sh reads, exported from start.sh's and job.sh's
+# variables (launch, setup, args, root, allow_root) and this PATH.
+jtui_launch_env() {
+  JTUI_RUN=$launch
+  JTUI_SETUP=$setup
+  JTUI_ARGS=$args
+  JTUI_ROOT=$root
+  JTUI_ALLOW_ROOT=$allow_root
+  JTUI_OUTER_PATH=$PATH
+  export JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH
+  unset launch
+}
+
 # jtui_login_shell: the user's login shell in $jtui_sh, and the language it
 # reads in $jtui_dialect (sh, fish or csh).  A shell jtui cannot speak is
 # replaced by /bin/sh, which still reads ~/.profile.

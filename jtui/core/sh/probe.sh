@@ -126,14 +126,7 @@ set +f
 lpath=
 [ "$login" != 1 ] || login_dirs
 # The login shell's PATH after ours: `module load slurm` in a profile is how many sites set it up.
-set -f
-IFS=:
-for d in $lpath; do
-  case ":$PATH:" in *:"$d":*) ;; *) [ -n "$d" ] && PATH=$PATH:$d ;; esac
-done
-unset IFS
-set +f
-export PATH
+jtui_append_path "$lpath"
 # Slurm: its commands, and a configuration they can read.  Without one, squeue would
 # go looking for a controller in DNS (SRV records), every few seconds, on any box that
 # merely has slurm-client installed.

@@ -14,14 +14,7 @@
 #      running, scontrol's record after jtui-scontrol and the output's tail after jtui-tail;
 #      cancel: jtui-rc= and scancel's message after jtui-said.
 
-set -f
-IFS=:
-for d in $path; do
-  case ":$PATH:" in *:"$d":*) ;; *) [ -n "$d" ] && PATH=$PATH:$d ;; esac
-done
-unset IFS
-set +f
-export PATH
+jtui_append_path "$path"
 jtui_expand_tilde "$jobs"
 jobs=$jtui_word
 

@@ -23,14 +23,9 @@ chmod 700 "$dir" 2>/dev/null
 chmod 600 "$log" 2>/dev/null
 
 JUPYTER_TOKEN=$token
-JTUI_RUN=$launch
-JTUI_SETUP=$setup
-JTUI_ARGS=$args
-JTUI_ROOT=$root
-JTUI_ALLOW_ROOT=$allow_root
-JTUI_OUTER_PATH=$PATH
-export JUPYTER_TOKEN JTUI_RUN JTUI_SETUP JTUI_ARGS JTUI_ROOT JTUI_ALLOW_ROOT JTUI_OUTER_PATH
-unset token launch
+export JUPYTER_TOKEN
+unset token
+jtui_launch_env
 
 jtui_login_shell
 detach=
