@@ -15,13 +15,12 @@ import json
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jtui.core.http import HttpError, request
 from jtui.core.logs import register_secret
-from jtui.core.model import Service
+from jtui.core.model import HubServer, HubState, Service  # noqa: F401 (HubServer, HubState: here for callers)
 from jtui.core.settings import HubSettings
 from jtui.core.urls import remote_connect_host
 
@@ -33,32 +32,6 @@ HOW_TO = ("set token_file or token_env in [hosts.{alias}.jupyterhub] of config.t
 
 class HubError(Exception):
     """The hub cannot be asked, or said no; str() says why and what to do."""
-
-
-@dataclass(frozen=True)
-class HubServer:
-    """One of the user's servers on the hub ("" is the default server)."""
-
-    name: str
-    ready: bool
-    pending: str  # "spawn", "stop" or ""
-    url: str  # the path the proxy serves it under: /user/NAME/
-    started: str = ""
-    last_activity: str = ""
-
-
-@dataclass(frozen=True)
-class HubState:
-    """What the screen shows under a hub: whose servers, which, or why it cannot say."""
-
-    port: int
-    user: str = ""
-    servers: tuple[HubServer, ...] = ()
-    note: str = ""  # why the servers are not listed (no token, refused, ...)
-
-    @property
-    def default(self) -> HubServer | None:
-        return next((s for s in self.servers if s.name == ""), None)
 
 
 def hub_token(settings: HubSettings | None, alias: str, env: Mapping[str, str] = os.environ) -> str:

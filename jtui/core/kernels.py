@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from jtui.core.http import HttpError, HttpResponse, KeepAlive
-from jtui.core.model import JupyterServer, KernelProcesses
+from jtui.core.model import JupyterServer, Kernel, KernelProcesses  # noqa: F401 (Kernel: here for callers)
 from jtui.core.runtime_files import CONTROL_CHARS
 from jtui.core.urls import remote_connect_host
 
@@ -29,31 +28,6 @@ MIB = 1 << 20
 
 class KernelsUnavailable(Exception):
     """The server will not say what its kernels are; str() is why, for a person."""
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """One kernel of one server: the API's view and the probe's, joined."""
-
-    id: str
-    name: str = ""  # the kernel spec: python3, ir, ...
-    path: str = ""  # the notebook (or console) it serves; "" when no session names it
-    kind: str = ""  # "notebook", "console", ... from the session
-    state: str = ""  # idle, busy, starting, dead ... ("" when the API was not asked)
-    last_activity: float | None = None  # epoch seconds
-    connections: int | None = None
-    pid: int | None = None  # the kernel's process on the host (None: the probe did not find it)
-    cpu_percent: float | None = None
-    memory_bytes: int | None = None
-    memory_kind: str = ""
-    gpu_memory_bytes: int = 0
-    gpus: tuple[int, ...] = ()
-    processes: int = 0
-
-    def idle_for(self, now: float) -> float | None:
-        if self.state != "idle" or self.last_activity is None:
-            return None
-        return max(0.0, now - self.last_activity)
 
 
 def _text(value: Any, limit: int = 4096) -> str:

@@ -238,3 +238,54 @@ class HostStatus:
     reason: str = ""  # for FAILED / NEEDS_INPUT: said so a person understands
     attempt: int = 0
     next_retry: float | None = None  # monotonic time of the next reconnect
+
+
+@dataclass(frozen=True)
+class HubServer:
+    """One of the user's servers on the hub ("" is the default server)."""
+
+    name: str
+    ready: bool
+    pending: str  # "spawn", "stop" or ""
+    url: str  # the path the proxy serves it under: /user/NAME/
+    started: str = ""
+    last_activity: str = ""
+
+
+@dataclass(frozen=True)
+class HubState:
+    """What the screen shows under a hub: whose servers, which, or why it cannot say."""
+
+    port: int
+    user: str = ""
+    servers: tuple[HubServer, ...] = ()
+    note: str = ""  # why the servers are not listed (no token, refused, ...)
+
+    @property
+    def default(self) -> HubServer | None:
+        return next((s for s in self.servers if s.name == ""), None)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel of one server: the API's view and the probe's, joined."""
+
+    id: str
+    name: str = ""  # the kernel spec: python3, ir, ...
+    path: str = ""  # the notebook (or console) it serves; "" when no session names it
+    kind: str = ""  # "notebook", "console", ... from the session
+    state: str = ""  # idle, busy, starting, dead ... ("" when the API was not asked)
+    last_activity: float | None = None  # epoch seconds
+    connections: int | None = None
+    pid: int | None = None  # the kernel's process on the host (None: the probe did not find it)
+    cpu_percent: float | None = None
+    memory_bytes: int | None = None
+    memory_kind: str = ""
+    gpu_memory_bytes: int = 0
+    gpus: tuple[int, ...] = ()
+    processes: int = 0
+
+    def idle_for(self, now: float) -> float | None:
+        if self.state != "idle" or self.last_activity is None:
+            return None
+        return max(0.0, now - self.last_activity)

@@ -18,9 +18,7 @@ from textual.message_pump import MessagePump
 
 from jtui.core.forwards import Forward
 from jtui.core.hostkeys import HostKeyProblem
-from jtui.core.hub import HubState
-from jtui.core.kernels import Kernel
-from jtui.core.model import HostStatus, Sample
+from jtui.core.model import HostStatus, HubState, Kernel, Sample
 from jtui.ui.messages import (
     ForwardsChanged, HostNotice, HostsSampled, HostStatusChanged, HubListed, KernelsListed, SampleBatch,
 )

@@ -14,8 +14,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from jtui.core.hub import HubState
-from jtui.core.model import HostState, HostStatus, Job, JupyterServer, Scheduler, Service
+from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import danger_line, exposure_line, open_to_all
 from jtui.core.resolve import ResolvedHost
 from jtui.ui import colors

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from jtui.core.kernels import Kernel
+from jtui.core.model import Kernel
 from jtui.ui.messages import KernelActed
 
 WORDS = {"interrupt": "Interrupted", "restart": "Restarted", "shutdown": "Shut down"}

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from jtui.core.kernels import Kernel
+from jtui.core.model import Kernel
 from jtui.ui import colors
 from jtui.ui.format import duration, short_path
 

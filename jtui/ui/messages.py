@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from jtui.core.forwards import Forward
-from jtui.core.hub import HubState
-from jtui.core.kernels import Kernel
-from jtui.core.model import HostStatus, Job, JupyterServer, Service, Sample
+from jtui.core.model import HostStatus, HubState, Job, JupyterServer, Kernel, Sample, Service
 from jtui.core.resolve import ResolvedHost
 
 

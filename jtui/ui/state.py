@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from jtui.core.forwards import Forward
-from jtui.core.hub import HubState
-from jtui.core.kernels import Kernel
 from jtui.core.job_watch import ACTIVE
-from jtui.core.model import HostState, HostStatus, Job, JupyterServer, Sample, Service
+from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Kernel, Sample, Service
 from jtui.core.resolve import ResolvedHost
 
 HISTORY = 150  # samples kept for the sparklines
