@@ -165,10 +165,14 @@ def write_proc(root: Path) -> Path:
 
 
 def run_awk(proc: Path, prev: str = "", listen: str = "", every: int = 0) -> tuple[str, str, str]:
-    env = {"PATH": os.environ["PATH"], "JT_PROC": str(proc), "JT_UID": "1000", "JT_PREV": prev, "JT_OS": "Linux",
-           "JT_LISTEN": listen, "JT_SOCKETS_EVERY": str(every)}
+    """One sample of probe.awk: (the counters it keeps, its listening list, the JSON line)."""
+    state_file = proc.parent / "probe-state"
+    state_file.write_text(f"{prev}\n{listen}\n" if prev or listen else "")
+    env = {"PATH": os.environ["PATH"], "JT_PROC": str(proc), "JT_UID": "1000", "JT_STATE": str(state_file),
+           "JT_OS": "Linux", "JT_SOCKETS_EVERY": str(every)}
     out = subprocess.run(["awk", script_source("probe.awk")], env=env, capture_output=True, text=True, check=True)
-    state, listen, line = out.stdout.splitlines()
+    (line,) = out.stdout.splitlines()
+    state, listen = state_file.read_text().splitlines()
     return state, listen, line
 
 

@@ -4,8 +4,10 @@
 # JT_FILES, nvidia-smi's output (JT_GPU, JT_GPU_APPS), and the process trees
 # below the Jupyter servers (JT_SERVER_PIDS) to find their kernels, and
 # /proc/net/tcp{,6} for the sockets this user (JT_UID) listens on.  Prints
-# the counters for the next sample's deltas (one line), the listening sockets
-# for the next sample to reuse ("L" and a JSON array's items), then the JSON line.
+# the JSON line; keeps in the file JT_STATE the counters for the next
+# sample's deltas (one line) and the listening sockets for the next sample to
+# reuse ("L" and a JSON array's items).  The state goes through a file, not
+# the shell: dash splits a 20 KB string in milliseconds, awk reads it in microseconds.
 #
 # Counters line, space-separated: cpuN:total:idle (per CPU), kPID:ticks (the
 # CPU time of each kernel process), rPID:ratio (its PSS/RSS, read from
@@ -151,8 +153,14 @@ BEGIN {
     for (i = 1; i <= nd; i++) if (dl[i] != "") { s = s sep jstr(dl[i]); sep = "," }
     out = out ",\"runtime_dirs\":[" s "]"
 
-    # The previous sample's counters (JT_PREV): CPUs, kernel processes, PSS ratios.
-    np = split(ENVIRON["JT_PREV"], pl, " "); ncpu_prev = 0
+    # The previous sample's counters: CPUs, kernel processes, PSS ratios.
+    SF = ENVIRON["JT_STATE"]; PREV = ""; LISTEN = ""
+    if (SF != "") {
+        if ((getline PREV < SF) <= 0) PREV = ""
+        if ((getline LISTEN < SF) <= 0) LISTEN = ""
+        close(SF)
+    }
+    np = split(PREV, pl, " "); ncpu_prev = 0
     for (i = 1; i <= np; i++) {
         split(pl[i], pf, ":")
         if (pf[1] ~ /^cpu/) { ptot[pf[1]] = pf[2]; pidle[pf[1]] = pf[3]; ncpu_prev++ }
@@ -290,17 +298,17 @@ BEGIN {
     # This user's listening TCP sockets, with the process holding each. Reading /proc/net/tcp
     # walks the kernel's whole connection hash table (milliseconds on a big host, even with
     # few sockets), so the tables are read every JT_SOCKETS_EVERY seconds; in between, the
-    # last list (JT_LISTEN, from the shell) stands. The owners found before come back in the
+    # last list (from JT_STATE) stands. The owners found before come back in the
     # counters line (sINODE:PID, 0 when none could be seen; hINODE for a kernel's own ZMQ
     # port, never listed): the fds are listed again only when a socket jtui has not seen appears.
-    np2 = split(ENVIRON["JT_PREV"], pl, " "); last = -1
+    np2 = split(PREV, pl, " "); last = -1
     for (i = 1; i <= np2; i++) {
         if (pl[i] ~ /^s/) { split(substr(pl[i], 2), pf, ":"); OWNED[pf[1]] = pf[2] }
         else if (pl[i] ~ /^h/) HIDDEN[substr(pl[i], 2)] = 1
         else if (pl[i] ~ /^l/) last = substr(pl[i], 2) + 0
     }
-    if (last >= 0 && now - last < ENVIRON["JT_SOCKETS_EVERY"] + 0 && ENVIRON["JT_LISTEN"] ~ /^L/) {
-        s = substr(ENVIRON["JT_LISTEN"], 2)
+    if (last >= 0 && now - last < ENVIRON["JT_SOCKETS_EVERY"] + 0 && LISTEN ~ /^L/) {
+        s = substr(LISTEN, 2)
         for (i = 1; i <= np2; i++) if (pl[i] ~ /^[sh]/) state = state " " pl[i]
         state = state " l" last
     } else {
@@ -366,7 +374,6 @@ BEGIN {
     # The scheduler's answer as the shell collected it (slurm_text.parse_probe_text reads it).
     if (ENVIRON["JT_SCHED"] != "") out = out ",\"scheduler\":" jlines(ENVIRON["JT_SCHED"])
     out = out "}"
-    print state
-    print "L" listen
+    if (SF != "") { print state > SF; print "L" listen > SF; close(SF) }
     print out
 }

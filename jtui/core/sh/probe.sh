@@ -155,7 +155,10 @@ set +f
 sp='' wp=''
 scratch=$(mktemp 2>/dev/null) || scratch=/dev/null
 sq_out=$scratch.sched
-trap 'kill $sp $wp $qp 2>/dev/null; rm -f "$scratch" "$sq_out" "$sq_out.tmp"' EXIT
+# awk keeps its counters for the next sample here (no file: no deltas, figures from the second sample on are null)
+state_file=$scratch.state
+[ "$scratch" != /dev/null ] || state_file=
+trap 'kill $sp $wp $qp 2>/dev/null; rm -f "$scratch" "$sq_out" "$sq_out.tmp" "$state_file"' EXIT
 trap 'exit 0' USR1
 trap 'exit 129' HUP
 trap 'exit 130' INT
@@ -180,7 +183,7 @@ if [ "$count" = 0 ]; then
 fi
 exec </dev/null
 
-prev='' listen='' fkey='' mtimes='' n=0 qp='' sched_text='' running='' job_files=''
+fkey='' mtimes='' n=0 qp='' sched_text='' running='' job_files=''
 [ -z "$slurm" ] || sched_text=W  # Slurm is there, its first answer not yet
 while :; do
   if [ -n "$slurm" ]; then
@@ -235,13 +238,9 @@ while :; do
     wait $ap
     apps=$(cat "$scratch")
   fi
-  out=$(JT_SCHED=$sched_text JT_PREV=$prev JT_LISTEN=$listen JT_SOCKETS_EVERY=${sockets:-5} JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
+  JT_STATE=$state_file JT_SCHED=$sched_text JT_SOCKETS_EVERY=${sockets:-5} JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
     JT_SERVER_PIDS=$pids JT_PAGE=$page JT_N=$n JT_UID=$uid \
-    JT_OS=$jtui_os JT_USER=$user JT_DIRS=$jtui_dirs awk "$awk_prog") || exit 1
-  prev=${out%%"$jtui_nl"*}
-  out=${out#*"$jtui_nl"}
-  listen=${out%%"$jtui_nl"*}
-  printf '%s\n' "${out#*"$jtui_nl"}" || exit 1
+    JT_OS=$jtui_os JT_USER=$user JT_DIRS=$jtui_dirs awk "$awk_prog" || exit 1
   n=$((n + 1))
   if [ "$count" -gt 0 ] && [ "$n" -ge "$count" ]; then exit 0; fi
   # shellcheck disable=SC2217 # a background sleep must hold none of our pipes
