@@ -153,7 +153,7 @@ def test_readme_first_command_on_a_fresh_machine(tmp_path):
             if not files:
                 return False
             info = json.loads(Path(files[0]).read_text())
-            return re.search(rf"^.*\b{info['port']}\s+{info['pid']}\s", s, re.M) is not None
+            return re.search(rf"^.*\b{info['port']}\s.*\s{info['pid']}\s", s, re.M) is not None  # port, what, pid
 
         while_running(tmux, listed, 120, "the started server in the server table")
         assert len(runtime_files(home)) == 1
