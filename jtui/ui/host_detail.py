@@ -8,7 +8,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
@@ -21,6 +20,7 @@ from jtui.ui import colors
 from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
+from jtui.ui.live_table import LiveTable
 from jtui.ui.state import HostRecord, job_row_key
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
@@ -81,11 +81,8 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
     return text
 
 
-class ServerTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-    ]
+class ServerTable(LiveTable):
+    """A host's servers, jobs and services, keyed by port or -job id."""
 
 
 def job_state_text(job: Job, palette: dict[str, Style], width: int = WHERE_WIDTH) -> Text:
@@ -244,7 +241,6 @@ class HostDetail(Vertical):
         table = self.query_one(ServerTable)
         for key in COLUMNS:
             table.add_column(key, key=key)
-        self._server_keys: list[str] = []
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.watch_record(self.record))
 
     @property
@@ -326,21 +322,8 @@ class HostDetail(Vertical):
             )
             for s in services
         ]
-        with table.prevent(DataTable.RowHighlighted):
-            if keys != self._server_keys:
-                table.clear()
-                for key, row in zip(keys, rows):
-                    table.add_row(*row, key=key)
-                self._server_keys = keys
-            else:
-                for key, row in zip(keys, rows):
-                    for column, value in zip(COLUMNS, row):
-                        table.update_cell(key, column, value, update_width=True)
-            wanted = record.selected_port if record else None
-            if keys:
-                row = keys.index(str(wanted)) if str(wanted) in keys else min(table.cursor_row, len(keys) - 1)
-                if row != table.cursor_row:
-                    table.move_cursor(row=row)
+        wanted = record.selected_port if record else None
+        table.show_rows(list(zip(keys, rows)), str(wanted))
         table.display = bool(keys)
         empty = self.query_one("#servers-empty", Static)
         if record is not None and record.activity:

@@ -6,7 +6,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
 from jtui.ui.format import percent
+from jtui.ui.live_table import LiveTable
 from jtui.ui.state import HostRecord
 
 FLUSH_INTERVAL = 0.5  # seconds: figures in the list update at most this often
@@ -70,11 +70,8 @@ def short_reason(reason: str) -> str:
     return word if len(word) <= 9 else word[:8] + "…"
 
 
-class HostTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-    ]
+class HostTable(LiveTable):
+    """The host list's rows, keyed by alias."""
 
 
 class HostList(Vertical):

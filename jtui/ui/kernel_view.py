@@ -12,7 +12,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -20,6 +19,7 @@ from textual.widgets import DataTable, Static
 from jtui.core.model import Kernel
 from jtui.ui import colors
 from jtui.ui.format import duration, short_path
+from jtui.ui.live_table import LiveTable
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
 FLAG = "⚠"
@@ -31,11 +31,8 @@ def short_size(n: int) -> str:
     return f"{n / 2**30:.1f}G" if n >= 2**30 else f"{n / 2**20:.0f}M"
 
 
-class KernelTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-    ]
+class KernelTable(LiveTable):
+    """A server's kernels, keyed by kernel id."""
 
 
 def hogging(kernel: Kernel, now: float, idle_minutes: float) -> bool:
@@ -80,7 +77,6 @@ class KernelView(Vertical):
         table = self.query_one(KernelTable)
         for key in COLUMNS:
             table.add_column(key, key=key)
-        self._keys: list[str] = []
 
     def show(self, kernels: tuple[Kernel, ...], note: str, selected: str | None, home: str,
              idle_minutes: float, visible: bool) -> None:
@@ -92,20 +88,7 @@ class KernelView(Vertical):
         table = self.query_one(KernelTable)
         keys = [k.id for k in kernels]
         rows = [kernel_row(k, home, now, idle_minutes, palette) for k in kernels]
-        with table.prevent(DataTable.RowHighlighted):
-            if keys != self._keys:
-                table.clear()
-                for key, row in zip(keys, rows):
-                    table.add_row(*row, key=key)
-                self._keys = keys
-            else:
-                for key, row in zip(keys, rows):
-                    for column, value in zip(COLUMNS, row):
-                        table.update_cell(key, column, value, update_width=True)
-            if keys:
-                row = keys.index(selected) if selected in keys else min(table.cursor_row, len(keys) - 1)
-                if row != table.cursor_row:
-                    table.move_cursor(row=row)
+        table.show_rows(list(zip(keys, rows)), selected)
         table.display = bool(kernels)
         hogs = sum(hogging(k, now, idle_minutes) for k in kernels)
         title = Text("Kernels", style="bold")
