@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
@@ -26,6 +26,7 @@ from jtui.ui.help_screen import HelpScreen
 from jtui.ui.host_detail import ServerTable
 from jtui.ui.host_list import HostTable
 from jtui.ui.host_screen import HostScreen
+from jtui.ui.idle_gc import TICK, IdleCollector
 from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class JtuiApp(App[int]):
         self.bound: dict[str, BoundAction] = {}  # binding id -> its keys after [keys]; set with the preferences
         self.ui_problems: list[str] = []  # what was wrong with [keys] or theme
         self.host_screen: HostScreen | None = None
+        self.idle_gc = IdleCollector()
 
     def get_default_screen(self) -> HostScreen:
         """The host screen is the app's base screen; modals (prompts, help, palette) go on top."""
@@ -69,6 +71,8 @@ class JtuiApp(App[int]):
             self._exit_on_signals()
         self._config_stamp = config_stamp(inventory)
         self.set_interval(2.0, self._check_config)
+        self.call_after_refresh(self.idle_gc.start)
+        self.set_interval(TICK, self.idle_gc.tick)
         if self.demo:  # the fleet starts once the demo host exists
             self._start_demo()
         elif self.autoconnect:
@@ -117,7 +121,13 @@ class JtuiApp(App[int]):
             log.warning("worker %s failed: %s", event.worker.name, event.worker.error)
             self.notify(f"{event.worker.error}", title=f"{event.worker.name} failed", severity="error", timeout=10)
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.idle_gc.input_seen()
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
+        self.idle_gc.stop()
         if self.fleet is not None:
             await self.fleet.close()
         if self.demo_server is not None:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import danger_line, exposure_line, open_to_all
@@ -20,7 +20,7 @@ from jtui.ui import colors
 from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
-from jtui.ui.live_table import LiveTable
+from jtui.ui.live import LiveTable, LiveText
 from jtui.ui.state import HostRecord, job_row_key
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
@@ -226,14 +226,14 @@ class HostDetail(Vertical):
             self.port = port
 
     def compose(self) -> ComposeResult:
-        yield Static(id="detail-header")
-        yield Static(id="detail-stats")
-        yield Static("Jupyter servers", id="servers-title")
+        yield LiveText(id="detail-header")
+        yield LiveText(id="detail-stats")
+        yield LiveText("Jupyter servers", id="servers-title")
         yield ServerTable(id="servers", cursor_type="row")
-        yield Static(id="servers-empty")
-        yield Static(id="exposure")
-        yield Static(id="hub")
-        yield Static(id="cluster")
+        yield LiveText(id="servers-empty")
+        yield LiveText(id="exposure")
+        yield LiveText(id="hub")
+        yield LiveText(id="cluster")
         yield KernelView(id="kernel-view")
 
     def on_mount(self) -> None:
@@ -254,16 +254,16 @@ class HostDetail(Vertical):
         if not self.is_mounted:
             return
         palette = colors.palette(self.app.theme_variables)
-        header = self.query_one("#detail-header", Static)
-        stats = self.query_one("#detail-stats", Static)
+        header = self.query_one("#detail-header", LiveText)
+        stats = self.query_one("#detail-stats", LiveText)
         if record is None:
-            header.update("")
-            stats.update("")
+            header.show("")
+            stats.show("")
             self._fill_servers(palette, None)
             self.query_one(KernelView).show((), "", None, "", 0, visible=False)
             return
-        header.update(header_text(record.resolved, record.status, palette))
-        stats.update(stats_text(record, palette, self.size.width))
+        header.show(header_text(record.resolved, record.status, palette))
+        stats.show(stats_text(record, palette, self.size.width))
         self._fill_servers(palette, record)
         self._show_kernels(record)
 
@@ -272,7 +272,7 @@ class HostDetail(Vertical):
         record = self.record
         if record is not None and record.status.next_retry is not None:
             palette = colors.palette(self.app.theme_variables)
-            self.query_one("#detail-header", Static).update(header_text(record.resolved, record.status, palette))
+            self.query_one("#detail-header", LiveText).show(header_text(record.resolved, record.status, palette))
 
     def _fill_servers(self, palette, record: HostRecord | None) -> None:
         table = self.servers
@@ -325,23 +325,23 @@ class HostDetail(Vertical):
         wanted = record.selected_port if record else None
         table.show_rows(list(zip(keys, rows)), str(wanted))
         table.display = bool(keys)
-        empty = self.query_one("#servers-empty", Static)
+        empty = self.query_one("#servers-empty", LiveText)
         if record is not None and record.activity:
-            empty.update(Text(record.activity, style=palette[colors.WARN]))
+            empty.show(Text(record.activity, style=palette[colors.WARN]))
             empty.display = True
         elif not servers and not jobs:
-            empty.update(Text("no Jupyter server — press s to start one", style=palette[colors.MUTED]) if sample else "")
+            empty.show(Text("no Jupyter server — press s to start one", style=palette[colors.MUTED]) if sample else "")
             empty.display = True
         else:
             empty.display = False
         self._show_exposure(palette, record)
         self._show_hub(palette, record)
         self._show_cluster(palette, record)
-        title = self.query_one("#servers-title", Static)
+        title = self.query_one("#servers-title", LiveText)
         stale = record is not None and record.stale and sample is not None
         name = "Jupyter servers" + (" and jobs" if jobs else "") + (" and services" if services else "")
         name = name.replace(" and jobs and", ", jobs and")
-        title.update(Text(name + ("  (stale: reconnecting)" if stale else ""), style="bold"))
+        title.show(Text(name + ("  (stale: reconnecting)" if stale else ""), style="bold"))
         title.display = sample is not None or bool(record and (record.activity or servers))
 
     def _show_exposure(self, palette, record: HostRecord | None) -> None:
@@ -355,26 +355,26 @@ class HostDetail(Vertical):
             if item is not None and item.exposed and not (isinstance(item, JupyterServer) and open_to_all(item)):
                 lines.append("⚠ " + exposure_line(item), style=palette[colors.WARN])
         lines.rstrip()
-        line = self.query_one("#exposure", Static)
-        line.update(lines)
+        line = self.query_one("#exposure", LiveText)
+        line.show(lines)
         line.display = bool(lines.plain)
 
     def _show_hub(self, palette, record: HostRecord | None) -> None:
         """Under a JupyterHub row: the user's servers on it, and what s, x and c do there."""
-        box = self.query_one("#hub", Static)
+        box = self.query_one("#hub", LiveText)
         item = record.selected_item if record else None
         if not isinstance(item, Service) or item.kind != "JupyterHub":
             box.display = False
             return
-        box.update(hub_text(record.hub if record.hub and record.hub.port == item.port else None, palette))
+        box.show(hub_text(record.hub if record.hub and record.hub.port == item.port else None, palette))
         box.display = True
 
     def _show_cluster(self, palette, record: HostRecord | None) -> None:
-        box = self.query_one("#cluster", Static)
+        box = self.query_one("#cluster", LiveText)
         sched = record.sample.scheduler if record and record.sample else None
         box.display = sched is not None
         if sched is not None:
-            box.update(cluster_text(sched, palette))
+            box.show(cluster_text(sched, palette))
 
     def _show_kernels(self, record: HostRecord) -> None:
         server = record.selected_server

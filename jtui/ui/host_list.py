@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
 from jtui.ui.format import percent
-from jtui.ui.live_table import LiveTable
+from jtui.ui.live import LiveTable
 from jtui.ui.state import HostRecord
 
-FLUSH_INTERVAL = 0.5  # seconds: figures in the list update at most this often
+FLUSH_INTERVAL = 1.0  # seconds: figures in the list update at most this often (samples come at 1 Hz; each flush redraws the whole table)
 
 MARKS = {
     HostState.NOT_CONNECTED: ("○", colors.MUTED),

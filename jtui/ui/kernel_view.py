@@ -14,12 +14,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from jtui.core.model import Kernel
 from jtui.ui import colors
 from jtui.ui.format import duration, short_path
-from jtui.ui.live_table import LiveTable
+from jtui.ui.live import LiveTable, LiveText
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
 FLAG = "⚠"
@@ -69,9 +69,9 @@ class KernelView(Vertical):
             self.kernel_id = kernel_id
 
     def compose(self) -> ComposeResult:
-        yield Static(id="kernels-title")
+        yield LiveText(id="kernels-title")
         yield KernelTable(id="kernels", cursor_type="row")
-        yield Static(id="kernels-note")
+        yield LiveText(id="kernels-note")
 
     def on_mount(self) -> None:
         table = self.query_one(KernelTable)
@@ -96,11 +96,11 @@ class KernelView(Vertical):
         if hogs:
             title.append(f"\n{FLAG} {hogs} idle for over {idle_minutes:g} min, holding GPU memory",
                          style=palette[colors.WARN] + Style(bold=True))
-        self.query_one("#kernels-title", Static).update(title)
+        self.query_one("#kernels-title", LiveText).show(title)
         text = Text(note, style=palette[colors.WARN]) if note else Text(
             "" if kernels else "no kernels running", style=palette[colors.MUTED])
-        note_box = self.query_one("#kernels-note", Static)
-        note_box.update(text)
+        note_box = self.query_one("#kernels-note", LiveText)
+        note_box.show(text)
         note_box.display = bool(text.plain)
 
     @on(DataTable.RowHighlighted, "#kernels")

@@ -1,22 +1,55 @@
-"""A DataTable for figures that change every second: j/k, rows shown by key, caches of one generation."""
+"""Widgets for figures that change every second: they redraw only what looks different."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets import DataTable
+from textual.visual import VisualType
+from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellType
 
 
-def same_cell(old: object, new: object) -> bool:
-    """Whether a cell would look the same; rich's Text equality ignores the base style."""
+def same_look(old: object, new: object) -> bool:
+    """Whether two cells or texts would look the same; rich's Text equality ignores the base style."""
     if isinstance(old, Text) and isinstance(new, Text):
         return old.plain == new.plain and old.style == new.style and old.spans == new.spans
     return type(old) is type(new) and old == new
+
+
+class LiveText(Static):
+    """A Static that is redrawn only when its text looks different, and laid out only when its shape may change.
+
+    Static.update asks for a layout of the whole screen every time; with
+    figures changing every second, that was a full layout per sample of the
+    host on screen, in the way of every keystroke.
+    """
+
+    def show(self, content: VisualType) -> None:
+        old = self.content
+        if same_look(old, content):
+            return
+        self.update(content, layout=not self._same_shape(old, content))
+
+    def _same_shape(self, old: VisualType, new: VisualType) -> bool:
+        """Same number of lines, none wider than the widget: laying out again would move nothing."""
+        if not isinstance(old, (str, Text)) or not isinstance(new, (str, Text)):
+            return False
+        if self.styles.width is not None and self.styles.width.is_auto:
+            return False
+        width = self.content_size.width
+        old_lines, new_lines = lines_of(old), lines_of(new)
+        return (len(old_lines) == len(new_lines) and width > 0
+                and all(cell_len(line) <= width for line in old_lines + new_lines))
+
+
+def lines_of(text: str | Text) -> list[str]:
+    plain = str(text)
+    return plain.split("\n") if plain else []
 
 
 class LiveTable(DataTable):
@@ -66,7 +99,7 @@ class LiveTable(DataTable):
                 columns = list(self.columns)
                 for key, cells in rows:
                     for column, value in zip(columns, cells):
-                        if not same_cell(self.get_cell(key, column), value):
+                        if not same_look(self.get_cell(key, column), value):
                             self.update_cell(key, column, value, update_width=True)
             if keys:
                 row = keys.index(cursor_key) if cursor_key in keys else min(self.cursor_row, len(keys) - 1)

@@ -1,0 +1,132 @@
+"""Live tables and texts redraw only what changed, and hold no more than one screenful of renders."""
+
+from __future__ import annotations
+
+import gc
+
+from rich.text import Text
+from textual.app import App
+
+from jtui.ui.idle_gc import MAX_WAIT, QUIET, IdleCollector, full_collection_due
+from jtui.ui.live import LiveTable, LiveText, same_look
+
+
+def test_same_look_sees_the_base_style_that_rich_equality_ignores():
+    assert Text("8888", style="red") == Text("8888", style="green")  # why same_look exists
+    assert not same_look(Text("8888", style="red"), Text("8888", style="green"))
+    assert same_look(Text("8888", style="red"), Text("8888", style="red"))
+    assert not same_look("8888", Text("8888"))
+    assert same_look("12%", "12%") and not same_look("12%", "13%")
+
+
+def test_a_full_collection_waits_for_a_pause_in_the_keys_but_not_forever():
+    assert not full_collection_due(pending=3, threshold=10, quiet_for=60, since_full=60)  # nothing to do yet
+    assert not full_collection_due(pending=10, threshold=10, quiet_for=0.1, since_full=1)  # keys are coming
+    assert full_collection_due(pending=10, threshold=10, quiet_for=QUIET, since_full=1)
+    assert full_collection_due(pending=10, threshold=10, quiet_for=0.1, since_full=MAX_WAIT)
+
+
+class Board(App):
+    def compose(self):
+        yield LiveTable(id="t", cursor_type="row")
+        yield LiveText(id="x")
+
+    def on_mount(self):
+        table = self.query_one(LiveTable)
+        table.add_column("host", key="host")
+        table.add_column("load", key="load")
+
+
+def rows(n: int, load: str) -> list[tuple[str, tuple]]:
+    return [(f"h{i}", (f"h{i}", Text(load, style="green"))) for i in range(n)]
+
+
+async def test_rows_shown_again_unchanged_draw_nothing_and_changed_cells_draw_once():
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(LiveTable)
+        table.show_rows(rows(20, "10%"), cursor_key="h3")
+        await pilot.pause()
+        assert table.cursor_row == 3 and table.row_count == 20
+        generation = table._update_count
+        table.show_rows(rows(20, "10%"), cursor_key="h3")
+        assert table._update_count == generation, "identical rows must not invalidate the table"
+        changed = rows(20, "10%")
+        changed[5] = ("h5", ("h5", Text("10%", style="red")))  # same text, another colour
+        table.show_rows(changed, cursor_key="h3")
+        assert table._update_count == generation + 1
+        assert table.get_cell("h5", "load").style == "red"
+
+
+async def test_render_caches_hold_one_generation_however_long_figures_change():
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(LiveTable)
+        for n in range(60):
+            table.show_rows(rows(25, f"{n}%"))
+            await pilot.pause()
+        # one screen's worth (25 rows of 2 cells and a header), not 60 generations of it
+        assert len(table._cell_render_cache) <= 3 * 26 and len(table._line_cache) <= 30
+        assert str(table.get_cell("h0", "load")) == "59%"
+
+
+async def test_a_rebuilt_table_is_as_wide_as_its_rows_now():
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(LiveTable)
+        table.show_rows([("a", ("a-very-long-host-name-indeed", "1%"))])
+        await pilot.pause()
+        table.show_rows([("b", ("b", "1%"))])
+        await pilot.pause()
+        assert table.columns[table.ordered_columns[0].key].content_width == len("host")
+
+
+async def test_a_live_text_redraws_when_it_looks_different_and_lays_out_when_its_shape_changes():
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        box = app.query_one(LiveText)
+        box.show(Text("cpu 10%", style="green"))
+        await pilot.pause()
+        assert box.size.height == 1
+        box.show(Text("cpu 11%", style="green"))
+        assert str(box.content) == "cpu 11%"
+        box.show(Text("cpu 11%\nmem 40%"))
+        await pilot.pause()
+        assert box.size.height == 2, "a new line must be laid out"
+
+
+async def test_the_collector_is_handed_back_as_it_was():
+    before = gc.get_threshold()
+    collector = IdleCollector()
+    collector.start()
+    try:
+        assert gc.get_threshold()[:2] == before[:2] and gc.get_threshold()[2] > 10**6
+        assert gc.get_freeze_count() > 0
+        garbage = []
+        garbage.append(garbage)  # a cycle only the collector frees
+        del garbage
+        for _ in range(before[2]):
+            gc.collect(1)
+        collector.input_seen()
+        collector.tick()
+        assert collector.full_collections == 0, "keys just came: wait"
+    finally:
+        collector.stop()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+async def test_jtui_collects_while_the_keys_rest_and_gives_the_collector_back(tmp_path, monkeypatch):
+    from jtui.app import build_app
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    hosts = tmp_path / "hosts"
+    hosts.write_text("Host a\n  HostName a.invalid\n")
+    before = gc.get_threshold()
+    app = build_app([str(hosts)], autoconnect=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.idle_gc.running and gc.get_threshold()[2] > 10**6
+        await pilot.press("j")
+        await pilot.pause()
+    assert not app.idle_gc.running and gc.get_threshold() == before and gc.get_freeze_count() == 0
