@@ -178,23 +178,34 @@ async def open_server(
     """
     from jtui.core.urls import localhost_url
 
-    session = make_session(inventory, alias, say)
-    await session.connect_once()
-    try:
+    async def choose(session: HostSession):
         sample = await take_sample(session, 0.2, cpu=False)  # the servers are all it needs
         session.last_sample = sample
         how = launcher_of(session, sample, launcher)
         server = newest(tuple(s for s in sample.servers if bool(s.job_id) == (how == "slurm")))
-        started = server is None
-        if server is None and how == "slurm":
-            server = await _submit_and_wait(session, request, say, on_job)
-        elif server is None:
-            if sample.scheduler is not None and say:
-                say("this host has Slurm: --slurm runs Jupyter as a batch job on a compute node instead")
-            server = (await session.start_jupyter(progress=say)).server
-        forward = await session.forward(server, first_choice=port)
+        if server is not None:
+            return server, localhost_url, False
+        if how == "slurm":
+            return await _submit_and_wait(session, request, say, on_job), localhost_url, True
+        if sample.scheduler is not None and say:
+            say("this host has Slurm: --slurm runs Jupyter as a batch job on a compute node instead")
+        return (await session.start_jupyter(progress=say)).server, localhost_url, True
+
+    return await _forwarded(inventory, alias, port, say, choose)
+
+
+async def _forwarded(inventory: Inventory, alias: str, port: int | None, say: Say | None, choose) -> Opened:
+    """Connect, let `choose(session)` say what to forward (and how its URL reads), forward it, keep the link up.
+
+    The session is closed on any failure, Ctrl-C included; on success the caller closes it.
+    """
+    session = make_session(inventory, alias, say)
+    await session.connect_once()
+    try:
+        item, url_of, started = await choose(session)
+        forward = await session.forward(item, first_choice=port)
         session.keep_up()
-        return Opened(session, server, localhost_url(server, forward.local_port), forward, started)
+        return Opened(session, item, url_of(item, forward.local_port), forward, started)
     except BaseException:
         await session.close()
         raise
@@ -226,18 +237,13 @@ async def open_service(
     from jtui.core.services import describe, find_service
     from jtui.core.urls import service_url
 
-    session = make_session(inventory, alias, say)
-    await session.connect_once()
-    try:
+    async def choose(session: HostSession):
         sample = await named(session, await take_sample(session, 0.2, cpu=False))
         service = find_service(sample.services, wanted)
         if service is None:
             running = ", ".join(describe(s) for s in sample.services)
             there = f"it runs {running}" if running else "jtui sees nothing else listening there"
             raise OneShotError(f"no service {wanted!r}: {there} (jtui open {alias} without --service opens Jupyter)")
-        forward = await session.forward(service, first_choice=port)
-        session.keep_up()
-        return Opened(session, service, service_url(service, forward.local_port), forward, False)
-    except BaseException:
-        await session.close()
-        raise
+        return service, service_url, False
+
+    return await _forwarded(inventory, alias, port, say, choose)
