@@ -14,6 +14,10 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellType
 
 
+# DataTable's render caches keyed by its update count (Textual 8).
+GENERATION_CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache", "_line_cache")
+
+
 def same_look(old: object, new: object) -> bool:
     """Whether two cells or texts would look the same; rich's Text equality ignores the base style."""
     if isinstance(old, Text) and isinstance(new, Text):
@@ -107,10 +111,14 @@ class LiveTable(DataTable):
                     self.move_cursor(row=row)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        if self._update_count != self._cached_generation:
-            self._cached_generation = self._update_count
-            self._row_render_cache.clear()
-            self._cell_render_cache.clear()
-            self._row_renderable_cache.clear()
-            self._line_cache.clear()
+        # DataTable's private parts: looked up by name, so that a Textual
+        # that renames them costs memory (tests/test_live_widgets.py says
+        # so), not a crash.
+        generation = getattr(self, "_update_count", None)
+        if generation != self._cached_generation:
+            self._cached_generation = generation
+            for name in GENERATION_CACHES:
+                cache = getattr(self, name, None)
+                if cache is not None:
+                    cache.clear()
         return super().render_lines(crop)
