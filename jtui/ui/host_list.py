@@ -90,7 +90,6 @@ class HostList(Vertical):
         self.aliases = aliases
         self.filter_text = ""
         self._dirty: set[str] = set()  # hosts whose figures changed since the last flush
-        self._shown: dict[str, tuple[str, str]] = {}  # what each row shows now (a render cache)
         self._ready = False  # columns made: rows can be drawn
         self._wanted: str | None = None  # a host to select once ready
 
@@ -153,12 +152,10 @@ class HostList(Vertical):
         table = self.table
         current = self.selected
         table.clear()
-        self._shown.clear()
         visible = self.visible_aliases()
         for alias in visible:
             cells = self._cells(alias)
             table.add_row(*cells[: 2 if self.compact else 3], key=alias)
-            self._shown[alias] = (str(cells[0]), str(cells[2]))
         no_match = self.query_one("#no-match", Static)
         no_match.update(f"no host matches {self.filter_text!r} (esc clears)")
         no_match.display = bool(self.aliases) and not visible
@@ -182,30 +179,18 @@ class HostList(Vertical):
         return key.value
 
     def update_host(self, alias: str) -> None:
-        """Redraw one row's cells, only those whose text changed.
-
-        Every update_cell makes the DataTable drop its render cache, so with
-        100 hosts sampling at 1 Hz, writing cells per sample would redraw the
-        whole table a hundred times a second.
-        """
+        """Redraw one row's cells that look different (LiveTable.set_cell skips the rest)."""
         mark, _, load = self._cells(alias)
-        shown = self._shown.get(alias)
-        now = (str(mark), str(load))
-        if shown == now:
-            return
         try:
-            if shown is None or shown[0] != now[0]:
-                self.table.update_cell(alias, "mark", mark)
-            if (shown is None or shown[1] != now[1]) and not self.compact:
-                self.table.update_cell(alias, "load", load)
+            self.table.set_cell(alias, "mark", mark)
+            if not self.compact:
+                self.table.set_cell(alias, "load", load)
         except Exception:  # row filtered away meanwhile
             return
-        self._shown[alias] = now
 
     def _theme_changed(self, _theme) -> None:
         """Redraw every row's marks in the new theme's colours."""
-        shown, self._shown = self._shown, {}
-        for alias in shown:
+        for alias in self.visible_aliases():
             self.update_host(alias)
 
     def _flush(self) -> None:

@@ -83,6 +83,11 @@ class LiveTable(DataTable):
         self._shown_keys = []
         return super().clear(columns)
 
+    def set_cell(self, row_key, column_key, value: CellType, *, update_width: bool = False) -> None:
+        """update_cell, skipped when the cell would look the same: every write redraws the whole table."""
+        if not same_look(self.get_cell(row_key, column_key), value):
+            self.update_cell(row_key, column_key, value, update_width=update_width)
+
     def show_rows(self, rows: Sequence[tuple[str, Sequence[CellType]]], cursor_key: str | None = None) -> None:
         """Show these rows in this order: rebuilt when the keys change, else cell by cell.
 
@@ -103,8 +108,7 @@ class LiveTable(DataTable):
                 columns = list(self.columns)
                 for key, cells in rows:
                     for column, value in zip(columns, cells):
-                        if not same_look(self.get_cell(key, column), value):
-                            self.update_cell(key, column, value, update_width=True)
+                        self.set_cell(key, column, value, update_width=True)
             if keys:
                 row = keys.index(cursor_key) if cursor_key in keys else min(self.cursor_row, len(keys) - 1)
                 if row != self.cursor_row:
