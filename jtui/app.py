@@ -24,7 +24,7 @@ from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_
 from jtui.ui.commands import JtuiCommands
 from jtui.ui.help_screen import HelpScreen
 from jtui.ui.host_detail import ServerTable
-from jtui.ui.host_list import HostTable
+from jtui.ui.host_table import HostTable
 from jtui.ui.host_screen import HostScreen
 from jtui.ui.idle_gc import TICK, IdleCollector
 from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap

@@ -125,7 +125,7 @@ async def test_a_host_that_does_not_answer_reads_as_sentences(tmp_path):
         await pilot.pause()
         assert "dead cannot be reached (connection refused: nothing listens on that port" in messages(app)
         assert " is failed" not in messages(app)
-        assert "refused" in str(app.host_screen.host_list.table.get_row("dead")[2])
+        assert "refused" in str(app.host_screen.host_list.table.row("dead").load)
         header = str(app.host_screen.detail.query_one("#detail-header").render())
         assert "\nConnection refused: nothing listens on that port (check Port, and that sshd runs)." in header
 
@@ -166,7 +166,7 @@ async def test_a_bare_host_line_leaves_its_hosts_broken_and_never_dialled(tmp_pa
     async with app.run_test(size=(120, 30)) as pilot:
         await until(lambda: record(app, "a").status.state == HostState.FAILED, what="a refused")
         assert record(app, "a").status.reason.startswith(f"config: {config}:4:")
-        assert "config!" in str(app.host_screen.host_list.table.get_row("a")[2])
+        assert "config!" in str(app.host_screen.host_list.table.row("a").load)
         await until(lambda: record(app, "a").resolved is not None, what="a resolved")
         detail = str(app.host_screen.detail.query_one("#detail-stats").render())
         assert "config is broken" in detail and f"{config}:4" in detail

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from rich.style import Style
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from collections.abc import Mapping
 
 from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
 from jtui.ui.format import percent
-from jtui.ui.live import LiveTable
+from jtui.ui.host_table import HostRow, HostTable
 from jtui.ui.state import HostRecord
 
-FLUSH_INTERVAL = 1.0  # seconds: figures in the list update at most this often (samples come at 1 Hz; each flush redraws the whole table)
+FLUSH_INTERVAL = 1.0  # seconds: figures in the list update at most this often (samples come at 1 Hz)
 
 MARKS = {
     HostState.NOT_CONNECTED: ("○", colors.MUTED),
@@ -70,10 +69,6 @@ def short_reason(reason: str) -> str:
     return word if len(word) <= 9 else word[:8] + "…"
 
 
-class HostTable(LiveTable):
-    """The host list's rows, keyed by alias."""
-
-
 class HostList(Vertical):
     """Host table with a `/` filter, drawn from the screen's records; posts Selected on a new host."""
 
@@ -95,13 +90,11 @@ class HostList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter hosts", id="filter")
-        table = HostTable(id="hosts", cursor_type="row", zebra_stripes=False)
-        yield table
+        yield HostTable(id="hosts", show_load=not self.compact)
         yield Static(id="no-match", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Hosts"
-        self._add_columns()
         self.query_one("#filter").display = False
         self._ready = True
         self._fill()
@@ -110,18 +103,9 @@ class HostList(Vertical):
         self.set_interval(FLUSH_INTERVAL, self._flush)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
-    def _add_columns(self) -> None:
-        table = self.query_one(HostTable)
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("host", key="host")
-        if not self.compact:
-            table.add_column(" cpu  mem", key="load", width=9)
-
-    def watch_compact(self) -> None:
+    def watch_compact(self, compact: bool) -> None:
         if self._ready:
-            self.table.clear(columns=True)
-            self._add_columns()
-            self._fill()
+            self.table.set_show_load(not compact)
 
     def set_aliases(self, aliases: list[str]) -> None:
         """The hosts files changed: show the new list, keeping states and the cursor's host."""
@@ -137,66 +121,53 @@ class HostList(Vertical):
         needle = self.filter_text.lower()
         return [a for a in self.aliases if needle in a.lower()]
 
-    def _cells(self, alias: str) -> tuple:
+    def _row(self, alias: str, palette: dict[str, Style]) -> HostRow:
         record = self.records.get(alias)
         status = record.status if record else HostStatus(alias)
-        symbol, style = mark(status.state, colors.palette(self.app.theme_variables))
+        symbol, style = mark(status.state, palette)
         sample = record.sample if record else None
         if status.state in (HostState.FAILED, HostState.NEEDS_INPUT) and status.reason:
-            return Text(symbol, style=style), alias, Text(short_reason(status.reason), style=style)
+            return HostRow(alias, symbol, style, short_reason(status.reason), style)
         if sample is None or not sample.supported:
-            return Text(symbol, style=style), alias, ""
-        return Text(symbol, style=style), alias, f"{percent(record.cpu_percent):>4} {percent(sample.mem_percent):>4}"
+            return HostRow(alias, symbol, style)
+        return HostRow(alias, symbol, style, f"{percent(record.cpu_percent):>4} {percent(sample.mem_percent):>4}")
+
+    def _palette(self) -> dict[str, Style]:
+        return colors.palette(self.app.theme_variables)
 
     def _fill(self) -> None:
         table = self.table
-        current = self.selected
-        table.clear()
+        palette = self._palette()
         visible = self.visible_aliases()
-        for alias in visible:
-            cells = self._cells(alias)
-            table.add_row(*cells[: 2 if self.compact else 3], key=alias)
+        table.show_rows([self._row(alias, palette) for alias in visible], cursor_key=self.selected)
         no_match = self.query_one("#no-match", Static)
         no_match.update(f"no host matches {self.filter_text!r} (esc clears)")
         no_match.display = bool(self.aliases) and not visible
         table.display = bool(visible)
-        if current in visible:
-            table.move_cursor(row=visible.index(current))
         self.post_message(self.Selected(self.selected))
 
     @property
     def selected(self) -> str | None:
         try:
-            table = self.table
+            return self.table.selected
         except NoMatches:  # not composed yet, or being torn down
             return None
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return key.value
 
-    def update_host(self, alias: str) -> None:
-        """Redraw one row's cells that look different (LiveTable.set_cell skips the rest)."""
-        mark, _, load = self._cells(alias)
-        try:
-            self.table.set_cell(alias, "mark", mark)
-            if not self.compact:
-                self.table.set_cell(alias, "load", load)
-        except Exception:  # row filtered away meanwhile
-            return
+    def update_host(self, alias: str, palette: dict[str, Style] | None = None) -> None:
+        """Redraw this host's line if it looks different (one line, not the list)."""
+        self.table.update_row(self._row(alias, palette or self._palette()))
 
     def _theme_changed(self, _theme) -> None:
         """Redraw every row's marks in the new theme's colours."""
+        palette = self._palette()
         for alias in self.visible_aliases():
-            self.update_host(alias)
+            self.update_host(alias, palette)
 
     def _flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
+        palette = self._palette() if dirty else {}
         for alias in dirty:
-            self.update_host(alias)
+            self.update_host(alias, palette)
 
     def changed(self, alias: str, at_once: bool = False) -> None:
         """A host's record changed: redraw its row now (a new state) or with the next flush (figures)."""
@@ -218,7 +189,7 @@ class HostList(Vertical):
                 self.close_filter(clear=True)
             self.filter_text = ""
             self._fill()
-        self.table.move_cursor(row=self.visible_aliases().index(alias))
+        self.table.move_cursor(self.visible_aliases().index(alias))
         self.table.focus()
         return True
 
@@ -250,7 +221,7 @@ class HostList(Vertical):
             event.stop()
             self.close_filter(clear=True)
 
-    @on(DataTable.RowHighlighted, "#hosts")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(HostTable.Highlighted, "#hosts")
+    def _highlighted(self, event: HostTable.Highlighted) -> None:
         event.stop()
-        self.post_message(self.Selected(event.row_key.value if event.row_key else None))
+        self.post_message(self.Selected(event.alias))

@@ -19,13 +19,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from jtui.core.model import HostState
 from jtui.ui import state
 from jtui.ui.host_detail import HostDetail
 from jtui.ui.host_list import HostList
+from jtui.ui.host_table import HostTable
 from jtui.ui.key_line import KeyLine
 from jtui.ui.messages import (
     ActivityChanged,
@@ -227,8 +228,8 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     def _server_highlighted(self, message: HostDetail.ServerHighlighted) -> None:
         self._change(message.alias, state.with_selected_port, message.port)
 
-    @on(DataTable.RowSelected, "#hosts")
-    def _enter_on_host(self, event: DataTable.RowSelected) -> None:
+    @on(HostTable.Chosen, "#hosts")
+    def _enter_on_host(self, event: HostTable.Chosen) -> None:
         """enter on the host table: the table takes the key first, so connect here."""
         event.stop()
         self.action_connect()

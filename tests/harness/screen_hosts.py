@@ -294,6 +294,6 @@ class ScreenHosts:
                 persona.step(busy)
                 await until(lambda: len(record(app, name).cpu_history) >= count, what=f"{name} sample {count}")
             host_list = app.host_screen.host_list  # figures reach the list on its next flush (none when compact)
-            await until(lambda: host_list.compact or f"{figures[-1]:3.0f}%" in str(host_list.table.get_row(name)[2]),
+            await until(lambda: host_list.compact or f"{figures[-1]:3.0f}%" in str(host_list.table.row(name).load),
                         what=f"{name} in the list")
         await app.workers.wait_for_complete()
