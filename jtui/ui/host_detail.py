@@ -215,7 +215,9 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
 class HostDetail(Vertical):
     """Draws the selected host's record: every host is polled, one is drawn."""
 
-    record: reactive[HostRecord | None] = reactive(None, always_update=True)
+    # Its children redraw what changed: a repaint of the pane itself (its whole
+    # background) per sample and per keystroke cost more than they did.
+    record: reactive[HostRecord | None] = reactive(None, always_update=True, repaint=False)
 
     class ServerHighlighted(Message):
         """The user moved the cursor in the server table."""

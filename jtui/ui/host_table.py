@@ -111,6 +111,7 @@ class HostTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self._host_width = cell_len(HOST_LABEL)
         self._strips: dict[tuple[str, bool], Strip] = {}  # (alias, under the cursor) -> its line
+        self._styles: dict[str, Style] = {}  # the widget's and its parts' styles, until they change
 
     # -- data ----------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class HostTable(ScrollView, can_focus=True):
 
     def _restyle(self) -> None:
         self._strips.clear()
+        self._styles.clear()
         self.refresh()
 
     def notify_style_update(self) -> None:
@@ -254,7 +256,7 @@ class HostTable(ScrollView, can_focus=True):
             return self._header(width)
         index = int(self.scroll_y) + y - 1
         if not 0 <= index < len(self._keys):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style(""))
         alias = self._keys[index]
         cursor = index == self.cursor_row
         strip = self._strips.get((alias, cursor))
@@ -262,28 +264,40 @@ class HostTable(ScrollView, can_focus=True):
             strip = self._strips[alias, cursor] = self._line(self._rows[alias], cursor, width)
         return strip
 
+    def _style(self, part: str) -> Style:
+        """The widget's style (part "") or one of its parts' over it; computing one walks the DOM."""
+        style = self._styles.get(part)
+        if style is None:
+            style = self.rich_style if not part else self._style("") + self.get_component_rich_style(part)
+            self._styles[part] = style
+        return style
+
     def _header(self, width: int) -> Strip:
-        style = self.rich_style + self.get_component_rich_style("host-table--header")
+        style = self._style("host-table--header")
         text = " " * (MARK_WIDTH + 2) + " " + pad(HOST_LABEL, self._columns(width)) + " "
         if self.show_load:
             text += " " + pad(LOAD_LABEL, LOAD_WIDTH) + " "
         return Strip([Segment(text, style)]).adjust_cell_length(width, style)
 
     def _line(self, row: HostRow, cursor: bool, width: int) -> Strip:
-        base = self.rich_style
-        over = self.get_component_rich_style("host-table--cursor") if cursor else None
+        base = self._style("")
+        over = self._style("host-table--cursor") if cursor else None
 
         def styled(style: Style | None) -> Style:
             combined = base + style if style else base
             return combined + over if over else combined
 
         plain = styled(None)
-        segments = [Segment(" ", plain), Segment(pad(row.mark, MARK_WIDTH), styled(row.mark_style)),
-                    Segment("  " + pad(row.alias, self._columns(width)) + " ", plain)]
+        host = "  " + pad(row.alias, self._columns(width)) + " "
+        segments = [Segment(" ", plain), Segment(pad(row.mark, MARK_WIDTH), styled(row.mark_style)), Segment(host, plain)]
+        used = 1 + MARK_WIDTH + cell_len(host)
         if self.show_load:
-            segments += [Segment(" ", plain), Segment(pad(row.load, LOAD_WIDTH), styled(row.load_style)),
-                         Segment(" ", plain)]
-        return Strip(segments).adjust_cell_length(width, plain)
+            segments += [Segment(" ", plain), Segment(pad(row.load, LOAD_WIDTH), styled(row.load_style))]
+            used += 1 + LOAD_WIDTH
+        if used >= width:  # narrower than its columns: cut
+            return Strip(segments).adjust_cell_length(width, plain)
+        segments.append(Segment(" " * (width - used), plain))
+        return Strip(segments, width)
 
 
 def pad(text: str, width: int) -> str:
