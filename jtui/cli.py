@@ -255,6 +255,9 @@ def _hosts_table(rows: list[dict]) -> str:
 
 
 def run_tui(args) -> int:
+    import gc
+
+    gc.disable()  # until the first frame: the app's IdleCollector.start turns it on (jtui/ui/idle_gc.py says why)
     from jtui.app import build_app
     from jtui.core.logs import setup_logging
 

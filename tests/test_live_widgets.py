@@ -115,6 +115,19 @@ async def test_the_collector_is_handed_back_as_it_was():
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
+def test_a_collector_held_off_for_start_up_comes_on_with_the_first_frame():
+    """`jtui` switches the collector off before its imports; IdleCollector.start turns it on."""
+    gc.disable()
+    collector = IdleCollector()
+    try:
+        collector.start()
+        assert gc.isenabled()
+    finally:
+        collector.stop()
+        assert not gc.isenabled(), "handed back as it was"
+        gc.enable()
+
+
 async def test_jtui_collects_while_the_keys_rest_and_gives_the_collector_back(tmp_path, monkeypatch):
     from jtui.app import build_app
 

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import MountError
 from textual.widgets import DataTable
 
 from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
@@ -227,23 +228,34 @@ class HostDetail(Vertical):
             self.alias = alias
             self.port = port
 
+    _complete = False  # the servers, services and kernels are mounted
+
     def compose(self) -> ComposeResult:
         yield LiveText(id="detail-header")
         yield LiveText(id="detail-stats")
-        yield LiveText("Jupyter servers", id="servers-title")
-        yield ServerTable(id="servers", cursor_type="row")
-        yield LiveText(id="servers-empty")
-        yield LiveText(id="exposure")
-        yield LiveText(id="hub")
-        yield LiveText(id="cluster")
-        yield KernelView(id="kernel-view")
 
     def on_mount(self) -> None:
         self.border_title = "Host"
-        table = self.query_one(ServerTable)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.watch_record(self.record))
+        self.call_after_refresh(self._mount_the_rest)
+
+    async def _mount_the_rest(self) -> None:
+        """The parts below the header come after the first frame: the host list shows sooner.
+
+        Composing them up front (two tables, seven texts) was a tenth of the
+        time to the first frame, for panes that are empty until a host connects.
+        """
+        table = ServerTable(id="servers", cursor_type="row")
+        try:
+            await self.mount(LiveText("Jupyter servers", id="servers-title"), table, LiveText(id="servers-empty"),
+                             LiveText(id="exposure"), LiveText(id="hub"), LiveText(id="cluster"),
+                             KernelView(id="kernel-view"))
+        except MountError:  # the app quit first
+            return
         for key in COLUMNS:
             table.add_column(key, key=key)
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.watch_record(self.record))
+        self._complete = True
+        self.watch_record(self.record)
 
     @property
     def servers(self) -> ServerTable:
@@ -261,11 +273,15 @@ class HostDetail(Vertical):
         if record is None:
             header.show("")
             stats.show("")
+            if not self._complete:
+                return
             self._fill_servers(palette, None)
             self.query_one(KernelView).show((), "", None, "", 0, visible=False)
             return
         header.show(header_text(record.resolved, record.status, palette))
         stats.show(stats_text(record, palette, self.size.width))
+        if not self._complete:
+            return
         self._fill_servers(palette, record)
         self._show_kernels(record)
 

@@ -281,6 +281,15 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
             self.notify(f"{error}", title="error", severity="error", timeout=10)
 
     def resolve(self, alias: str) -> None:
+        """Read the host's connection details for the header, after the next frame.
+
+        Reading them imports asyncssh (a quarter second of CPU) in a thread,
+        which held the GIL against the first frame when the first host was
+        selected at start.
+        """
+        self.call_after_refresh(self._resolve_now, alias)
+
+    def _resolve_now(self, alias: str) -> None:
         fleet = self.app.fleet
 
         async def call() -> Message:

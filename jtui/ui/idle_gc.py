@@ -9,7 +9,9 @@ the oldest generation is switched off; the same collection runs at the
 first tick after the user has paused for QUIET seconds, or after MAX_WAIT
 regardless, so memory stays bounded. What start-up built (modules, the
 screen, the stylesheet) lives as long as the app and is frozen out of
-every collection.
+every collection; `jtui` (cli.run_tui) switches the collector off until
+then, as start-up makes little garbage and its full collections walked
+every object just imported, twice or more before the first frame.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class IdleCollector:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._saved: tuple[int, int, int] | None = None
+        self._was_enabled = True
         self._last_input = self._last_full = clock()
         self.full_collections = 0
 
@@ -49,6 +52,8 @@ class IdleCollector:
         gc.freeze()
         self._saved = gc.get_threshold()
         gc.set_threshold(self._saved[0], self._saved[1], NEVER)
+        self._was_enabled = gc.isenabled()
+        gc.enable()
         self._last_full = self._clock()
 
     def stop(self) -> None:
@@ -58,6 +63,8 @@ class IdleCollector:
         gc.set_threshold(*self._saved)
         self._saved = None
         gc.unfreeze()
+        if not self._was_enabled:
+            gc.disable()
 
     def input_seen(self) -> None:
         self._last_input = self._clock()
