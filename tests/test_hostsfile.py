@@ -24,6 +24,7 @@ from jtui.core.hostsfile import (
     scan_hosts,
     split_line,
 )
+from jtui.core.ssh_syntax import split_line_as_ssh
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -535,3 +536,19 @@ def test_includes_that_fan_out_are_cut_off(home, monkeypatch):
     scan, _ = scan_text(home, "Include fan0\nHost after\n")
     assert scan.aliases[:3] == ["fan0", "fan1", "fan2"] and scan.aliases[-1] == "after"
     assert len(scan.problems) == 1 and "more than 50 files" in scan.problems[0].message
+
+
+def test_plain_lines_split_as_openssh_splits_them():
+    """split_line's quick path for plain words gives what the long, OpenSSH way gives, line for line."""
+    rng = random.Random(16)
+    pieces = ["Host", "HostName", "user", "gpu-box", "*.lab", "!old", "10.0.0.1", "a,b", " ", "  ", "\t", "=", '"',
+              "'", "\\", "#", "x#y", "\r", "\f", "\xa0", "ü", "", "Include", "~/.ssh/conf.d/*"]
+    lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(5000)]
+    for line in lines:
+        try:
+            expected = split_line_as_ssh(line)
+        except ValueError:
+            with pytest.raises(ValueError):
+                split_line(line)
+            continue
+        assert split_line(line) == expected, repr(line)
