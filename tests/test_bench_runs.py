@@ -100,6 +100,7 @@ def test_bench_fleet_quick_prints_its_tables(sshd, tmux_available):
         assert row in out
     assert "keypress `j` until the detail pane shows the next host" in out
     assert "jtui, hosts live" in out and "floor: bare Textual table + detail" in out
+    assert "ssh stream the probe" in out and "p95 jtui − floor" in out
 
 
 def test_bench_slurm_quick_prints_its_table(sshd):
