@@ -64,6 +64,18 @@ async def test_filter_narrows_and_escape_restores():
         assert app.host_screen.selected == "old-box"
 
 
+async def test_a_filter_that_hides_the_cursors_host_moves_it_to_the_first_match():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("j", "j", "j")
+        assert app.host_screen.selected == "old-box"
+        await pilot.press("slash", "o")  # gpu-box, old-box: the cursor stays on its host
+        assert app.host_screen.selected == "old-box"
+        await pilot.press("backspace", "p")  # gpu-box, hpc: old-box is hidden
+        assert app.query_one(HostList).visible_aliases() == ["gpu-box", "hpc"]
+        assert app.host_screen.selected == "gpu-box"
+
+
 async def test_filter_with_no_match_shows_no_rows():
     app = offline_app()
     async with app.run_test() as pilot:

@@ -139,7 +139,9 @@ class HostList(Vertical):
         table = self.table
         palette = self._palette()
         visible = self.visible_aliases()
-        table.show_rows([self._row(alias, palette) for alias in visible], cursor_key=self.selected)
+        current = self.selected
+        keep = current if current in visible else (visible[0] if visible else None)  # a new filter: its first match
+        table.show_rows([self._row(alias, palette) for alias in visible], cursor_key=keep)
         no_match = self.query_one("#no-match", Static)
         no_match.update(f"no host matches {self.filter_text!r} (esc clears)")
         no_match.display = bool(self.aliases) and not visible
