@@ -78,8 +78,9 @@ def test_bench_throughput_quick_prints_its_table(sshd):
 
 def test_bench_small_requests_quick_prints_its_table(sshd):
     out = run_bench("small_requests")
-    for target in ("python -m http.server /small.txt", "jupyter /api/status"):
+    for target in ("python -m http.server /small.txt", "python -m http.server /300k.bin", "jupyter /api/status"):
         assert f"sequential GETs, new connection each: {target}" in out
+    assert "sequential GETs, on one kept-alive connection: jupyter /api/status" in out
     for row in ("direct (no forward)", "jtui", "ssh -N -L", "asyncssh, forward only", "ssh -L + remote command"):
         assert row in out
     assert "ratio p95 ssh -N -L / jtui:" in out

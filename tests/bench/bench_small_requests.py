@@ -4,9 +4,13 @@
 
 Two servers on the "remote" (this machine, reached through a real sshd):
 `python -m http.server`, which writes the headers and the body in separate
-sends, and Jupyter's /api/status. Each request is a new TCP connection
+sends (a small file and a 300 KB one, the size of a JupyterLab bundle
+chunk), and Jupyter's /api/status. Each request is a new TCP connection
 (connect, GET, read to EOF), made by a separate client process so the
-client never competes with jtui's event loop for the GIL. The contenders
+client never competes with jtui's event loop for the GIL. Then Jupyter's
+GETs again on one kept-alive connection per batch, as a browser sends them
+(http.server is left out there: it writes without TCP_NODELAY, so on a kept
+connection it stalls ~40 ms even with no forward at all). The contenders
 take turns, a batch of requests each, round after round.
 
 Contenders:
@@ -44,9 +48,23 @@ from tests.harness.jupyter import start_jupyter  # noqa: E402
 
 # Runs in its own process: one JSON line in (port, path, token, count), one JSON list of seconds out.
 CLIENT = r"""
-import json, socket, sys, time
+import http.client, json, socket, sys, time
 for line in sys.stdin:
     job = json.loads(line)
+    if job["keep"]:  # one connection, kept alive, as a browser does
+        conn = http.client.HTTPConnection("127.0.0.1", job["port"], timeout=10)
+        headers = {"Authorization": f"token {job['token']}"} if job["token"] else {}
+        times, bad = [], 0
+        for _ in range(job["count"]):
+            start = time.perf_counter()
+            conn.request("GET", job["path"], headers=headers)
+            response = conn.getresponse()
+            response.read()
+            times.append(time.perf_counter() - start)
+            bad += response.status != 200
+        conn.close()
+        print(json.dumps({"times": times, "bad": bad}), flush=True)
+        continue
     request = f"GET {job['path']} HTTP/1.1\r\nHost: localhost:{job['port']}\r\nConnection: close\r\n"
     if job["token"]:
         request += f"Authorization: token {job['token']}\r\n"
@@ -70,8 +88,9 @@ class Client:
     def __init__(self) -> None:
         self.proc = subprocess.Popen([PYTHON, "-c", CLIENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def run(self, port: int, path: str, token: str, count: int) -> list[float]:
-        self.proc.stdin.write(json.dumps({"port": port, "path": path, "token": token, "count": count}) + "\n")
+    def run(self, port: int, path: str, token: str, count: int, keep: bool = False) -> list[float]:
+        job = {"port": port, "path": path, "token": token, "count": count, "keep": keep}
+        self.proc.stdin.write(json.dumps(job) + "\n")
         self.proc.stdin.flush()
         answer = json.loads(self.proc.stdout.readline())
         if answer["bad"]:
@@ -121,12 +140,15 @@ async def measure(server, targets: dict[str, tuple[int, str, str]], rounds: int,
                 _port, path, token = targets[name]
                 for port in contenders.values():
                     await asyncio.to_thread(client.run, port, path, token, 3)
-            for _ in range(rounds):
-                for name, contenders in ports.items():
-                    _port, path, token = targets[name]
-                    for label, port in contenders.items():
-                        times = await asyncio.to_thread(client.run, port, path, token, per_round)
-                        results.setdefault((name, label), []).extend(times)
+            for keep in (False, True):
+                for _ in range(rounds):
+                    for name, contenders in ports.items():
+                        _port, path, token = targets[name]
+                        for label, port in contenders.items():
+                            if keep and (label not in KEEP_ALIVE_CONTENDERS or not name.startswith("jupyter")):
+                                continue
+                            times = await asyncio.to_thread(client.run, port, path, token, per_round, keep)
+                            results.setdefault((name, label, keep), []).extend(times)
     finally:
         for conn in bare:
             conn.close()
@@ -135,19 +157,23 @@ async def measure(server, targets: dict[str, tuple[int, str, str]], rounds: int,
     return results
 
 
+# Kept-alive connections: the forwards people use, and the floor (the stall's cause is shown above).
+KEEP_ALIVE_CONTENDERS = ("direct (no forward)", "jtui", "ssh -N -L")
+
+
 def report(results, requests: int) -> None:
-    for target in dict.fromkeys(name for name, _ in results):
+    for target, keep in dict.fromkeys((name, keep) for name, _, keep in results):
         rows = []
-        ssh = results[(target, "ssh -N -L")]
-        jtui = results[(target, "jtui")]
-        for (name, label), times in results.items():
-            if name != target:
+        ssh = results[(target, "ssh -N -L", keep)]
+        jtui = results[(target, "jtui", keep)]
+        for (name, label, kept), times in results.items():
+            if name != target or kept != keep:
                 continue
             stalls = sum(1 for t in times if t > 0.03)
             rows.append([label, f"{median(times) * 1000:.2f}", f"{percentile(times, 95) * 1000:.2f}",
                          spread(times, digits=2), f"{percentile(times, 99) * 1000:.2f}", f"{stalls}/{len(times)}"])
         print_table(
-            f"{requests} sequential GETs, new connection each: {target} (ms)",
+            f"{requests} sequential GETs, {'on one kept-alive connection' if keep else 'new connection each'}: {target} (ms)",
             ["path", "p50", "p95", "p5–p95", "p99", "over 30 ms"],
             rows,
             [f"ratio p95 ssh -N -L / jtui: {ratio(percentile(ssh, 95), percentile(jtui, 95))};"
@@ -172,6 +198,7 @@ def main() -> None:
             site = tmp / "site"
             site.mkdir()
             (site / "small.txt").write_text("hello from the remote\n")
+            (site / "300k.bin").write_bytes(bytes(range(256)) * (300_000 // 256))
             http_port = free_port()
             http = subprocess.Popen([PYTHON, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(site), str(http_port)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -180,6 +207,7 @@ def main() -> None:
             jupyter = start_jupyter(server.runtime_dir, tmp / "notebooks")
             targets = {
                 "python -m http.server /small.txt": (http_port, "/small.txt", ""),
+                "python -m http.server /300k.bin": (http_port, "/300k.bin", ""),
                 "jupyter /api/status": (jupyter.port, "/api/status", jupyter.token),
             }
             client = Client()
