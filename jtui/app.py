@@ -23,11 +23,10 @@ from textual.worker import Worker, WorkerState
 from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_inventory, where_hosts_come_from
 from jtui.ui.commands import JtuiCommands
 from jtui.ui.help_screen import HelpScreen
-from jtui.ui.host_detail import ServerTable
-from jtui.ui.host_table import HostTable
 from jtui.ui.host_screen import HostScreen
 from jtui.ui.idle_gc import TICK, IdleCollector
 from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
+from jtui.ui.live import ROW_KEYS
 
 log = logging.getLogger(__name__)
 SIGNAL_EXIT_GRACE = 5.0  # seconds a SIGTERM'd exit may take before jtui leaves without Textual
@@ -196,7 +195,7 @@ class JtuiApp(App[int]):
         settings = self.inventory.settings
         where = settings.path or "config.toml"
         keymap = self._normalize_keymap(settings.keys)
-        actions = bound_actions([*HostScreen.BINDINGS, *self.BINDINGS, *HostTable.BINDINGS, *ServerTable.BINDINGS],
+        actions = bound_actions([*HostScreen.BINDINGS, *self.BINDINGS, *ROW_KEYS],  # every row list shares j/k
                                 keymap)
         problems = keymap_problems(keymap, actions, where)
         self.set_keymap(known_keymap(keymap, actions))

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from jtui.ui.live import ROW_KEYS
+
 MARK_WIDTH = 1
 LOAD_WIDTH = 9  # " cpu  mem", "  37%  41%", a short reason
 LOAD_LABEL = " cpu  mem"
@@ -32,6 +34,8 @@ class HostRow:
 
 
 class RowMessage(Message):
+    """A host row's message; `control` lets handlers match the table's id with @on."""
+
     def __init__(self, table: HostTable, alias: str | None) -> None:
         super().__init__()
         self.table = table
@@ -85,10 +89,9 @@ class HostTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"host-table--header", "host-table--cursor"}
 
     BINDINGS = [
+        *ROW_KEYS,
         Binding("up", "cursor_up", "Up", show=False),
         Binding("down", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "first", "First", show=False),
@@ -111,7 +114,7 @@ class HostTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self._host_width = cell_len(HOST_LABEL)
         self._strips: dict[tuple[str, bool], Strip] = {}  # (alias, under the cursor) -> its line
-        self._styles: dict[str, Style] = {}  # the widget's and its parts' styles, until they change
+        self._base: Style | None = None  # the widget's own style, until styles change
 
     # -- data ----------------------------------------------------------------
 
@@ -228,7 +231,7 @@ class HostTable(ScrollView, can_focus=True):
 
     def _restyle(self) -> None:
         self._strips.clear()
-        self._styles.clear()
+        self._base = None
         self.refresh()
 
     def notify_style_update(self) -> None:
@@ -256,7 +259,7 @@ class HostTable(ScrollView, can_focus=True):
             return self._header(width)
         index = int(self.scroll_y) + y - 1
         if not 0 <= index < len(self._keys):
-            return Strip.blank(width, self._style(""))
+            return Strip.blank(width, self._base_style())
         alias = self._keys[index]
         cursor = index == self.cursor_row
         strip = self._strips.get((alias, cursor))
@@ -264,24 +267,22 @@ class HostTable(ScrollView, can_focus=True):
             strip = self._strips[alias, cursor] = self._line(self._rows[alias], cursor, width)
         return strip
 
-    def _style(self, part: str) -> Style:
-        """The widget's style (part "") or one of its parts' over it; computing one walks the DOM."""
-        style = self._styles.get(part)
-        if style is None:
-            style = self.rich_style if not part else self._style("") + self.get_component_rich_style(part)
-            self._styles[part] = style
-        return style
+    def _base_style(self) -> Style:
+        """The widget's own style: computing it walks the DOM (Textual caches its parts' styles itself)."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def _header(self, width: int) -> Strip:
-        style = self._style("host-table--header")
+        style = self.get_component_rich_style("host-table--header")
         text = " " * (MARK_WIDTH + 2) + " " + pad(HOST_LABEL, self._columns(width)) + " "
         if self.show_load:
             text += " " + pad(LOAD_LABEL, LOAD_WIDTH) + " "
         return Strip([Segment(text, style)]).adjust_cell_length(width, style)
 
     def _line(self, row: HostRow, cursor: bool, width: int) -> Strip:
-        base = self._style("")
-        over = self._style("host-table--cursor") if cursor else None
+        base = self._base_style()
+        over = self.get_component_rich_style("host-table--cursor") if cursor else None
 
         def styled(style: Style | None) -> Style:
             combined = base + style if style else base

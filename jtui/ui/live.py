@@ -14,6 +14,12 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellType
 
 
+# j and k beside the arrows in every list of rows; their ids are what [keys] remaps.
+ROW_KEYS = [
+    Binding("j", "cursor_down", "Down", show=False, id="down"),
+    Binding("k", "cursor_up", "Up", show=False, id="up"),
+]
+
 # DataTable's render caches keyed by its update count (Textual 8).
 GENERATION_CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache", "_line_cache")
 
@@ -68,10 +74,7 @@ class LiveTable(DataTable):
     and thousands of objects for the collector to walk.
     """
 
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-    ]
+    BINDINGS = ROW_KEYS
 
     _cached_generation = -1
 
