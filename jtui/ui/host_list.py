@@ -166,8 +166,10 @@ class HostList(Vertical):
             self.update_host(alias, palette)
 
     def _flush(self) -> None:
+        if not self._dirty:
+            return
         dirty, self._dirty = self._dirty, set()
-        palette = self._palette() if dirty else {}
+        palette = self._palette()
         for alias in dirty:
             self.update_host(alias, palette)
 
