@@ -113,7 +113,13 @@ async def bare_asyncssh_forward(server, remote_port: int):
     return conn, listener.get_port()
 
 
-async def measure(server, targets: dict[str, tuple[int, str, str]], rounds: int, per_round: int, client: Client):
+# Kept-alive connections: the forwards people use, and the floor (the stall's cause is shown above).
+KEEP_ALIVE_CONTENDERS = ("direct (no forward)", "jtui", "ssh -N -L")
+
+
+async def measure(server, targets: dict[str, tuple[int, str, str]], kept_alive: set[str], rounds: int, per_round: int,
+                  client: Client):
+    """Every contender on every target over new connections; then `kept_alive` targets on one connection."""
     from jtui.core.model import JupyterServer
 
     session, _ = await connected_session(server)
@@ -145,7 +151,7 @@ async def measure(server, targets: dict[str, tuple[int, str, str]], rounds: int,
                     for name, contenders in ports.items():
                         _port, path, token = targets[name]
                         for label, port in contenders.items():
-                            if keep and (label not in KEEP_ALIVE_CONTENDERS or not name.startswith("jupyter")):
+                            if keep and (label not in KEEP_ALIVE_CONTENDERS or name not in kept_alive):
                                 continue
                             times = await asyncio.to_thread(client.run, port, path, token, per_round, keep)
                             results.setdefault((name, label, keep), []).extend(times)
@@ -155,10 +161,6 @@ async def measure(server, targets: dict[str, tuple[int, str, str]], rounds: int,
             await conn.wait_closed()
         await session.close()
     return results
-
-
-# Kept-alive connections: the forwards people use, and the floor (the stall's cause is shown above).
-KEEP_ALIVE_CONTENDERS = ("direct (no forward)", "jtui", "ssh -N -L")
 
 
 def report(results, requests: int) -> None:
@@ -211,7 +213,8 @@ def main() -> None:
                 "jupyter /api/status": (jupyter.port, "/api/status", jupyter.token),
             }
             client = Client()
-            results = asyncio.run(measure(server, targets, rounds, per_round, client))
+            kept_alive = {"jupyter /api/status"}  # http.server writes without TCP_NODELAY: it stalls on a kept connection
+            results = asyncio.run(measure(server, targets, kept_alive, rounds, per_round, client))
             report(results, per_round * rounds)
         finally:
             if client is not None:
