@@ -324,7 +324,7 @@ async def test_without_the_stdin_watcher_a_failed_write_ends_it(fresh_sshd):
     connection = await connect(fresh_sshd)
     try:
         probe, stream, tree = await running_probe(fresh_sshd, connection)
-        (cat,) = [pid for pid in tree if Path(f"/proc/{pid}/cmdline").read_bytes() == b"cat\0"]
+        (cat,) = [pid for pid in tree if _cmdline(pid) == b"cat\0"]
         watcher = _parent(cat)
         main = _parent(watcher)
         assert main in tree and PROBE_NAME.encode() in Path(f"/proc/{main}/cmdline").read_bytes()
@@ -335,6 +335,14 @@ async def test_without_the_stdin_watcher_a_failed_write_ends_it(fresh_sshd):
         assert await wait_no_leftovers(tree, fresh_sshd.marker) == set()
     finally:
         connection.close()
+
+
+def _cmdline(pid: int) -> bytes:
+    """A process's command line; empty once it is gone (a sample's short-lived helpers end any time)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
 
 
 def _parent(pid: int) -> int:
