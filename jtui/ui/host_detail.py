@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
@@ -16,13 +17,15 @@ from textual.widgets import DataTable
 
 from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import danger_line, exposure_line, open_to_all
-from jtui.core.resolve import ResolvedHost
 from jtui.ui import colors
 from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
 from jtui.ui.live import LiveTable, LiveText
 from jtui.ui.state import HostRecord, job_row_key
+
+if TYPE_CHECKING:
+    from jtui.core.resolve import ResolvedHost
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60

@@ -8,12 +8,15 @@ only place the matching change to a HostRecord is made.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from jtui.core.forwards import Forward
 from jtui.core.model import HostStatus, HubState, Job, JupyterServer, Kernel, Sample, Service
-from jtui.core.resolve import ResolvedHost
+
+if TYPE_CHECKING:  # types only: importing them would cost the first frame (tests/bench/bench_launch.py)
+    from jtui.core.forwards import Forward
+    from jtui.core.resolve import ResolvedHost
 
 
 @dataclass

@@ -10,11 +10,14 @@ reactive attributes compare.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from jtui.core.forwards import Forward
 from jtui.core.job_watch import ACTIVE
 from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Kernel, Sample, Service
-from jtui.core.resolve import ResolvedHost
+
+if TYPE_CHECKING:  # types only: importing them would cost the first frame (tests/bench/bench_launch.py)
+    from jtui.core.forwards import Forward
+    from jtui.core.resolve import ResolvedHost
 
 HISTORY = 150  # samples kept for the sparklines
 STARTED_GRACE = 5  # samples a started server stays listed before the probe must have seen it
