@@ -65,12 +65,11 @@ RULES: tuple[Rule, ...] = (
          bind_hint="start it with --bind 127.0.0.1"),
 )
 
-_COMPILED = [(rule, re.compile(rule.command)) for rule in RULES]
-
 
 def rule_for(command: str) -> Rule | None:
-    for rule, pattern in _COMPILED:
-        if pattern.search(command):
+    # re compiles each pattern on first use and caches it: compiling all at import slowed jtui's start
+    for rule in RULES:
+        if re.search(rule.command, command):
             return rule
     return None
 
