@@ -22,7 +22,6 @@ from textual.worker import Worker, WorkerState
 
 from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_inventory, where_hosts_come_from
 from jtui.ui.commands import JtuiCommands
-from jtui.ui.help_screen import HelpScreen
 from jtui.ui.host_screen import HostScreen
 from jtui.ui.idle_gc import TICK, IdleCollector
 from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
@@ -247,6 +246,8 @@ class JtuiApp(App[int]):
         ]
 
     def action_help(self) -> None:
+        from jtui.ui.help_screen import HelpScreen
+
         self.push_screen(HelpScreen(self.key_rows(), self.places()))
 
 

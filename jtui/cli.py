@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from jtui import __version__
@@ -115,6 +114,8 @@ async def cmd_status(args) -> int:
     except (OneShotError, ConnectFailed) as exc:
         return _fail(f"{args.host}: {exc}")
     if args.json:
+        import json
+
         print(json.dumps(status_json(args.host, report), indent=2))
     else:
         print(status_text(args.host, report))
@@ -221,6 +222,8 @@ def cmd_hosts(args) -> int:
         rows.append(row)
     try:
         if args.json:
+            import json
+
             json.dump(rows, sys.stdout, indent=2)
             print()
         elif not rows:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from jtui.core import choices
 from jtui.core.model import Job
 from jtui.ui import state
 from jtui.ui.messages import ActivityChanged, JobGone, JobSubmitted, ServerStarted
@@ -26,12 +25,15 @@ class JobActions:
 
     def launcher_for(self, session: "HostSession") -> str:
         """"slurm", "login", or "" when the user must be asked (Slurm there, no setting, no answer yet)."""
+        from jtui.core import choices
+
         chosen = session.host_settings.launcher or choices.load(session.alias).get("launcher")
         if chosen in ("slurm", "login"):
             return chosen
         return "" if session.scheduler is not None else "login"
 
     def ask_launcher(self, session: "HostSession", then) -> None:
+        from jtui.core import choices
         from jtui.ui.job_form import LauncherChoice
 
         def answered(choice: str | None) -> None:
@@ -42,6 +44,7 @@ class JobActions:
         self.app.push_screen(LauncherChoice(session.alias), answered)
 
     def open_job_form(self, session: "HostSession") -> None:
+        from jtui.core import choices
         from jtui.core.schedulers.slurm import JobRequest
         from jtui.ui.job_form import JobForm
 
