@@ -218,7 +218,7 @@ class _Scanner:
                 self.problem(state.path, number, "empty Host name: OpenSSH refuses this file", ALL)
             elif is_pattern(alias) or alias in self._seen:
                 continue
-            elif not all(host_words_match(alias, guard) for guard in state.guards):
+            elif state.guards and not all(host_words_match(alias, guard) for guard in state.guards):
                 continue  # included under a Host block that never matches this name
             elif (why := refused_by_ssh(alias)) is not None:
                 self.problem(state.path, number, f"Host {alias!r} {why}: ssh refuses that name, not listed")
@@ -272,7 +272,8 @@ def _unreadable(keyword: str, args: list[str]) -> str | None:
 
     Each case is one `ssh -G` showed (tests/test_ssh_g_oracle.py).
     """
-    if keyword in ("host", "match") and any("=" in word for word in args):
+    joined = "\n".join(args)  # one search per case, not one per word: a hosts file has thousands of lines
+    if keyword in ("host", "match") and "=" in joined:
         return f"'=' inside a {keyword.title()} word"
     if keyword == "match":
         words = [w.lower().removeprefix("!") for w in args]
@@ -281,9 +282,9 @@ def _unreadable(keyword: str, args: list[str]) -> str | None:
                 return "%-tokens in a Match exec command"
     if keyword in _RAW_VALUES:  # asyncssh keeps these lines as written
         return None
-    if any("\\" in word for word in args):
+    if "\\" in joined:
         return "a backslash in a value"
-    if keyword not in ("host", "match") and any(word.startswith("#") for word in args):
+    if keyword not in ("host", "match") and (joined.startswith("#") or "\n#" in joined):
         return "a quoted value starting with '#'"
     return None
 

@@ -60,7 +60,7 @@ _WHITESPACE = " \t\r\n"
 
 def is_pattern(alias: str) -> bool:
     """A Host word with a wildcard or negation names no single host."""
-    return any(ch in alias for ch in "*?!")
+    return "*" in alias or "?" in alias or "!" in alias
 
 
 def refused_by_ssh(alias: str) -> str | None:
@@ -72,6 +72,8 @@ def refused_by_ssh(alias: str) -> str | None:
     """
     if alias.startswith("-"):
         return "starts with '-' (ssh would read it as an option)"
+    if alias.isprintable() and " " not in alias and _REFUSED_CHARS.isdisjoint(alias):
+        return None  # the usual name, told in one pass (isprintable() is False for all white space but " ")
     for ch in alias:
         if ch.isspace():
             return "contains white space"
@@ -158,6 +160,8 @@ def split_line(line: str) -> tuple[str, list[str]] | None:
     plain = _PLAIN_LINE.fullmatch(line)
     if plain is not None:  # what split_line_as_ssh says, a thousand hosts files' lines sooner
         return plain[1].lower(), plain[2].split()
+    if not line.strip(" \t"):  # a blank line, the next most common
+        return None
     return split_line_as_ssh(line)
 
 
