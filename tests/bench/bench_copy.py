@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.common import (  # noqa: E402
-    connected_session, free_port, http_get, isolate_home, median, percentile, poll_until_answers,
+    compile_jtui, connected_session, free_port, http_get, isolate_home, median, percentile, poll_until_answers,
     print_table, ratio, spread, start_sshd, stop_process,
 )
 from tests.harness.jupyter import JUPYTER, start_jupyter  # noqa: E402
@@ -236,6 +236,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jtui-bench-") as tmp_name:
         tmp = Path(tmp_name)
         isolate_home(tmp, refresh=2.0, jupyter="jupyter server", root_dir="~/work")
+        compile_jtui()
         sshd = start_sshd(tmp)
         jupyter = None
         try:

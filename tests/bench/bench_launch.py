@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.common import PYTHON, ROOT, cpu_seconds, isolate_home, median, print_table, ratio, spread, start_sshd  # noqa: E402
+from tests.bench.common import PYTHON, ROOT, compile_jtui, cpu_seconds, isolate_home, median, print_table, ratio, spread, start_sshd  # noqa: E402
 from tests.harness.tmux import Tmux  # noqa: E402
 
 FLOOR_APP = """
@@ -121,7 +121,7 @@ def measure(tmp: Path, server, rounds: int) -> tuple[dict[str, list[float]], dic
     try:
         tmux.run("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "120", "-y", "36", "sleep 3600")
         tmux.run("set-option", "-g", "remain-on-exit", "on")
-        for command, env_, needle in terminal.values():  # warm-up: page cache, .pyc files
+        for command, env_, needle in terminal.values():  # warm-up: the page cache
             first_frame(tmux, command, env_, needle)
         for _ in range(rounds):
             for name, (command, env_, needle) in terminal.items():
@@ -159,6 +159,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jtui-bench-") as tmp_name:
         tmp = Path(tmp_name)
         isolate_home(tmp)
+        compile_jtui()
         server = start_sshd(tmp)
         try:
             times, cpus = measure(tmp, server, rounds)

@@ -26,6 +26,15 @@ from tests.harness.sshd import SshServer, free_port  # noqa: E402
 PYTHON = sys.executable
 
 
+def compile_jtui() -> None:
+    """Write jtui's .pyc files before timing a start: a user's installed jtui has them.
+
+    With PYTHONDONTWRITEBYTECODE set (it is, on some machines and CI images),
+    an edited module would be compiled again at every start it is timed.
+    """
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "jtui")], check=True, stdout=subprocess.DEVNULL)
+
+
 # -- a private jtui home ------------------------------------------------------
 
 
