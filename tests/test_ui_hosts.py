@@ -64,6 +64,18 @@ async def test_filter_narrows_and_escape_restores():
         assert app.host_screen.selected == "old-box"
 
 
+async def test_the_filter_box_comes_at_the_first_slash_and_opens_again_after_escape():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        assert not app.query("#filter")  # mounted when first used: the first frame is sooner
+        await pilot.press("slash", "l", "a", "escape")
+        assert app.query_one(HostList).table.has_focus
+        await pilot.press("slash", "h", "p")
+        assert app.focused.id == "filter" and app.focused.value == "hp"
+        assert len(app.query("#filter")) == 1
+        assert app.query_one(HostList).visible_aliases() == ["hpc"]
+
+
 async def test_a_filter_that_hides_the_cursors_host_moves_it_to_the_first_match():
     app = offline_app()
     async with app.run_test() as pilot:

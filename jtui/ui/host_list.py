@@ -87,15 +87,14 @@ class HostList(Vertical):
         self._dirty: set[str] = set()  # hosts whose figures changed since the last flush
         self._ready = False  # columns made: rows can be drawn
         self._wanted: str | None = None  # a host to select once ready
+        self._filter: Input | None = None  # mounted at the first `/`: a hidden Input cost the first frame
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter hosts", id="filter")
         yield HostTable(id="hosts", show_load=not self.compact)
         yield Static(id="no-match", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Hosts"
-        self.query_one("#filter").display = False
         self._ready = True
         self._fill()
         if self._wanted is not None:
@@ -187,9 +186,8 @@ class HostList(Vertical):
         if not self._ready:
             self._wanted = alias
             return True
-        if alias not in self.visible_aliases():
-            box = self.query_one("#filter", Input)
-            with box.prevent(Input.Changed):  # refilled here, now: the cursor needs the row
+        if alias not in self.visible_aliases():  # hidden by the filter, which is then mounted
+            with self._filter.prevent(Input.Changed):  # refilled here, now: the cursor needs the row
                 self.close_filter(clear=True)
             self.filter_text = ""
             self._fill()
@@ -199,13 +197,18 @@ class HostList(Vertical):
 
     # -- filter ------------------------------------------------------------
 
-    def open_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+    async def open_filter(self) -> None:
+        box = self._filter
+        if box is None:
+            box = self._filter = Input(placeholder="filter hosts", id="filter")
+            await self.mount(box, before=self.table)
         box.display = True
         box.focus()
 
     def close_filter(self, clear: bool) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter
+        if box is None:
+            return
         if clear:
             box.value = ""
         box.display = bool(box.value)
@@ -221,7 +224,7 @@ class HostList(Vertical):
         self.close_filter(clear=False)
 
     def on_key(self, event) -> None:
-        if event.key == "escape" and self.query_one("#filter", Input).has_focus:
+        if event.key == "escape" and self._filter is not None and self._filter.has_focus:
             event.stop()
             self.close_filter(clear=True)
 

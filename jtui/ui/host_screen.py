@@ -310,8 +310,8 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     # -- actions ---------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        self.host_list.open_filter()
+    async def action_filter(self) -> None:
+        await self.host_list.open_filter()
 
     def action_connect(self) -> None:
         alias = self.selected
