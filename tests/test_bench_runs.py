@@ -20,10 +20,10 @@ BENCH_DIR = Path(__file__).parent / "bench"
 BENCH = BENCH_DIR / "bench_probe.py"
 
 
-def run_bench(name: str) -> str:
+def run_bench(name: str, *options: str) -> str:
     script = BENCH_DIR / f"bench_{name}.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--quick"],
+        [sys.executable, str(script), "--quick", *options],
         cwd=BENCH_DIR.parents[1], capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -86,12 +86,16 @@ def test_bench_small_requests_quick_prints_its_table(sshd):
     assert "ratio p95 ssh -N -L / jtui:" in out
 
 
-def test_bench_launch_quick_prints_its_table(sshd, tmux_available):
-    out = run_bench("launch")
-    assert "launch to the first frame showing a host" in out
+def test_bench_launch_quick_prints_its_tables(sshd, tmux_available):
+    need_program("valgrind")
+    out = run_bench("launch", "--instructions")
+    timed, counted = out.split("CPU instructions from exec to the first frame")
+    assert "launch to the first frame showing a host" in timed
     for row in ("jtui, 4 hosts", "jtui, 1000 hosts", "jtui, 4 real hosts, autoconnect on",
                 "floor: minimal Textual app", 'python -c "import textual.app"'):
-        assert row in out
+        assert row in timed
+    for row in ("floor: minimal Textual app", "jtui, 4 hosts", "jtui, 1000 hosts"):
+        assert row in counted
 
 
 def test_bench_fleet_quick_prints_its_tables(sshd, tmux_available):

@@ -16,6 +16,13 @@ after round, in the same pane:
 
 capture-pane is polled every ~2 ms; each poll is a tmux client process, so
 the figures carry a few ms of polling on top, alike for every contender.
+
+With --instructions (needs valgrind), the floor and jtui are also run once
+each under callgrind, in the same pane, until their first frame is drawn (a
+hook ends the process right after Textual's first write to the terminal),
+and the CPU instructions they took are counted. Times on a shared VM move by
+tens of percent between runs; the count moves by a fraction of one, so it
+says whether a change to the start made it cheaper.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +53,23 @@ class Floor(App):
 Floor().run()
 """
 TIMEOUT = 30.0
+
+# `python -c FIRST_FRAME_THEN_EXIT SCRIPT|MODULE ARGS...`: runs it, and ends the process once the
+# first frame is on the terminal (App._display is where Textual writes a frame; a bench may use it).
+FIRST_FRAME_THEN_EXIT = """
+import os, runpy, sys
+import textual.app
+display = textual.app.App._display
+def first_frame(self, screen, renderable):
+    display(self, screen, renderable)
+    os._exit(0)
+textual.app.App._display = first_frame
+sys.argv = sys.argv[1:]
+if sys.argv[0].endswith(".py"):
+    runpy.run_path(sys.argv[0], run_name="__main__")
+else:
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
 
 
 def hosts_file(path: Path, count: int) -> tuple[Path, str]:
@@ -85,6 +110,25 @@ def first_frame(tmux: Tmux, command: list[str], env: dict[str, str], needle: str
     return elapsed, cpu
 
 
+def instructions(tmux: Tmux, command: list[str], env: dict[str, str], log: Path) -> int:
+    """CPU instructions `command` (python SCRIPT|-m MODULE ...) takes to its first frame, under callgrind."""
+    target = command[2:] if command[1] == "-m" else command[1:]
+    counted = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}",
+               command[0], "-c", FIRST_FRAME_THEN_EXIT, *target]
+    log.unlink(missing_ok=True)
+    shell = "exec env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(counted)
+    tmux.run("respawn-pane", "-k", "-t", "main", shell)
+    deadline = time.monotonic() + 20 * TIMEOUT
+    while tmux.run("display-message", "-p", "-t", "main", "#{pane_dead}").stdout.strip() != "1":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{shlex.join(command)} never drew a frame under valgrind")
+        time.sleep(0.2)
+    for line in log.read_text().splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise SystemExit(f"no instruction count in {log}:\n{log.read_text()}")
+
+
 def plain(args: list[str]) -> tuple[float, float]:
     start = time.perf_counter()
     before = os.times()
@@ -93,7 +137,8 @@ def plain(args: list[str]) -> tuple[float, float]:
     return time.perf_counter() - start, (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
-def measure(tmp: Path, server, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def measure(tmp: Path, server, rounds: int, count: bool
+            ) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, int]]:
     env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
     env.update(HOME=os.environ.get("HOME", "/root"), TERM="xterm-256color", COLORTERM="truecolor",
                PATH=os.environ["PATH"], PYTHONPATH=str(ROOT))
@@ -117,6 +162,7 @@ def measure(tmp: Path, server, rounds: int) -> tuple[dict[str, list[float]], dic
     }
     times: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
     tmux = Tmux()
     try:
         tmux.run("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "120", "-y", "36", "sleep 3600")
@@ -132,12 +178,16 @@ def measure(tmp: Path, server, rounds: int) -> tuple[dict[str, list[float]], dic
                 elapsed, cpu = plain(args)
                 times.setdefault(name, []).append(elapsed)
                 cpus.setdefault(name, []).append(cpu)
+        if count:
+            for name in ("floor: minimal Textual app", "jtui, 4 hosts", "jtui, 1000 hosts"):
+                command, env_, _needle = terminal[name]
+                counts[name] = instructions(tmux, command, env_, tmp / "callgrind.log")
     finally:
         tmux.kill()
-    return times, cpus
+    return times, cpus, counts
 
 
-def report(times: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
+def report(times: dict[str, list[float]], cpus: dict[str, list[float]], counts: dict[str, int]) -> None:
     floor = median(times["floor: minimal Textual app"])
     rows = [[name, f"{median(v) * 1000:.0f}", spread(v, digits=0), f"{(median(v) - floor) * 1000:+.0f}",
              ratio(median(v), floor), f"{median(cpus[name]) * 1000:.0f}"] for name, v in times.items()]
@@ -148,13 +198,22 @@ def report(times: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
     ]
     print_table(f"launch to the first frame showing a host, {len(times['jtui, 4 hosts'])} alternating rounds (ms)",
                 ["what", "median", "min–max", "vs floor app", "ratio", "cpu ms"], rows, notes)
+    if counts:
+        floor = counts["floor: minimal Textual app"]
+        rows = [[name, f"{n / 1e6:.0f}", f"{(n - floor) / 1e6:+.0f}", ratio(n, floor)] for name, n in counts.items()]
+        print_table("CPU instructions from exec to the first frame, under callgrind (millions, one run each)",
+                    ["what", "instructions", "vs floor app", "ratio"], rows,
+                    ["the same start as timed above, counted instead of timed: run to run it moves by under 1%"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two rounds: checks that the benchmark runs")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--instructions", action="store_true", help="also count instructions to the first frame (valgrind)")
     args = parser.parse_args()
+    if args.instructions and not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind: apt-get install valgrind (or leave the option out)")
     rounds = args.rounds or (2 if args.quick else 10)
     with tempfile.TemporaryDirectory(prefix="jtui-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -162,8 +221,8 @@ def main() -> None:
         compile_jtui()
         server = start_sshd(tmp)
         try:
-            times, cpus = measure(tmp, server, rounds)
-            report(times, cpus)
+            times, cpus, counts = measure(tmp, server, rounds, args.instructions)
+            report(times, cpus, counts)
         finally:
             server.stop()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 ORDER = ["start", "slurm", "copy", "browser", "probe", "throughput", "small_requests", "launch", "fleet", "memory"]
+# the launch bench also counts instructions where valgrind is installed (.ci/run installs it)
+OPTIONS = {"launch": ["--instructions"] if shutil.which("valgrind") else []}
 
 
 def machine() -> list[str]:
@@ -64,7 +67,7 @@ def main() -> int:
     failed = []
     for name in args.only or ORDER:
         script = HERE / f"bench_{name}.py"
-        command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        command = [sys.executable, str(script)] + (["--quick"] if args.quick else []) + OPTIONS.get(name, [])
         print(f"\n{'=' * 100}\n$ {' '.join([Path(sys.executable).name, str(script.relative_to(ROOT))] + command[2:])}"
               f"   (load average before: {load()})", flush=True)
         start = time.perf_counter()
