@@ -70,6 +70,8 @@ ALL = ("*",)  # ConfigProblem.blocks: every host
 
 @dataclass
 class HostScan:
+    """What a scan of the SSH config files found: hosts in file order, problems with file and line."""
+
     hosts: list[HostEntry] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)

@@ -13,6 +13,8 @@ from jtui.core.settings import Settings, load_settings
 
 @dataclass(frozen=True)
 class Inventory:
+    """The hosts jtui lists and the files they come from, with config.toml's settings."""
+
     sources: tuple[str, ...]
     explicit: bool  # True when the user named the files with --config
     scan: HostScan

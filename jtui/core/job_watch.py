@@ -23,6 +23,8 @@ def short_of_time(job: Job) -> bool:
 
 @dataclass
 class JobWatch:
+    """What jtui remembers between scheduler answers, to notice jobs that ended and limits coming near."""
+
     listed: set[str] = field(default_factory=set)  # jtui's jobs in the last answer from the scheduler
     quiet: set[str] = field(default_factory=set)  # ended by jtui, or followed by a start that reports itself
     warned: set[str] = field(default_factory=set)  # told about their time limit already

@@ -20,6 +20,8 @@ from jtui.core.model import JupyterServer, KernelProcesses, ListeningSocket, Ser
 
 @dataclass(frozen=True)
 class Rule:
+    """How to recognise one kind of service from its command line, and how to reach and secure it."""
+
     kind: str
     command: str  # a regular expression searched in the command line
     path: str = "/"

@@ -81,6 +81,8 @@ DEFAULT_GPU_IDLE_MINUTES = 30.0
 
 @dataclass(frozen=True)
 class Settings:
+    """config.toml as read: every value checked, defaults filled in, what was wrong listed in `problems`."""
+
     refresh: float = DEFAULT_REFRESH
     defaults: HostSettings = field(default_factory=HostSettings)
     hosts: dict[str, HostSettings] = field(default_factory=dict)

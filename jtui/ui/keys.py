@@ -17,6 +17,8 @@ Keymap = dict[str, str]
 
 @dataclass(frozen=True)
 class BoundAction:
+    """An action and its keys after config.toml's [keys]: what the help, the palette and the key line show."""
+
     id: str
     binding: Binding  # the declared one (action, tooltip)
     keys: tuple[str, ...]  # after the keymap; empty when another action took its only key

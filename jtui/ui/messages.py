@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # types only: importing them would cost the first frame (test
 
 @dataclass
 class HostStatusChanged(Message):
+    """A host's connection changed state: connecting, connected, failed (with its reason), needing input."""
+
     status: HostStatus
 
 
@@ -58,6 +60,8 @@ class HostsSampled(Message):
 
 @dataclass
 class HostNotice(Message):
+    """Something the user should read about a host (a toast), from the core."""
+
     alias: str
     text: str
     error: bool = False
@@ -65,12 +69,16 @@ class HostNotice(Message):
 
 @dataclass
 class ForwardsChanged(Message):
+    """A host's local forwards now, after one was bound, closed or lost."""
+
     alias: str
     forwards: tuple[Forward, ...]
 
 
 @dataclass
 class HostResolved(Message):
+    """Where a host's alias leads (user, address, port, jumps), read from the SSH config for the header."""
+
     alias: str
     resolved: ResolvedHost
 
@@ -85,6 +93,8 @@ class ActivityChanged(Message):
 
 @dataclass
 class ServerStarted(Message):
+    """A Jupyter server jtui started answers: listed at once, before the probe sees it."""
+
     alias: str
     server: JupyterServer
     as_root: bool
@@ -92,6 +102,8 @@ class ServerStarted(Message):
 
 @dataclass
 class ServerStopped(Message):
+    """A server the user stopped has gone: its row goes at once, before the probe's next sample."""
+
     alias: str
     server: JupyterServer
 
@@ -109,6 +121,8 @@ class UrlReady(Message):
 
 @dataclass
 class ForwardToggled(Message):
+    """`f` bound a forward to a server or service, or unbound it."""
+
     alias: str
     server: JupyterServer | Service
     forward: Forward | None  # None: unbound

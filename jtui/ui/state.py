@@ -34,6 +34,8 @@ def job_row_key(job: Job) -> int:
 
 @dataclass(frozen=True)
 class HostRecord:
+    """Everything the screen shows about one host; replaced, never changed, when an event comes in."""
+
     alias: str
     status: HostStatus
     resolved: ResolvedHost | None = None
