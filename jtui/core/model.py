@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class GpuStat:
+    """One GPU as nvidia-smi reports it; a figure it does not give is None."""
+
     index: int
     name: str
     util_percent: float | None

@@ -156,6 +156,8 @@ class JobGone(Message):
 
 @dataclass
 class HubActed(Message):
+    """The hub started or stopped the user's own server (its answer, after the wait)."""
+
     alias: str
     action: str  # "started" or "stopped"
     url: str  # the server's path on the hub
@@ -173,6 +175,8 @@ class KernelsListed(Message):
 
 @dataclass
 class KernelActed(Message):
+    """A kernel action the user asked for is done (interrupt, restart, shut down)."""
+
     alias: str
     port: int
     kernel: Kernel
