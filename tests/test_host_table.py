@@ -40,6 +40,11 @@ def screen_lines(app) -> list[str]:
     return ["".join(text for text, _, _ in strip).rstrip() for strip in app.screen._compositor.render_strips()]
 
 
+def background(app, y: int):
+    """The background colour line `y` of the screen starts with."""
+    return next(iter(app.screen._compositor.render_strips()[y])).style.bgcolor
+
+
 def test_pad_fits_text_to_its_column():
     assert pad("lab", 5) == "lab  "
     assert pad("workstation", 6) == "works…"
@@ -80,6 +85,24 @@ async def test_a_click_moves_the_cursor_and_a_second_one_chooses():
         assert app.events[-1] == ("chosen", "host0002")
 
 
+async def test_the_row_under_the_mouse_is_highlighted_until_a_key_moves_the_cursor():
+    app = Board(host_rows(5))
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        plain = background(app, 3)
+        await pilot.hover(HostTable, offset=(6, 3))  # the third host
+        await pilot.pause()
+        assert background(app, 3) not in (plain, background(app, 1))  # neither a plain row nor the cursor's
+        assert background(app, 4) == plain
+        assert app.events == []  # hovering moves no cursor
+        await pilot.hover(HostTable, offset=(6, 4))
+        await pilot.pause()
+        assert background(app, 3) == plain and background(app, 4) != plain
+        await pilot.press("j")
+        await pilot.pause()
+        assert background(app, 4) == plain  # the keyboard took over, as in a DataTable
+
+
 async def test_the_cursor_stays_on_screen_among_a_thousand_hosts():
     app = Board(host_rows(1000))
     async with app.run_test(size=(40, 12)) as pilot:
@@ -118,7 +141,7 @@ async def test_a_sample_redraws_its_own_line_only():
         await pilot.pause()
         drawn: list[str] = []
         line = table._line
-        table._line = lambda row, cursor, width: drawn.append(row.alias) or line(row, cursor, width)
+        table._line = lambda row, width, over: drawn.append(row.alias) or line(row, width, over)
         table.update_row(HostRow("host0007", "●", GREEN, " 99%  20%"))
         table.update_row(rows[8])  # unchanged: nothing to draw
         table.update_row(HostRow("elsewhere", "●", GREEN))  # not shown: ignored

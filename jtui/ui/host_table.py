@@ -70,6 +70,9 @@ class HostTable(ScrollView, can_focus=True):
             background: ansi_bright_blue;
             color: ansi_default;
         }
+        & > .host-table--hover {
+            background: $block-hover-background;
+        }
         & > .host-table--cursor {
             background: $block-cursor-blurred-background;
             color: $text;
@@ -86,7 +89,7 @@ class HostTable(ScrollView, can_focus=True):
     }
     """
 
-    COMPONENT_CLASSES = {"host-table--header", "host-table--cursor"}
+    COMPONENT_CLASSES = {"host-table--header", "host-table--cursor", "host-table--hover"}
 
     BINDINGS = [
         *ROW_KEYS,
@@ -112,6 +115,7 @@ class HostTable(ScrollView, can_focus=True):
         self._rows: dict[str, HostRow] = {}
         self._index: dict[str, int] = {}
         self.cursor_row = 0
+        self.hover_row: int | None = None  # under the mouse, shown while it moves (a key hides it, as in DataTable)
         self._host_width = cell_len(HOST_LABEL)
         self._strips: dict[tuple[str, bool], Strip] = {}  # (alias, under the cursor) -> its line
         self._base: Style | None = None  # the widget's own style, until styles change
@@ -139,6 +143,7 @@ class HostTable(ScrollView, can_focus=True):
         self._index = {alias: i for i, alias in enumerate(self._keys)}
         self._host_width = max([cell_len(HOST_LABEL), *(cell_len(a) for a in self._keys)])
         self._strips.clear()
+        self.hover_row = None
         if cursor_key in self._index:
             self.cursor_row = self._index[cursor_key]
         else:
@@ -172,6 +177,7 @@ class HostTable(ScrollView, can_focus=True):
         if row == self.cursor_row:
             return
         old, self.cursor_row = self.cursor_row, row
+        self._hover_at(None)
         self._refresh_row(old)
         self._refresh_row(row)
         self._scroll_to_cursor()
@@ -200,16 +206,35 @@ class HostTable(ScrollView, can_focus=True):
             self.post_message(self.Chosen(self, self.selected))
 
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:
-            return
-        row = int(self.scroll_y) + offset.y - 1
-        if row >= len(self._keys):
+        row = self._row_at(event)
+        if row is None:
             return
         if row == self.cursor_row:
             self.action_choose()
         else:
             self.move_cursor(row)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self._hover_at(self._row_at(event))
+
+    def on_leave(self, event: events.Leave) -> None:
+        self._hover_at(None)
+
+    def _row_at(self, event: events.MouseEvent) -> int | None:
+        """The row under the mouse, None over the header or below the last row."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return None
+        row = int(self.scroll_y) + offset.y - 1
+        return row if row < len(self._keys) else None
+
+    def _hover_at(self, row: int | None) -> None:
+        if row == self.hover_row:
+            return
+        for old in (self.hover_row, row):
+            if old is not None:
+                self._refresh_row(old)
+        self.hover_row = row
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 2)
@@ -262,9 +287,12 @@ class HostTable(ScrollView, can_focus=True):
             return Strip.blank(width, self._base_style())
         alias = self._keys[index]
         cursor = index == self.cursor_row
+        if index == self.hover_row and not cursor:  # one line at a time: drawn, not kept
+            return self._line(self._rows[alias], width, self.get_component_rich_style("host-table--hover"))
         strip = self._strips.get((alias, cursor))
         if strip is None:
-            strip = self._strips[alias, cursor] = self._line(self._rows[alias], cursor, width)
+            over = self.get_component_rich_style("host-table--cursor") if cursor else None
+            strip = self._strips[alias, cursor] = self._line(self._rows[alias], width, over)
         return strip
 
     def _base_style(self) -> Style:
@@ -280,9 +308,9 @@ class HostTable(ScrollView, can_focus=True):
             text += " " + pad(LOAD_LABEL, LOAD_WIDTH) + " "
         return Strip([Segment(text, style)]).adjust_cell_length(width, style)
 
-    def _line(self, row: HostRow, cursor: bool, width: int) -> Strip:
+    def _line(self, row: HostRow, width: int, over: Style | None) -> Strip:
+        """The row's line; `over` (the cursor's or the hover's style) goes on top of every part."""
         base = self._base_style()
-        over = self.get_component_rich_style("host-table--cursor") if cursor else None
 
         def styled(style: Style | None) -> Style:
             combined = base + style if style else base
