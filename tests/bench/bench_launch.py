@@ -86,12 +86,17 @@ def real_hosts_file(path: Path, server) -> tuple[Path, str]:
     return path, "jtb-real-0"
 
 
+def respawn(tmux: Tmux, command: list[str], env: dict[str, str]) -> None:
+    """Run `command` with `env` in the pane, in place of what ran there (exec: the pane's pid is its own)."""
+    tmux.run("respawn-pane", "-k", "-t", "main",
+             "exec env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(command))
+
+
 def first_frame(tmux: Tmux, command: list[str], env: dict[str, str], needle: str) -> tuple[float, float]:
     """Seconds from respawning the pane with `command` until `needle` is on the screen, and the
     CPU seconds the process used until then (less sensitive to other load on the machine)."""
-    shell = "exec env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(command)
     start = time.perf_counter()
-    tmux.run("respawn-pane", "-k", "-t", "main", shell)
+    respawn(tmux, command, env)
     pid = int(tmux.run("display-message", "-p", "-t", "main", "#{pane_pid}").stdout)  # exec: python's own pid
     while True:
         screen = tmux.run("capture-pane", "-p", "-t", "main").stdout
@@ -116,8 +121,7 @@ def instructions(tmux: Tmux, command: list[str], env: dict[str, str], log: Path)
     counted = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}",
                command[0], "-c", FIRST_FRAME_THEN_EXIT, *target]
     log.unlink(missing_ok=True)
-    shell = "exec env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(counted)
-    tmux.run("respawn-pane", "-k", "-t", "main", shell)
+    respawn(tmux, counted, env)
     deadline = time.monotonic() + 20 * TIMEOUT
     while tmux.run("display-message", "-p", "-t", "main", "#{pane_dead}").stdout.strip() != "1":
         if time.monotonic() > deadline:
