@@ -135,8 +135,16 @@ async def test_restart_gives_a_fresh_kernel(box):
         await session.kernel_action(server, nb["alloc"].kernel_id, "restart")
         reply = nb["alloc"].run("marker")
         assert reply["status"] == "error" and reply["ename"] == "NameError"  # the variable is gone
-        assert nb["alloc"].pid != before
-        await rec.wait(lambda: kernels()["alloc.ipynb"].memory_bytes < 300 * MIB, 60)  # its memory went too
+        after = nb["alloc"].pid
+        assert after != before
+
+        def fresh_and_small() -> bool:  # its memory went too
+            # Until the probe has matched the new process, the kernel's pid and memory are unknown (None).
+            kernel = kernels().get("alloc.ipynb")
+            return (kernel is not None and kernel.pid == after
+                    and kernel.memory_bytes is not None and kernel.memory_bytes < 300 * MIB)
+
+        await rec.wait(fresh_and_small, 60)
     finally:
         await session.close()
 
