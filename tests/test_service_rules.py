@@ -52,6 +52,9 @@ from jtui.core.urls import service_url, url_note
     ("/usr/bin/python3 -m http.server --bind 0.0.0.0 8000", "HTTP"),
     ("sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", "system"),
     ("/usr/sbin/cupsd -l", "system"),
+    ("/home/a/.venv/bin/python3 /home/a/.venv/bin/jtui --demo", "jtui"),  # its forwards, its demo sshd
+    ("/usr/bin/python3 -m jtui --config hosts", "jtui"),
+    ("/home/a/jtui/serve.py --port 9000", None),  # a folder named jtui is not jtui
     ("/home/a/bin/myserver --listen 9000", None),
     ("python train.py --port 6006", None),  # a port number alone names nothing
 ])

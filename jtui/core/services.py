@@ -38,6 +38,9 @@ GENERIC_BIND_HINT = "make it listen on 127.0.0.1 (its host or bind option)"
 # Order matters: the first match wins, so helpers come before the services they belong to.
 RULES: tuple[Rule, ...] = (
     Rule("system", r"^(sshd[: ]|/usr/sbin/|/sbin/|/lib/systemd/|/usr/lib/systemd/|systemd|\(sd-pam\))", hidden=True),
+    # jtui's own sockets (its forwards, --demo's SSH server) when a host is this machine: plumbing, not
+    # services; a forward shows in its server's "local" column.
+    Rule("jtui", r"(^|[/ ])jtui( |$)", hidden=True),
     Rule("cluster daemons", r"(^|/)(slurmctld|slurmd|slurmstepd|slurmdbd|munged)( |$)", hidden=True),
     Rule("TensorBoard data server", r"tensorboard_data_server|rustboard", hidden=True),
     Rule("TensorBoard", r"(^|[/ ])tensorboard( |$)|tensorboard\.main", port_option="--port", default_port=6006,
