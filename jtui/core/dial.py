@@ -163,10 +163,16 @@ class Dialer:
         return self._resolved
 
     def reconfigure(self, config_files: list[str], blocked: str | None) -> None:
-        if config_files != self.config_files or blocked != self.blocked:
-            self.config_files = list(config_files)
-            self.blocked = blocked
-            self._resolved = None
+        """A config file changed: the alias is read again at its next dial (or when shown).
+
+        Which aliases an edit touches is not known (Include, Match, Host *),
+        so it is read again whatever changed: a kept ResolvedHost would dial
+        the new HostName and Port (asyncssh reads those itself) with the old
+        IdentityFile, ProxyJump and ConnectTimeout.
+        """
+        self.config_files = list(config_files)
+        self.blocked = blocked
+        self._resolved = None
 
     async def dial(self, interactive: bool):
         """(connection, client) for the alias, through its ProxyJump hops.

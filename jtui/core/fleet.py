@@ -43,18 +43,22 @@ class Fleet:
                 self.session(alias).start(interactive=False)
 
     async def update(self, inventory: Inventory) -> None:
-        """A new inventory (files changed): drop removed hosts, re-resolve the rest, start new ones."""
+        """A new inventory (files changed): re-read the hosts kept, start new ones, close removed ones.
+
+        Everything but the closing happens before this first awaits, so a
+        caller that awaits it sees every kept session on the new config.
+        """
         old = set(self.inventory.aliases)
         self.inventory = inventory
         current = set(inventory.aliases)
         gone = [self.sessions.pop(a) for a in list(self.sessions) if a not in current]
-        await asyncio.gather(*(s.close() for s in gone), return_exceptions=True)
         for alias, session in self.sessions.items():
             session.reconfigure(inventory.config_files_for(alias), inventory.settings.for_host(alias),
                                 inventory.settings.refresh, inventory.blocker(alias))
         for alias in inventory.aliases:
             if alias not in old and inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)
+        await asyncio.gather(*(s.close() for s in gone), return_exceptions=True)
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)

@@ -84,6 +84,16 @@ class Link:
         self.start(interactive)
         self._wake.set()
 
+    def config_changed(self) -> None:
+        """The config was edited, perhaps to fix this host: a link waiting after a failure tries again now.
+
+        Without asking anything (an edit never pops up a prompt); a link
+        that was never started, or is up, is left alone.
+        """
+        if self._task is not None and not self._task.done() and self.status.state == HostState.FAILED:
+            self._interactive = False
+            self._wake.set()
+
     async def wait_connected(self, timeout: float | None = None) -> bool:
         try:
             await asyncio.wait_for(self._up_once.wait(), timeout)

@@ -117,10 +117,11 @@ class HostSession:
     def reconfigure(
         self, config_files: list[str], host_settings: HostSettings, refresh: float, blocked: str | None = None
     ) -> None:
-        """New config files or settings: used from the next connection (r applies them now)."""
+        """New config files or settings: used from the next connection; a failed host tries again now."""
         self.dialer.reconfigure(config_files, blocked)
         self.host_settings = host_settings
         self.refresh = refresh
+        self.link.config_changed()
 
     async def close(self) -> None:
         """End the session: forwards closed, connection closed; remote servers keep running."""
