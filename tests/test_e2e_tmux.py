@@ -7,16 +7,15 @@ by OSC 52 must answer /api/status through jtui's forward. Then `x` stops it.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.harness.http import api_status
+from tests.harness.jupyter import runtime_info
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.sshd import alive
@@ -67,8 +66,8 @@ def test_start_copy_stop_in_tmux(tmux, jtui_env):
     tmux.wait_for(lambda s: "press s to start one" in s, what="the empty server table")
 
     tmux.keys("s")
-    wait_until(lambda: runtime_files(sshd), what="a runtime file")
-    info = json.loads(Path(runtime_files(sshd)[0]).read_text())
+    wait_until(lambda: runtime_info(runtime_files(sshd)), what="a runtime file")
+    info = runtime_info(runtime_files(sshd))
     port, pid = info["port"], info["pid"]
     tmux.wait_for(lambda s: re.search(rf"^.*{port}\s.*\s{pid}\s", s, re.M), what="the server in the table")
 
@@ -96,8 +95,8 @@ def test_server_survives_quit_and_is_found_again(tmux, jtui_env):
     tmux.start(jtui_command(sshd), env)
     tmux.wait_for(lambda s: "● connected" in s, what="testhost connected")
     tmux.keys("s")
-    wait_until(lambda: runtime_files(sshd), what="a runtime file")
-    info = json.loads(Path(runtime_files(sshd)[0]).read_text())
+    wait_until(lambda: runtime_info(runtime_files(sshd)), what="a runtime file")
+    info = runtime_info(runtime_files(sshd))
     tmux.wait_for(lambda s: str(info["pid"]) in s, what="the server in the table")
     tmux.keys("q")
     tmux.wait_for(lambda s: "● connected" not in s, what="jtui to quit")

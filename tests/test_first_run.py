@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.http import get
+from tests.harness.jupyter import runtime_info
 from tests.harness.newcomer import fresh_checkout, newcomer_env, pip_config_file
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
@@ -149,10 +150,9 @@ def test_readme_first_command_on_a_fresh_machine(tmp_path):
         tmux.keys("s")
 
         def listed(s: str) -> bool:
-            files = runtime_files(home)
-            if not files:
+            info = runtime_info(runtime_files(home))
+            if info is None:
                 return False
-            info = json.loads(Path(files[0]).read_text())
             return re.search(rf"^.*\b{info['port']}\s.*\s{info['pid']}\s", s, re.M) is not None  # port, what, pid
 
         while_running(tmux, listed, 120, "the started server in the server table")

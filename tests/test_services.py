@@ -137,13 +137,15 @@ async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, is
         assert "neither token nor password" in str(detail.query_one("#exposure").render())
 
         table.focus()
-        table.move_cursor(row=keys.index(str(lab["tensorboard"].port)))
+        # Rows are looked up when moved to: the forward `c` makes is a new socket of this process,
+        # listed (a row sorted by port) at the next socket read.
+        table.move_cursor(row=table.get_row_index(str(lab["tensorboard"].port)))
         await until(lambda: record(app, "testhost").selected_port == lab["tensorboard"].port, what="cursor")
         await pilot.press("c")
         await until(lambda: app.clipboard.startswith("http://localhost:"), what="copied URL")
         assert await asyncio.to_thread(get, app.clipboard.replace("localhost", "127.0.0.1")) == 200
 
-        table.move_cursor(row=keys.index(str(lab["http"].port)))
+        table.move_cursor(row=table.get_row_index(str(lab["http"].port)))
         await until(lambda: record(app, "testhost").selected_port == lab["http"].port, what="cursor")
         await pilot.pause()
         line = str(detail.query_one("#exposure").render())

@@ -24,7 +24,7 @@ from jtui.core.session import HostSession
 from jtui.core.settings import Settings, parse_settings
 from jtui.core.urls import localhost_url
 from tests.harness import slurm as slurm_harness
-from tests.harness.http import get
+from tests.harness.http import answers, get
 from tests.harness.require import unavailable
 from tests.test_sessions import Recorder
 
@@ -315,7 +315,7 @@ async def test_a_jobs_forward_heals_after_the_connection_drops(login):
         await rec.wait(lambda: session.forward_for(server) is not None, 30)
         assert session.forward_for(server).local_port == forward.local_port, "the same local port: the URL holds"
         for _ in range(100):
-            if await asyncio.to_thread(get, url) == 200:
+            if await asyncio.to_thread(answers, url):
                 break
             await asyncio.sleep(0.1)
         assert await asyncio.to_thread(get, url) == 200

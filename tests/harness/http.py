@@ -37,3 +37,19 @@ def get(url: str, token: str = "", timeout: float = 10) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def answers(url: str) -> bool:
+    """Whether GET `url` gives 200; False, not an error, while nothing answers there yet (refused, reset)."""
+    try:
+        return get(url) == 200
+    except OSError:
+        return False
+
+
+def api_answers(url: str) -> bool:
+    """Whether a copied URL's /api/status gives 200; False while nothing answers there yet."""
+    try:
+        return api_status(url) == 200
+    except OSError:
+        return False

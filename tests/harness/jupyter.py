@@ -19,6 +19,19 @@ from pathlib import Path
 JUPYTER = str(Path(sys.executable).parent / "jupyter")
 
 
+def runtime_info(paths: list[str]) -> dict | None:
+    """The first of these runtime files that holds a server's JSON; None while Jupyter is still writing it.
+
+    Jupyter creates the file empty, then writes it: a poll can read it in between.
+    """
+    for path in paths:
+        try:
+            return json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 @dataclass
 class RunningJupyter:
     proc: subprocess.Popen
@@ -85,9 +98,8 @@ def start_jupyter(
         if proc.poll() is not None:
             raise RuntimeError(f"jupyter exited with {proc.returncode}: see {log.name}")
         for path in set(glob.glob(str(runtime_dir / "*server-*.json"))) - before:
-            try:
-                info = json.loads(Path(path).read_text())
-            except (OSError, ValueError):
+            info = runtime_info([path])
+            if info is None:
                 continue
             if info.get("pid") == proc.pid and info.get("port"):
                 server = RunningJupyter(proc, info, Path(path))
