@@ -147,7 +147,8 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict
         if resolved.proxyjump:
             text.append(f"  via {resolved.proxyjump}", style=palette[colors.ACCENT])
     text.append(f"  {symbol} {status.state.value}", style=style)
-    if status.reason:  # a sentence of its own, below: it may be long, and it wraps
+    explained_below = resolved is not None and resolved.error and resolved.error in status.reason  # stats_text
+    if status.reason and not explained_below:  # a sentence of its own, below: it may be long, and it wraps
         text.append(f"\n{status.reason[0].upper()}{status.reason[1:]}.", style=style)
     if status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING):
         wait = max(0, status.next_retry - time.monotonic())
