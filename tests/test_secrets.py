@@ -359,6 +359,21 @@ async def test_unknown_key_refused_fails_not_trusted(sshd, tmp_path):
 
 
 @pytest.mark.integration
+async def test_the_screen_names_one_key_for_an_unknown_host_key(sshd, tmp_path):
+    """The header says enter reviews the key; the pane below does not add another instruction."""
+    from jtui.app import build_app
+    from tests.ui_helpers import record, until
+
+    config, _ = write_unknown_key_config(sshd, tmp_path)
+    app = build_app([str(config)])
+    async with app.run_test(size=(120, 30)):
+        await until(lambda: record(app, "testhost").status.state == HostState.NEEDS_INPUT, what="the unknown key")
+        detail = app.host_screen.detail
+        assert "press enter to review it" in str(detail.query_one("#detail-header").render())
+        assert "press" not in str(detail.query_one("#detail-stats").render())
+
+
+@pytest.mark.integration
 async def test_unknown_key_accepted_is_recorded_in_jtuis_own_file(sshd, tmp_path):
     config, user_known = write_unknown_key_config(sshd, tmp_path)
     before = user_known.stat()

@@ -176,7 +176,8 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
         text.append("\nFix the file: jtui reads it again by itself.", style=muted)
         return text
     if sample is None:
-        text.append(WAITING[record.status.state], style=muted)
+        if "press " not in record.status.reason:  # else the header's reason says which key already
+            text.append(WAITING[record.status.state], style=muted)
         return text
     if not sample.supported:
         text.append(f"unsupported: {sample.os} (load figures need Linux; Jupyter servers still listed)", style=palette[colors.WARN])
