@@ -64,6 +64,18 @@ async def test_filter_narrows_and_escape_restores():
         assert app.host_screen.selected == "old-box"
 
 
+async def test_escape_in_the_list_clears_a_kept_filter():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("slash", "b", "o", "x", "enter", "j")  # kept, and the cursor moved in it
+        hosts = app.query_one(HostList)
+        assert hosts.table.has_focus and hosts.table.row_count == 2
+        await pilot.press("escape")
+        assert hosts.table.row_count == 4 and not hosts.filter_text
+        assert not app.query_one("#filter").display
+        assert app.host_screen.selected == "old-box" and hosts.table.has_focus
+
+
 async def test_the_filter_box_comes_at_the_first_slash_and_opens_again_after_escape():
     app = offline_app()
     async with app.run_test() as pilot:

@@ -224,7 +224,9 @@ class HostList(Vertical):
         self.close_filter(clear=False)
 
     def on_key(self, event) -> None:
-        if event.key == "escape" and self._filter is not None and self._filter.has_focus:
+        """esc clears the filter, from its box or from the list it narrows (a kept filter)."""
+        box = self._filter
+        if event.key == "escape" and box is not None and (box.has_focus or (box.value and self.table.has_focus)):
             event.stop()
             self.close_filter(clear=True)
 
