@@ -20,7 +20,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from jtui.core.inventory import Inventory, config_stamp, load_inventory, reload_inventory, where_hosts_come_from
+from jtui.core.inventory import (
+    Inventory, config_stamp, hosts_stamp, load_inventory, reload_inventory, where_hosts_come_from,
+)
 from jtui.ui.commands import JtuiCommands
 from jtui.ui.host_screen import HostScreen
 from jtui.ui.idle_gc import TICK, IdleCollector
@@ -168,15 +170,16 @@ class JtuiApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="reload")
     async def _reload_config(self) -> None:
         """A hosts file or config.toml changed while jtui runs: read it again."""
-        before = self.inventory
+        before, stamp = self.inventory, self._config_stamp
         inventory = await asyncio.to_thread(reload_inventory, before)
         self._config_stamp = config_stamp(inventory)
+        hosts_edited = hosts_stamp(stamp, before) != hosts_stamp(self._config_stamp, inventory)
         self.inventory = inventory
         self.ui_problems = self.apply_preferences()
         self._show_hosts()
         if self.fleet is not None:
-            await self.fleet.update(inventory)
-        if inventory.aliases != before.aliases or inventory.scan != before.scan:
+            await self.fleet.update(inventory, hosts_edited)
+        if hosts_edited or inventory.aliases != before.aliases or inventory.scan != before.scan:
             self.notify(f"Hosts reloaded: {len(inventory.aliases)} hosts.", title="config changed")
         else:
             self.notify("Settings reloaded.", title="config changed")

@@ -54,7 +54,12 @@ from jtui.core.urls import service_url, url_note
     ("/usr/sbin/cupsd -l", "system"),
     ("/home/a/.venv/bin/python3 /home/a/.venv/bin/jtui --demo", "jtui"),  # its forwards, its demo sshd
     ("/usr/bin/python3 -m jtui --config hosts", "jtui"),
+    ("/home/a/.local/bin/jtui open gpu", "jtui"),
     ("/home/a/jtui/serve.py --port 9000", None),  # a folder named jtui is not jtui
+    ("/usr/bin/python3 -m http.server --directory /home/a/jtui", "HTTP"),  # nor is an argument
+    ("/usr/lib/code-server/lib/node /usr/lib/code-server ~/src/jtui", "code-server"),
+    ("/usr/bin/python3 /usr/local/bin/tensorboard --logdir runs/jtui", "TensorBoard"),
+    ("ssh -N -L 9000:localhost:8888 jtui", None),
     ("/home/a/bin/myserver --listen 9000", None),
     ("python train.py --port 6006", None),  # a port number alone names nothing
 ])

@@ -146,6 +146,7 @@ class Dialer:
         self.prompter = prompter
         self.blocked = blocked  # the config problem that forbids dialling this alias
         self._resolved: ResolvedHost | None = None
+        self.generation = 0  # config reloads so far: what was read before one is stale
         self._passphrases: dict[str, str] = {}
         self._encrypted_keys: list[str] = []
         self._wanted_input = False
@@ -173,6 +174,16 @@ class Dialer:
         self.config_files = list(config_files)
         self.blocked = blocked
         self._resolved = None
+        self.generation += 1
+
+    async def _resolve(self) -> ResolvedHost:
+        """The alias resolved, read in a thread; a read that a reload overtook is read again."""
+        while self._resolved is None:
+            generation = self.generation
+            resolved = await asyncio.to_thread(resolve_host, self.alias, self.config_files, self.blocked)
+            if generation == self.generation:
+                self._resolved = resolved
+        return self._resolved
 
     async def dial(self, interactive: bool):
         """(connection, client) for the alias, through its ProxyJump hops.
@@ -180,28 +191,26 @@ class Dialer:
         Raises BrokenConfig, NeedsInput, Cancelled, HostKeyRejected, or what
         asyncssh and the network raise (see `failure`).
         """
-        if self._resolved is None:
-            self._resolved = await asyncio.to_thread(resolve_host, self.alias, self.config_files, self.blocked)
-        if self.resolved.error:
-            raise BrokenConfig(self.resolved.error)
+        target = await self._resolve()
+        if target.error:
+            raise BrokenConfig(target.error)
         await self.close_jumps()
         tunnel = None
         try:
-            for hop in parse_jumps(self.resolved.proxyjump):
+            for hop in parse_jumps(target.proxyjump):
                 tunnel, _ = await self._dial_one(hop.host, hop.user, hop.port, tunnel, interactive)
                 self._jumps.append(tunnel)
-            return await self._dial_one(self.alias, None, None, tunnel, interactive)
+            return await self._dial_one(self.alias, None, None, tunnel, interactive, target)
         except BaseException:
             await self.close_jumps()
             raise
 
-    async def _dial_one(self, alias: str, user: str | None, port: int | None, tunnel, interactive: bool):
+    async def _dial_one(self, alias: str, user: str | None, port: int | None, tunnel, interactive: bool,
+                        resolved: ResolvedHost | None = None):
         # Hops are dialled here, each resolved from the same config files:
         # asyncssh's own ProxyJump would read ~/.ssh/config for them and skip
         # jtui's keys and known_hosts.
-        if alias == self.alias and user is None and port is None:
-            resolved = self.resolved
-        else:
+        if resolved is None:
             resolved = await asyncio.to_thread(resolve_host, alias, self.config_files)
             if resolved.error:
                 raise BrokenConfig(f"jump host {alias}: {resolved.error}")

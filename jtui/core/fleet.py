@@ -42,7 +42,7 @@ class Fleet:
             if self.inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)
 
-    async def update(self, inventory: Inventory) -> None:
+    async def update(self, inventory: Inventory, hosts_edited: bool = True) -> None:
         """A new inventory (files changed): re-read the hosts kept, start new ones, close removed ones.
 
         Everything but the closing happens before this first awaits, so a
@@ -54,7 +54,7 @@ class Fleet:
         gone = [self.sessions.pop(a) for a in list(self.sessions) if a not in current]
         for alias, session in self.sessions.items():
             session.reconfigure(inventory.config_files_for(alias), inventory.settings.for_host(alias),
-                                inventory.settings.refresh, inventory.blocker(alias))
+                                inventory.settings.refresh, inventory.blocker(alias), hosts_edited)
         for alias in inventory.aliases:
             if alias not in old and inventory.settings.for_host(alias).autoconnect:
                 self.session(alias).start(interactive=False)

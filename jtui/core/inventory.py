@@ -75,6 +75,11 @@ def config_stamp(inventory: Inventory) -> tuple:
     return tuple(stamp)
 
 
+def hosts_stamp(stamp: tuple, inventory: Inventory) -> tuple:
+    """The SSH config files' part of a config_stamp (all of it but config.toml)."""
+    return tuple(entry for entry in stamp if entry[0] != (inventory.settings.path or ""))
+
+
 def reload_inventory(inventory: Inventory) -> Inventory:
     """Read the same sources again (the --config files, or the defaults as they are now)."""
     settings_path = Path(inventory.settings.path) if inventory.settings.path else None

@@ -85,12 +85,15 @@ class Link:
         self._wake.set()
 
     def config_changed(self) -> None:
-        """The config was edited, perhaps to fix this host: a link waiting after a failure tries again now.
+        """The SSH config was edited, perhaps to fix this host: a link waiting after a failure tries again now.
 
-        Without asking anything (an edit never pops up a prompt); a link
-        that was never started, or is up, is left alone.
+        Without asking anything (an edit never pops up a prompt): a host that
+        needs a passphrase says so again. A link that was never started or is
+        up is left alone, and one dialling tries again by itself if the edit
+        overtook it (see _attempt).
         """
-        if self._task is not None and not self._task.done() and self.status.state == HostState.FAILED:
+        waiting = self.status.state in (HostState.FAILED, HostState.NEEDS_INPUT)
+        if self._task is not None and not self._task.done() and waiting:
             self._interactive = False
             self._wake.set()
 
@@ -182,13 +185,11 @@ class Link:
         """One dial: None once connected; else seconds to wait before the next (WAIT_FOR_USER)."""
         self._set(HostState.RECONNECTING if self._up_once.is_set() else HostState.CONNECTING, attempt=attempt)
         interactive = self._interactive
+        generation = self.dialer.generation
         try:
             self.conn, self._client = await self.dialer.dial(interactive)
         except asyncio.CancelledError:
             raise
-        except NeedsInput as exc:
-            self._set(HostState.NEEDS_INPUT, str(exc))
-            return WAIT_FOR_USER
         except Cancelled:
             self._interactive = False
             self._set(HostState.NEEDS_INPUT, "login cancelled: press enter to try again")
@@ -196,6 +197,12 @@ class Link:
         except HostKeyRejected as exc:
             return await self._host_key(exc.problem, interactive)
         except Exception as exc:
+            if self.dialer.generation != generation:  # the config was edited while this attempt ran
+                self._interactive = False
+                return 0  # try the new one now: the edit may be what this attempt failed for
+            if isinstance(exc, NeedsInput):
+                self._set(HostState.NEEDS_INPUT, str(exc))
+                return WAIT_FOR_USER
             failure = self.dialer.failure(exc, interactive)
             if failure.needs_input:
                 self._set(HostState.NEEDS_INPUT, failure.reason)

@@ -40,7 +40,8 @@ RULES: tuple[Rule, ...] = (
     Rule("system", r"^(sshd[: ]|/usr/sbin/|/sbin/|/lib/systemd/|/usr/lib/systemd/|systemd|\(sd-pam\))", hidden=True),
     # jtui's own sockets (its forwards, --demo's SSH server) when a host is this machine: plumbing, not
     # services; a forward shows in its server's "local" column.
-    Rule("jtui", r"(^|[/ ])jtui( |$)", hidden=True),
+    # (the program itself, run or run by Python: not any command with "jtui" among its arguments)
+    Rule("jtui", r"^(\S*/)?(python[\d.]*( -\S+)* (-m |\S*/)?)?jtui( |$)", hidden=True),
     Rule("cluster daemons", r"(^|/)(slurmctld|slurmd|slurmstepd|slurmdbd|munged)( |$)", hidden=True),
     Rule("TensorBoard data server", r"tensorboard_data_server|rustboard", hidden=True),
     Rule("TensorBoard", r"(^|[/ ])tensorboard( |$)|tensorboard\.main", port_option="--port", default_port=6006,

@@ -115,13 +115,16 @@ class HostSession:
         return await self.link.wait_connected(timeout)
 
     def reconfigure(
-        self, config_files: list[str], host_settings: HostSettings, refresh: float, blocked: str | None = None
+        self, config_files: list[str], host_settings: HostSettings, refresh: float, blocked: str | None = None,
+        hosts_edited: bool = True,
     ) -> None:
-        """New config files or settings: used from the next connection; a failed host tries again now."""
+        """New config files or settings, used from the next connection; after an SSH config edit
+        (`hosts_edited`, not config.toml alone) a failed host tries again now."""
         self.dialer.reconfigure(config_files, blocked)
         self.host_settings = host_settings
         self.refresh = refresh
-        self.link.config_changed()
+        if hosts_edited:
+            self.link.config_changed()
 
     async def close(self) -> None:
         """End the session: forwards closed, connection closed; remote servers keep running."""

@@ -294,7 +294,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     def _resolve_now(self, alias: str) -> None:
         fleet = self.app.fleet
 
-        async def call() -> Message:
+        async def call() -> Message | None:
             import asyncio
 
             from jtui.core.resolve import resolve_host
@@ -306,6 +306,8 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
             resolved = await asyncio.to_thread(
                 resolve_host, alias, inventory.config_files_for(alias), inventory.blocker(alias)
             )
+            if self.app.inventory is not inventory:
+                return None  # a reload came meanwhile, and read it again: this is the old config
             return HostResolved(alias, resolved)
 
         self.run_core(alias, "resolve", call)
