@@ -245,8 +245,6 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self.empty.update(empty_text)
         self.host_list.set_aliases(aliases)
         self._lay_out()
-        if self.selected in aliases:  # the host on screen: its header from the new config
-            self.resolve(self.selected)
 
     # -- core calls ------------------------------------------------------------
 
