@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.harness.http import api_answers, api_status
+from tests.harness.http import answers, api_status
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sockets import listeners
 from tests.harness.sshd import alive, free_port
@@ -157,7 +157,7 @@ def test_open_heals_when_its_connection_is_killed(fresh_sshd):
             os.kill(pid, signal.SIGKILL)
         wait_until(lambda: any("reconnected" in line for line in command.said), 60, "jtui open to reconnect")
         assert command.proc.poll() is None, "".join(command.said)
-        assert poll(lambda: api_answers(url), 30), "the same URL answers again"
+        assert poll(lambda: answers(url, api_status), 30), "the same URL answers again"
         assert any("connection lost" in line for line in command.said)
         assert command.stop() == 0
     finally:

@@ -39,17 +39,10 @@ def get(url: str, token: str = "", timeout: float = 10) -> int:
         return exc.code
 
 
-def answers(url: str) -> bool:
-    """Whether GET `url` gives 200; False, not an error, while nothing answers there yet (refused, reset)."""
+def answers(url: str, fetch=get) -> bool:
+    """Whether `fetch(url)` (get, or api_status for a copied URL) gives 200; False, not an error,
+    while nothing answers there yet (refused, reset)."""
     try:
-        return get(url) == 200
-    except OSError:
-        return False
-
-
-def api_answers(url: str) -> bool:
-    """Whether a copied URL's /api/status gives 200; False while nothing answers there yet."""
-    try:
-        return api_status(url) == 200
+        return fetch(url) == 200
     except OSError:
         return False
