@@ -92,9 +92,9 @@ def test_bench_launch_quick_prints_its_tables(sshd, tmux_available):
     timed, counted = out.split("CPU instructions from exec to the first frame")
     assert "launch to the first frame showing a host" in timed
     for row in ("jtui, 4 hosts", "jtui, 1000 hosts", "jtui, 4 real hosts, autoconnect on",
-                "floor: minimal Textual app", 'python -c "import textual.app"'):
+                "floor: minimal Textual app", "bare table app (DataTable + Footer)", 'python -c "import textual.app"'):
         assert row in timed
-    for row in ("floor: minimal Textual app", "jtui, 4 hosts", "jtui, 1000 hosts"):
+    for row in ("floor: minimal Textual app", "bare table app (DataTable + Footer)", "jtui, 4 hosts", "jtui, 1000 hosts"):
         assert row in counted
 
 

@@ -11,6 +11,9 @@ after round, in the same pane:
 - jtui with 4 hosts on a real sshd and autoconnect on (connections start
   after the first frame, they must not delay it);
 - floor: a minimal Textual app (one Static) measured the same way;
+- a bare table app: a Static, a DataTable of the 4 hosts and a Footer, the
+  least any host-list app draws (what a table costs in Textual, apart from
+  jtui's own code);
 - `python -c "import textual.app"` and `python -c pass`, timed as plain
   subprocesses (no terminal): the import cost jtui cannot avoid.
 
@@ -51,6 +54,27 @@ class Floor(App):
         yield Static("jtb-floor-ready")
 
 Floor().run()
+"""
+
+TABLE_APP = """
+from textual.app import App
+from textual.widgets import DataTable, Footer, Static
+
+class Table(App):
+    BINDINGS = [("s", "start", "start"), ("c", "copy", "copy URL"), ("r", "refresh", "refresh")]
+
+    def compose(self):
+        yield Static("hosts")
+        yield DataTable()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("host", "cpu", "ram")
+        for i in range(4):
+            table.add_row(f"jtb-table-{i}", "-", "-")
+
+Table().run()
 """
 TIMEOUT = 30.0
 
@@ -153,12 +177,15 @@ def measure(tmp: Path, server, rounds: int, count: bool
     real, real_alias = real_hosts_file(tmp / "hosts-real.conf", server)
     floor_script = tmp / "floor_app.py"
     floor_script.write_text(FLOOR_APP)
+    table_script = tmp / "table_app.py"
+    table_script.write_text(TABLE_APP)
     jtui = [PYTHON, "-m", "jtui", "--config"]
     terminal = {
         "jtui, 4 hosts": (jtui + [str(small)], {**env, **offline}, small_alias),
         "jtui, 1000 hosts": (jtui + [str(big)], {**env, **offline}, big_alias),
         "jtui, 4 real hosts, autoconnect on": (jtui + [str(real)], {**env, **online}, real_alias),
         "floor: minimal Textual app": ([PYTHON, str(floor_script)], env, "jtb-floor-ready"),
+        "bare table app (DataTable + Footer)": ([PYTHON, str(table_script)], env, "jtb-table-0"),
     }
     processes = {
         'python -c "import textual.app"': [PYTHON, "-c", "import textual.app"],
@@ -183,7 +210,7 @@ def measure(tmp: Path, server, rounds: int, count: bool
                 times.setdefault(name, []).append(elapsed)
                 cpus.setdefault(name, []).append(cpu)
         if count:
-            for name in ("floor: minimal Textual app", "jtui, 4 hosts", "jtui, 1000 hosts"):
+            for name in ("floor: minimal Textual app", "bare table app (DataTable + Footer)", "jtui, 4 hosts", "jtui, 1000 hosts"):
                 command, env_, _needle = terminal[name]
                 counts[name] = instructions(tmux, command, env_, tmp / "callgrind.log")
     finally:
@@ -198,6 +225,7 @@ def report(times: dict[str, list[float]], cpus: dict[str, list[float]], counts: 
     notes = [
         f"ratio jtui 1000 hosts / 4 hosts: {ratio(median(times['jtui, 1000 hosts']), median(times['jtui, 4 hosts']))}",
         "target: within ×1.15 of the floor app with 4 hosts and ×1.3 with 1000 (issue 16); under 350 ms (round one)",
+        f"ratio jtui 4 hosts / bare table app: {ratio(median(times['jtui, 4 hosts']), median(times['bare table app (DataTable + Footer)']))}",
         "cpu ms: user + system CPU of the process until its first frame (or its whole run), median",
     ]
     print_table(f"launch to the first frame showing a host, {len(times['jtui, 4 hosts'])} alternating rounds (ms)",
