@@ -211,3 +211,48 @@ async def test_f_twice_then_c_keeps_the_local_port_of_the_first_forward(remote, 
         await until(lambda: forward_ports(app), what="the forward again")
         assert forward_ports(app)[jupyter.port] == local
         assert await asyncio.to_thread(api_status, first_url) == 200
+
+
+async def test_a_forward_whose_server_stopped_elsewhere_stays_a_row_until_f_closes_it(remote, jupyter):
+    """JupyterLab's File > Shut Down: the port stays held (a restart there answers at the same URL),
+    shown as a row of its own instead of held out of sight, and f closes it."""
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(app)
+        await until(lambda: servers(app), what="the running server")
+        await pilot.press("c")
+        await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
+        url, local = app.clipboard, forward_ports(app)[jupyter.port]
+
+        jupyter.stop()
+        await until(lambda: record(app, "testhost").gone_forwards, what="the forward of a gone server")
+        assert not servers(app)
+        table = app.host_screen.detail.servers
+        key = str(jupyter.port)
+        await until(lambda: key in [row.value for row in table.rows], what="its row")
+        cells = [str(cell) for cell in table.get_row(key)]
+        assert cells[1] == "Jupyter" and cells[3] == "gone: f closes the forward" and cells[5] == f":{local} ↔"
+        assert listeners(local)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(key))
+        await until(lambda: record(app, "testhost").selected_gone is not None, what="the cursor on it")
+
+        await pilot.press("c")  # nothing to copy there: jtui says so, and what f does
+        await until(lambda: f"Nothing listens on testhost:{jupyter.port} any more" in messages(app),
+                    what="the answer to c")
+        assert f"localhost:{local} stays" in messages(app)
+
+        again = start_jupyter(remote.runtime_dir, remote.home / "nb", port=jupyter.port)
+        try:  # started again on that port: the URL handed out answers, no key pressed
+            await until(lambda: servers(app), what="the server back in the table")
+            assert not record(app, "testhost").gone_forwards and forward_ports(app) == {jupyter.port: local}
+            assert await asyncio.to_thread(api_status, url) == 200
+        finally:
+            again.stop()
+
+        await until(lambda: record(app, "testhost").gone_forwards, what="gone again")
+        await pilot.press("f")
+        await until(lambda: not forward_ports(app), what="the forward closed")
+        assert not listeners(local)
+        assert f"Forward of remote port {jupyter.port} closed." in messages(app)
+        await until(lambda: key not in [row.value for row in table.rows], what="its row gone")

@@ -41,6 +41,14 @@ def port_cell(item, palette: dict[str, Style]) -> Text:
     return Text(str(item.port))
 
 
+def gone_kind(forward) -> str:
+    """What a forward whose server is gone led to: "Jupyter", "TensorBoard", "port"."""
+    target = forward.server
+    if isinstance(target, JupyterServer):
+        return "Jupyter"
+    return getattr(target, "kind", "") or "port"
+
+
 INTERPRETERS = ("python", "node", "ruby", "perl", "java")
 
 
@@ -312,7 +320,9 @@ class HostDetail(Vertical):
             return Text("—", style=palette[colors.MUTED])
 
         jobs = record.jobs if record else ()
-        keys = [str(s.port) for s in servers] + [str(job_row_key(j)) for j in jobs] + [str(s.port) for s in services]
+        gone = record.gone_forwards if record else ()
+        keys = ([str(s.port) for s in servers] + [str(job_row_key(j)) for j in jobs] + [str(s.port) for s in services]
+                + [str(f.remote_port) for f in gone])
         where = max(12, min(WHERE_WIDTH, self.size.width - OTHER_COLUMNS))
         rows = [
             (
@@ -344,6 +354,16 @@ class HostDetail(Vertical):
                 local(s.port),
             )
             for s in services
+        ] + [
+            (
+                Text(str(f.remote_port), style=palette[colors.MUTED]),
+                Text(gone_kind(f), style=palette[colors.MUTED]),
+                "",
+                Text("gone: f closes the forward"[:where], style=palette[colors.WARN]),
+                "",
+                Text(f":{f.local_port} ↔", style=palette[colors.WARN]),
+            )
+            for f in gone
         ]
         wanted = record.selected_port if record else None
         table.show_rows(list(zip(keys, rows)), str(wanted))

@@ -57,14 +57,22 @@ class ServerActions:
             return session, None
         return session, item
 
-    def _session_and_item(self) -> tuple["HostSession | None", JupyterServer | Service | None]:
+    def _session_and_item(self, gone_too: bool = False) -> tuple["HostSession | None", JupyterServer | Service | None]:
+        """The connected session and what the cursor is on; with `gone_too`, also a forward's gone server."""
         session = self._session()
         if session is None:
             return None, None
         record = self.record(session.alias)
         item = record.selected_item
         job = record.selected_job
-        if job is not None:
+        gone = record.selected_gone
+        if gone is not None:
+            if gone_too:
+                return session, gone.server
+            self.notify(f"Nothing listens on {session.alias}:{gone.remote_port} any more. Its forward on "
+                        f"localhost:{gone.local_port} stays, so a server started again on that port answers "
+                        "at the same URL; f closes it.", severity="warning")
+        elif job is not None:
             why = f" ({job.reason})" if job.reason else ""
             self.notify(f"Job {job.job_id} is {job.state.lower()}{why}: its Jupyter is not up yet. "
                         "c works once it is; x cancels the job.", severity="warning")
@@ -121,7 +129,7 @@ class ServerActions:
         self.notify(text, title=f"{alias}: Jupyter did not start", severity="error", timeout=30)
 
     def action_forward(self) -> None:
-        session, server = self._session_and_item()
+        session, server = self._session_and_item(gone_too=True)
         if server is None:
             return
 

@@ -66,6 +66,25 @@ class HostRecord:
         return {f.remote_port: f.local_port for f in self.forwards}
 
     @property
+    def gone_forwards(self) -> tuple[Forward, ...]:
+        """Forwards to a port where nothing listens any more (stopped outside jtui, e.g. from
+        JupyterLab's File menu). They stay bound, so a restart on that port answers at the same
+        URL, and each is a row of its own, so the user sees the port held and f closes it."""
+        if self.sample is None or self.stale:
+            return ()
+        listed = {s.port for s in self.servers} | {s.port for s in self.sample.services}
+        return tuple(f for f in self.forwards if f.remote_port not in listed)
+
+    @property
+    def selected_gone(self) -> Forward | None:
+        """The forward row under the cursor whose server is gone, if the cursor is on one."""
+        gone = self.gone_forwards
+        chosen = next((f for f in gone if f.remote_port == self.selected_port), None)
+        if chosen is None and gone and not (self.servers or self.services or self.jobs):
+            return gone[0]  # the only rows there are: the cursor is on the first
+        return chosen
+
+    @property
     def services(self) -> tuple[Service, ...]:
         """The other things listening there, by port (a port the server table lists is not repeated)."""
         ports = {s.port for s in self.servers}
@@ -94,7 +113,7 @@ class HostRecord:
     @property
     def selected_service(self) -> Service | None:
         """The service under the cursor (the first service when there is no server to fall back on)."""
-        if self.selected_job is not None:
+        if self.selected_job is not None or self.selected_gone is not None:
             return None
         servers, services = self.servers, self.services
         if any(s.port == self.selected_port for s in servers):
@@ -107,7 +126,8 @@ class HostRecord:
         """The server under the cursor; the first one when the cursor is on neither a server nor a service."""
         servers = self.servers
         chosen = next((s for s in servers if s.port == self.selected_port), None)
-        if chosen is None and (self.selected_service is not None or self.selected_job is not None):
+        if chosen is None and (self.selected_service is not None or self.selected_job is not None
+                               or self.selected_gone is not None):
             return None
         return chosen or (servers[0] if servers else None)
 

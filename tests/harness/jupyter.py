@@ -76,12 +76,13 @@ def start_jupyter(
     timeout: float = 60,
     extra: list[str] | tuple[str, ...] = (),
     ip: str | None = "127.0.0.1",  # None: whatever the server's config says
+    port: int = 0,  # 0: a free one
 ) -> RunningJupyter:
     """Start `jupyter server` (or `jupyter notebook` when installed) and wait for its runtime file."""
     runtime_dir.mkdir(parents=True, exist_ok=True)
     root_dir.mkdir(parents=True, exist_ok=True)
     before = set(glob.glob(str(runtime_dir / "*server-*.json")))
-    args = [JUPYTER, kind, "--no-browser", "--port=0", f"--ServerApp.root_dir={root_dir}"]
+    args = [JUPYTER, kind, "--no-browser", f"--port={port}", f"--ServerApp.root_dir={root_dir}"]
     if ip is not None:
         args.append(f"--ip={ip}")
     if token is not None:

@@ -1,0 +1,33 @@
+"""HostRecord's rows for forwards whose server is gone: pure data, no network."""
+
+from __future__ import annotations
+
+from jtui.core.forwards import Forward
+from jtui.core.model import HostStatus, JupyterServer, Sample
+from jtui.ui.state import HostRecord, with_sample, with_selected_port
+
+SERVER = JupyterServer(port=8888, pid=10, url="http://127.0.0.1:8888/")
+OTHER = JupyterServer(port=8890, pid=11, url="http://127.0.0.1:8890/")
+FORWARD = Forward(local_port=40001, remote_port=8888, wanted_port=8888, server=SERVER)
+
+
+def record(*servers: JupyterServer, stale: bool = False) -> HostRecord:
+    return HostRecord("h", HostStatus("h"), sample=Sample(time=1.0, servers=servers), forwards=(FORWARD,), stale=stale)
+
+
+def test_a_forward_is_gone_only_when_a_fresh_sample_lacks_its_port():
+    assert record(SERVER).gone_forwards == ()
+    assert record().gone_forwards == (FORWARD,)
+    assert record(stale=True).gone_forwards == ()  # reconnecting: the sample is the old one
+    assert HostRecord("h", HostStatus("h"), forwards=(FORWARD,)).gone_forwards == ()  # not sampled yet
+    assert with_sample(record(), Sample(time=2.0, servers=(SERVER,))).gone_forwards == ()  # back on its port
+
+
+def test_the_cursor_on_a_gone_row_selects_nothing_to_copy_or_stop():
+    alone = record()
+    assert alone.selected_gone == FORWARD  # the only row: the cursor is on it
+    assert alone.selected_item is None
+    beside = with_selected_port(record(OTHER), 8888)
+    assert beside.selected_gone == FORWARD and beside.selected_server is None and beside.selected_item is None
+    assert with_selected_port(beside, 8890).selected_server == OTHER
+    assert with_selected_port(beside, 8890).selected_gone is None
