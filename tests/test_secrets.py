@@ -427,7 +427,8 @@ async def test_changed_key_fails_loudly_naming_file_line_and_never_asks(sshd, tm
         assert fingerprint(Path(f"{sshd.host_key}.pub")) in reason
         explained = "\n".join(rec.notices)
         assert "man-in-the-middle" in explained and f"{known}:3" in explained
-        assert f'ssh-keygen -f "{known}" -R "[127.0.0.1]:{sshd.port}"' in explained
+        remedy = f"ssh-keygen -f {known} -R '[127.0.0.1]:{sshd.port}'"  # shell-quoted: pasted as it is
+        assert remedy in explained and remedy in reason  # the pane keeps it after the notice has gone
         assert prompter.keys == [] and prompter.asked == []
         assert session.conn is None
         await asyncio.sleep(1.5)  # no retry loop that could end up connecting
@@ -448,6 +449,10 @@ async def test_changed_key_fails_loudly_naming_file_line_and_never_asks(sshd, tm
     ssh = subprocess.run(["ssh", "-F", str(config), "testhost", "true"], capture_output=True, text=True, timeout=30)
     assert ssh.returncode != 0
     assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in ssh.stderr and f"{known}:3" in ssh.stderr
+
+    # The command jtui shows, run as the user would paste it, forgets exactly that key
+    subprocess.run(["sh", "-c", remedy], check=True, capture_output=True, timeout=30)
+    assert f"[127.0.0.1]:{sshd.port}" not in known.read_text() and f"example.org {other_pub}" in known.read_text()
 
 
 @pytest.mark.integration

@@ -13,6 +13,7 @@ changed key can be named the way OpenSSH names it.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 
 UNKNOWN = "unknown"
@@ -113,7 +114,6 @@ class HostKeyProblem:
         lines = [f"{file}:{line}" for file, line in self.offending]
         if self.kind == REVOKED:
             return f"The {self.key_type} key of {self.name} ({self.fingerprint}) is marked revoked in {', '.join(lines)}: refused."
-        first_file = self.offending[0][0] if self.offending else "~/.ssh/known_hosts"
         return (
             "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!\n"
             "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
@@ -121,7 +121,7 @@ class HostKeyProblem:
             "It is also possible that a host key has just been changed.\n"
             f"The fingerprint for the {self.key_type} key sent by {self.name} is {self.fingerprint}.\n"
             f"Offending key in {', '.join(lines)}.\n"
-            f'If you know why it changed, remove the old key with: ssh-keygen -f "{first_file}" -R "{self.name}"\n'
+            f"If you know why it changed, remove the old key with: {self.remedy()}\n"
             "jtui will not connect until then."
         )
 
@@ -131,7 +131,13 @@ class HostKeyProblem:
         if self.kind == REVOKED:
             return f"host key revoked ({self.fingerprint})"
         where = ", ".join(f"{f}:{n}" for f, n in self.offending)
-        return f"HOST KEY CHANGED ({self.fingerprint}; known key in {where}): possible man-in-the-middle, refused"
+        return (f"HOST KEY CHANGED ({self.fingerprint}; known key in {where}): possible man-in-the-middle, refused. "
+                f"If you know why it changed (a reinstall): {self.remedy()}")
+
+    def remedy(self) -> str:
+        """OpenSSH's own command that forgets the old key (jtui never edits the user's known_hosts)."""
+        first_file = self.offending[0][0] if self.offending else os.path.expanduser("~/.ssh/known_hosts")
+        return shlex.join(["ssh-keygen", "-f", first_file, "-R", self.name])
 
 
 def classify(matcher: KnownHostsMatcher, host: str, port: int | None, key) -> HostKeyProblem:
