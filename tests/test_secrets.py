@@ -157,6 +157,18 @@ def assert_private(log_path: Path) -> None:
         assert mode(f) == "0o600", f
 
 
+def test_every_record_is_written_once(jtui_log):
+    """jtui's records reach the file through one handler: seen doubled in a real session's log."""
+    marker = uuid.uuid4().hex
+    logging.getLogger("jtui.core.session").info("info %s", marker)
+    logging.getLogger("jtui.core.link").warning("warning %s", marker)
+    logging.getLogger("asyncssh").warning("asyncssh %s", marker)
+    logging.getLogger("some.library").warning("library %s", marker)
+    text = log_text(jtui_log)
+    for what in ("info", "warning", "asyncssh", "library"):
+        assert text.count(f"{what} {marker}") == 1, (what, text)
+
+
 # -- real flows, then every file ----------------------------------------------------------
 
 

@@ -92,6 +92,7 @@ def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> P
     root = logging.getLogger("jtui")
     root.setLevel(level)
     root.handlers[:] = [handler]
+    root.propagate = False  # the root logger has the same handler: each record once
     ssh = logging.getLogger("asyncssh")
     ssh.setLevel(logging.WARNING)
     ssh.handlers[:] = [handler]
