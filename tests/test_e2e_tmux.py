@@ -9,6 +9,8 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shlex
+import subprocess
 import sys
 import time
 
@@ -18,7 +20,7 @@ from tests.harness.http import api_status
 from tests.harness.jupyter import runtime_info
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
-from tests.harness.sshd import alive
+from tests.harness.sshd import alive, keygen
 from tests.harness.tmux import Tmux
 from tests.harness.waiting import wait_until
 
@@ -135,3 +137,39 @@ def test_closing_the_terminal_at_once_ends_jtui(tmux, tmp_path, isolated_dirs):
         finally:
             if alive(pid):
                 os.kill(pid, 9)
+
+
+def test_jtui_status_asks_for_a_passphrase_on_the_terminal_as_ssh_does(tmux, jtui_env, tmp_path):
+    """A person typing `jtui status HOST` with a locked key and no agent is asked there, echo off;
+    ctrl-c at the prompt ends the command (a script with no terminal gets the reason instead)."""
+    sshd, env = jtui_env
+    passphrase = "correct horse"
+    key = tmp_path / "id_locked"
+    with open(sshd.authorized_keys, "a") as f:
+        f.write(keygen(key, "locked", passphrase) + "\n")
+    config = tmp_path / "locked.conf"
+    config.write_text(sshd.client_config("locked").replace(str(sshd.client_key), str(key)))
+    status = [sys.executable, "-m", "jtui", "status", "locked", "--config", str(config)]
+    tmux.start(["sh", "-c", f"{shlex.join(status)}; echo exit=$?"], env)
+
+    tmux.wait_for(lambda s: f"locked: Passphrase for {key}:" in s, what="the passphrase prompt")
+    tmux.run("send-keys", "-t", "main", "-l", "wrong")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "(wrong, try again):" in s, what="the second prompt")
+    tmux.run("send-keys", "-t", "main", "-l", passphrase)
+    tmux.keys("Enter")
+    screen = tmux.wait_for(lambda s: "exit=" in s, what="the status printed")
+    assert "exit=0" in screen and "  cpu " in screen and "  mem " in screen
+    assert passphrase not in screen and "wrong" not in screen.replace("(wrong, try again)", "")
+
+    # Again, as a shell runs it (the shell sees ctrl-c too, and must carry on)
+    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(status)
+    tmux.run("respawn-pane", "-k", "-t", "main", f"env {command}; echo exit=$?; sleep 600")
+    tmux.wait_for(lambda s: "Passphrase for" in s, what="the second run's prompt")
+    tmux.keys("C-c")
+    screen = tmux.wait_for(lambda s: "exit=" in s, what="the second run ended by ctrl-c")
+    assert "jtui: locked: login cancelled" in screen and "exit=1" in screen
+
+    no_terminal = subprocess.run(status, capture_output=True, text=True, timeout=60, start_new_session=True,
+                                 env={**os.environ, **env})
+    assert no_terminal.returncode == 1 and "there is no terminal to ask on" in no_terminal.stderr

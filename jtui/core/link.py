@@ -105,10 +105,15 @@ class Link:
             return False
 
     async def connect_once(self) -> None:
-        """One attempt, no prompts (scripts): ConnectFailed with the reason a person understands."""
+        """One attempt, asking only through the dialer's prompter (a terminal's; none in a script):
+        ConnectFailed with the reason a person understands. An unknown host key is never accepted."""
         self._set(HostState.CONNECTING)
+        interactive = self.dialer.prompter is not None
         try:
-            self.conn, self._client = await self.dialer.dial(interactive=False)
+            self.conn, self._client = await self.dialer.dial(interactive=interactive)
+        except Cancelled:
+            self._set(HostState.FAILED, "login cancelled")
+            raise ConnectFailed("login cancelled") from None
         except (NeedsInput, BrokenConfig) as exc:
             reason = str(exc) if isinstance(exc, NeedsInput) else f"config: {exc}"
             self._set(HostState.FAILED, reason)
@@ -123,10 +128,11 @@ class Link:
                 ) from None
             raise ConnectFailed(problem.explain()) from None
         except Exception as exc:
-            failure = self.dialer.failure(exc, interactive=False)
+            failure = self.dialer.failure(exc, interactive=interactive)
             reason = failure.reason
             if failure.needs_input:
-                reason = "needs a passphrase or password: use the TUI, or load the key into ssh-agent"
+                reason = ("needs a passphrase or password, and there is no terminal to ask on: "
+                          "run it in a terminal, use the TUI, or load the key into ssh-agent")
             self._set(HostState.FAILED, reason)
             raise ConnectFailed(reason) from None
         self._up_once.set()

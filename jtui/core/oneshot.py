@@ -87,11 +87,14 @@ async def with_demo(inventory: Inventory, wanted: bool) -> AsyncIterator[Invento
 
 
 def make_session(inventory: Inventory, alias: str, say: Say | None = None, probe: bool = False) -> HostSession:
+    """The host's session; it asks for passphrases, passwords and codes on the terminal when there is one."""
+    from jtui.core.tty_prompt import terminal_prompter
+
     if alias not in inventory.aliases:
         raise OneShotError(unknown_host(inventory, alias))
     settings = inventory.settings
     return HostSession(alias, inventory.config_files_for(alias), settings.for_host(alias), settings.refresh,
-                       _Narrator(say), probe=probe, blocked=inventory.blocker(alias))
+                       _Narrator(say), terminal_prompter(), probe=probe, blocked=inventory.blocker(alias))
 
 
 async def take_sample(session: HostSession, interval: float, timeout: float = 30, cpu: bool = True) -> Sample:
