@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import uuid
 
@@ -136,6 +137,28 @@ async def test_password_login_is_asked_with_echo_off(password_user):
         assert prompter.asked[0][1] is False and "Password" in prompter.asked[0][0]
         result = await session.conn.run("id -un")
         assert result.stdout.strip().startswith("jtpw")
+    finally:
+        await session.close()
+
+
+async def test_connected_once_asking_on_a_terminal_a_reconnect_asks_there_again(password_user, fresh_sshd):
+    """`jtui open` on a password (or one-time code) host: when the link drops, the new login is
+    asked for where the first was, instead of waiting for an enter key a command does not have."""
+    config, password = password_user
+    session, rec = session_for(config, "pwhost")
+    session.dialer.prompter = ScriptedPrompter([password, password])  # what TerminalPrompter is to jtui open
+    try:
+        await session.connect_once()
+        session.keep_up()
+        assert len(session.dialer.prompter.asked) == 1
+        victims = fresh_sshd.connection_pids()
+        assert victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        await rec.wait(lambda: rec.state == HostState.RECONNECTING, timeout=60)
+        await rec.wait(lambda: rec.state == HostState.CONNECTED, timeout=60)
+        assert len(session.dialer.prompter.asked) == 2 and "Password" in session.dialer.prompter.asked[1][0]
+        assert (await session.conn.run("id -un")).stdout.strip().startswith("jtpw")
     finally:
         await session.close()
 

@@ -190,3 +190,16 @@ async def test_open_against_a_running_demo_stays_up(tmp_path, monkeypatch):
             command.proc.kill()
         await demo.close()
         jupyter.stop()
+
+
+def test_jtui_open_says_when_the_link_cannot_come_back_without_a_login():
+    """The screen waits for enter there; a command has no enter key: it says the forward stays down."""
+    from jtui.core.model import HostState, HostStatus
+    from jtui.core.oneshot import _Narrator
+
+    said: list[str] = []
+    narrator = _Narrator(said.append)
+    for state, reason in ((HostState.CONNECTED, ""), (HostState.RECONNECTING, "connection lost"),
+                          (HostState.NEEDS_INPUT, "needs a passphrase or password: press enter to log in")):
+        narrator.session_status(HostStatus("gpu", state, reason))
+    assert said[-1] == "needs a passphrase or password: the forward stays down until the command runs again"

@@ -66,6 +66,7 @@ class Link:
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._interactive = False
+        self._asks_always = False  # connected once asking on a terminal (jtui open): reconnects may ask there too
         self._up_once = asyncio.Event()
 
     # -- control ---------------------------------------------------------
@@ -108,7 +109,7 @@ class Link:
         """One attempt, asking only through the dialer's prompter (a terminal's; none in a script):
         ConnectFailed with the reason a person understands. An unknown host key is never accepted."""
         self._set(HostState.CONNECTING)
-        interactive = self.dialer.prompter is not None
+        interactive = self._asks_always = self.dialer.prompter is not None
         try:
             self.conn, self._client = await self.dialer.dial(interactive=interactive)
         except Cancelled:
@@ -190,7 +191,7 @@ class Link:
     async def _attempt(self, attempt: int) -> float | None:
         """One dial: None once connected; else seconds to wait before the next (WAIT_FOR_USER)."""
         self._set(HostState.RECONNECTING if self._up_once.is_set() else HostState.CONNECTING, attempt=attempt)
-        interactive = self._interactive
+        interactive = self._interactive or self._asks_always
         generation = self.dialer.generation
         try:
             self.conn, self._client = await self.dialer.dial(interactive)
