@@ -109,7 +109,8 @@ class Link:
         """One attempt, asking only through the dialer's prompter (a terminal's; none in a script):
         ConnectFailed with the reason a person understands. An unknown host key is never accepted."""
         self._set(HostState.CONNECTING)
-        interactive = self._asks_always = self.dialer.prompter is not None
+        self._asks_always = self.dialer.prompter is not None
+        interactive = self._asks_always
         try:
             self.conn, self._client = await self.dialer.dial(interactive=interactive)
         except Cancelled:
