@@ -73,6 +73,15 @@ async def test_s_starts_f_forwards_c_copies_x_stops(remote):
         assert not os.path.exists(server.runtime_file) if server.runtime_file.startswith("/") else True
 
 
+async def copy_running(app, pilot) -> str:
+    """Connected, the running server listed, `c` pressed: the URL it copied."""
+    await connected(app)
+    await until(lambda: servers(app), what="the running server")
+    await pilot.press("c")
+    await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
+    return app.clipboard
+
+
 @pytest.fixture
 def jupyter(remote):
     server = start_jupyter(remote.runtime_dir, remote.home / "nb")
@@ -199,11 +208,7 @@ async def test_f_twice_then_c_keeps_the_local_port_of_the_first_forward(remote, 
     """Unbinding and binding again must not break a URL the user already pasted."""
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(app)
-        await until(lambda: servers(app), what="the running server")
-        await pilot.press("c")
-        await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
-        first_url = app.clipboard
+        first_url = await copy_running(app, pilot)
         local = forward_ports(app)[jupyter.port]
         await pilot.press("f")  # unbind
         await until(lambda: not forward_ports(app), what="the forward unbound")
@@ -218,11 +223,8 @@ async def test_a_forward_whose_server_stopped_elsewhere_stays_a_row_until_f_clos
     shown as a row of its own instead of held out of sight, and f closes it."""
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
-        await connected(app)
-        await until(lambda: servers(app), what="the running server")
-        await pilot.press("c")
-        await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
-        url, local = app.clipboard, forward_ports(app)[jupyter.port]
+        url = await copy_running(app, pilot)
+        local = forward_ports(app)[jupyter.port]
 
         jupyter.stop()
         await until(lambda: record(app, "testhost").gone_forwards, what="the forward of a gone server")
