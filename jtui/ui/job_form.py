@@ -31,6 +31,8 @@ class JobForm(ModalScreen[JobRequest | None]):
     JobForm > Vertical { width: 64; height: auto; border: round $accent; background: $surface; padding: 1 2; }
     JobForm Grid { grid-size: 2; grid-columns: 12 1fr; grid-rows: 1; grid-gutter: 0 1; height: auto; }
     JobForm Input { border: none; height: 1; padding: 0 1; }
+    /* Textual's Input:focus brings back its tall border, which a one-line row has no room for. */
+    JobForm Input:focus { border: none; background: $boost; }
     JobForm Label { height: 1; }
     JobForm #form-error { color: $error; height: auto; }
     JobForm #form-help { color: $text-muted; margin-top: 1; }

@@ -1,0 +1,26 @@
+"""The Slurm job form on screen: what the user types must stay visible (no cluster needed)."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from jtui.core.schedulers.slurm import JobRequest
+from jtui.ui.job_form import JobForm
+from tests.ui_helpers import offline_app, until
+
+
+async def test_the_focused_field_shows_what_is_typed():
+    """A focused Input took Textual's tall border in a one-line row: its text was drawn nowhere."""
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()  # the host screen up, as when `s` opens the form
+        await app.push_screen(JobForm("hpc", JobRequest(partition="debug")))
+        await until(lambda: isinstance(app.screen, JobForm), what="the job form")
+        for field, typed in (("time", "0:20:00"), ("mem", "16G"), ("gres", "gpu:1")):
+            box = app.screen.query_one(f"#job-{field}", Input)
+            box.focus()
+            await pilot.press(*typed)
+            await pilot.pause()
+            assert box.has_focus and box.value == typed
+            assert box.content_region.height == 1, f"{field}: no room left for the text"
+            assert typed in "".join(s.text for s in box.render_line(0)), field
