@@ -258,6 +258,16 @@ async def test_password_login_leaves_no_password_in_any_file(password_user, jtui
 TOKEN = "3f9c1e0b7a4d2c68e5b1f0a9d8c7b6a5e4d3c2b1a0f9e8d7"
 
 
+def test_a_server_logs_tail_is_shown_without_its_token():
+    """Jupyter prints its URLs, token included, at start: the tail a failed start shows must not."""
+    from jtui.core.jupyter import StartError
+
+    tail = f"[I ServerApp] Jupyter Server 2.21 is running at:\n    http://127.0.0.1:8888/?token={TOKEN}\n[C] boom"
+    error = StartError("it stopped", tail, log_path="~/.local/state/jtui/jupyter-1.log")
+    assert TOKEN not in str(error) and TOKEN not in error.log_tail
+    assert "http://127.0.0.1:8888/?token=***" in str(error) and "[C] boom" in str(error)
+
+
 @pytest.mark.parametrize(
     "text",
     [

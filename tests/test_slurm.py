@@ -163,12 +163,13 @@ async def test_a_job_killed_by_its_time_limit_leaves_with_its_reason(login):
     session, rec = await session_on(sshd)
     try:
         job = await session.submit_job(JobRequest(time="1"))
-        await asyncio.wait_for(session.wait_job(job), 90)
+        started = await asyncio.wait_for(session.wait_job(job), 90)
         # Slurm checks limits about every 30 s: the job ends 60-100 s after it started.
         await rec.wait(lambda: any("reached its time limit" in n for n in rec.notices), 180)
         notice = next(n for n in rec.notices if "reached its time limit" in n)
         assert f"Job {job} on cn1 reached its time limit (00:01:00)" in notice
         assert "Last lines of its output" in notice and "ServerApp" in notice  # Jupyter's own log
+        assert started.server.token not in notice  # Jupyter printed its URLs, token included
         assert any("reaches its time limit in 1 min" in n for n in rec.notices), "warned before the end"
     finally:
         await session.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import asyncssh
 
 from jtui.core.http import HttpError, request
+from jtui.core.logs import scrub
 from jtui.core.model import JupyterServer
 from jtui.core.remote import Remote, script_source
 from jtui.core.runtime_files import RUNTIME_NAME, RuntimeFileError, parse_runtime_text
@@ -50,7 +51,7 @@ class StartError(RuntimeError):
         not_installed: bool = False,
     ) -> None:
         self.reason = reason
-        self.log_tail = log_tail
+        self.log_tail = log_tail = scrub(log_tail)  # shown and printed: a server's log carries its token
         self.hint = hint
         self.log_path = log_path
         self.pid = pid  # the process jtui launched, 0 when nothing was launched

@@ -351,6 +351,7 @@ class HostSession:
             asyncio.get_running_loop().create_task(self._say_ended(ended))
 
     async def _say_ended(self, job_ids: list[str]) -> None:
+        from jtui.core.logs import scrub
         from jtui.core.schedulers.slurm_text import ended_reason
 
         for job_id in job_ids:
@@ -360,7 +361,7 @@ class HostSession:
                 log.info("%s: cannot ask how job %s ended: %s", self.alias, job_id, exc)
                 continue
             if ended is not None:
-                tail = "\n".join(ended.tail.rstrip().splitlines()[-8:])
+                tail = scrub("\n".join(ended.tail.rstrip().splitlines()[-8:]))  # Jupyter prints its token
                 self._notice(ended_reason(ended) + (f"\n\nLast lines of its output:\n{tail}" if tail else ""), True)
 
     # -- Jupyter ---------------------------------------------------------------
