@@ -1,10 +1,10 @@
-"""HostRecord's rows for forwards whose server is gone: pure data, no network."""
+"""HostRecord's rows for forwards and jobs that are gone: pure data, no network."""
 
 from __future__ import annotations
 
 from jtui.core.forwards import Forward
-from jtui.core.model import HostStatus, JupyterServer, Sample
-from jtui.ui.state import HostRecord, with_sample, with_selected_port
+from jtui.core.model import HostStatus, Job, JupyterServer, Sample, Scheduler
+from jtui.ui.state import HostRecord, with_job_gone, with_sample, with_selected_port
 
 SERVER = JupyterServer(port=8888, pid=10, url="http://127.0.0.1:8888/")
 OTHER = JupyterServer(port=8890, pid=11, url="http://127.0.0.1:8890/")
@@ -31,3 +31,22 @@ def test_the_cursor_on_a_gone_row_selects_nothing_to_copy_or_stop():
     assert beside.selected_gone == FORWARD and beside.selected_server is None and beside.selected_item is None
     assert with_selected_port(beside, 8890).selected_server == OTHER
     assert with_selected_port(beside, 8890).selected_gone is None
+
+
+def test_a_job_jtui_saw_end_leaves_at_once_though_the_last_squeue_still_lists_it():
+    """After x on a job: squeue is polled every 10 s, and its last answer says RUNNING, no server
+    (the server row went): the job showed again as "Jupyter starting" until the next poll."""
+    server = JupyterServer(port=35809, pid=20, url="http://10.0.0.5:35809/", job_id="2", hostname="10.0.0.5")
+    running = Scheduler("slurm", jobs=(Job("2", "jtui-jupyter", "RUNNING", node="cn1", jtui=True),))
+    before = HostRecord("hpc", HostStatus("hpc"), sample=Sample(time=1.0, servers=(server,), scheduler=running))
+    assert before.servers == (server,) and before.jobs == ()
+
+    cancelled = with_job_gone(before, "2")
+    assert cancelled.servers == () and cancelled.jobs == ()
+    polled_before_it_ended = with_sample(cancelled, Sample(time=2.0, scheduler=running))
+    assert polled_before_it_ended.jobs == ()
+    gone = with_sample(polled_before_it_ended, Sample(time=3.0, scheduler=Scheduler("slurm")))
+    assert gone.ended == frozenset()
+
+    scancel_failed = with_job_gone(with_sample(before, Sample(time=2.0, scheduler=running)), "2", ended=False)
+    assert [j.job_id for j in scancel_failed.jobs] == ["2"]  # it may well run on: still a row

@@ -118,7 +118,7 @@ class JobActions:
             try:
                 await session.cancel_job(job_id)
             except CancelError as exc:
-                return JobGone(alias, job_id, f"scancel {job_id}: {exc}", True)
+                return JobGone(alias, job_id, f"scancel {job_id}: {exc}", True, ended=False)
             return JobGone(alias, job_id, f"Job {job_id} cancelled (scancel).")
 
         def answered(yes: bool | None) -> None:
@@ -137,6 +137,6 @@ class JobActions:
                 worker.cancel()
 
     def on_job_gone(self, message: JobGone) -> None:
-        self._change(message.alias, state.with_job_gone, message.job_id)
+        self._change(message.alias, state.with_job_gone, message.job_id, message.ended)
         if message.text:
             self.notify(message.text, title=message.alias, severity="error" if message.error else "information")

@@ -146,12 +146,13 @@ class JobSubmitted(Message):
 
 @dataclass
 class JobGone(Message):
-    """A job cancelled by the user, or ended before its server answered."""
+    """A job cancelled by the user, or ended before its server answered (or a scancel that failed)."""
 
     alias: str
     job_id: str
     text: str
     error: bool = False
+    ended: bool = True  # False: scancel failed, the job may well still run
 
 
 @dataclass

@@ -52,13 +52,16 @@ class HostRecord:
     selected_kernel: str | None = None  # the kernel id under the cursor in the kernel table
     hub: HubState | None = None  # the user's servers on the host's JupyterHub, when there is one
     submitted: tuple[Job, ...] = ()  # jobs jtui just submitted, until the scheduler lists them
+    ended: frozenset[str] = frozenset()  # jobs jtui saw end (cancelled), until the scheduler stops listing them
 
     @property
     def servers(self) -> tuple[JupyterServer, ...]:
-        """What the server table lists: the last sample's, plus those jtui just started, minus those it stopped."""
+        """What the server table lists: the last sample's, plus those jtui just started, minus those it stopped
+        (or whose job it saw end)."""
         listed = [s for s in (self.sample.servers if self.sample else ()) if _key(s) not in self.stopped]
         keys = {_key(s) for s in listed}
-        return tuple(listed + [s for s, _ in self.started if _key(s) not in keys])
+        servers = listed + [s for s, _ in self.started if _key(s) not in keys]
+        return tuple(s for s in servers if not (s.job_id and s.job_id in self.ended))
 
     @property
     def forward_ports(self) -> dict[int, int]:
@@ -98,7 +101,7 @@ class HostRecord:
         started = {s.job_id for s in self.servers if s.job_id}
         ids = {j.job_id for j in listed}
         rows = listed + [j for j in self.submitted if j.job_id not in ids]
-        return tuple(j for j in rows if j.job_id not in started)
+        return tuple(j for j in rows if j.job_id not in started and j.job_id not in self.ended)
 
     @property
     def selected_job(self) -> Job | None:
@@ -177,7 +180,7 @@ def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     submitted = tuple(j for j in record.submitted if j.job_id not in listed)
     return replace(
         record, sample=sample, cpu_history=cpu, mem_history=mem, stale=False,
-        started=started, stopped=record.stopped & seen, submitted=submitted,
+        started=started, stopped=record.stopped & seen, submitted=submitted, ended=record.ended & listed,
     )
 
 
@@ -194,9 +197,11 @@ def with_submitted(record: HostRecord, job: Job) -> HostRecord:
     return replace(record, submitted=submitted, selected_port=job_row_key(job))
 
 
-def with_job_gone(record: HostRecord, job_id: str) -> HostRecord:
-    """A job cancelled, or ended before its server answered: its row goes (the notice says why)."""
-    return replace(record, submitted=tuple(j for j in record.submitted if j.job_id != job_id), activity="")
+def with_job_gone(record: HostRecord, job_id: str, ended: bool = True) -> HostRecord:
+    """A job cancelled, or ended before its server answered: its rows go at once (the notice says
+    why), though the scheduler's last answer, up to one poll old, still lists it as running."""
+    submitted = tuple(j for j in record.submitted if j.job_id != job_id)
+    return replace(record, submitted=submitted, activity="", ended=(record.ended | {job_id}) if ended else record.ended)
 
 
 def with_stopped(record: HostRecord, server: JupyterServer) -> HostRecord:
