@@ -203,3 +203,7 @@ def test_jtui_open_says_when_the_link_cannot_come_back_without_a_login():
                           (HostState.NEEDS_INPUT, "needs a passphrase or password: press enter to log in")):
         narrator.session_status(HostStatus("gpu", state, reason))
     assert said[-1] == "needs a passphrase or password: the forward stays down until the command runs again"
+    narrator.session_status(HostStatus("gpu", HostState.RECONNECTING, "connection lost"))
+    narrator.session_status(HostStatus("gpu", HostState.NEEDS_INPUT,
+                                       "unknown host key ssh-ed25519 SHA256:abc: press enter to review it"))
+    assert said[-1] == "unknown host key ssh-ed25519 SHA256:abc: the forward stays down until the command runs again"

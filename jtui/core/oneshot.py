@@ -42,8 +42,8 @@ class _Narrator:
         elif status.state == HostState.FAILED and before.state in (HostState.RECONNECTING, HostState.FAILED):
             self.say(f"still down: {status.reason}; retrying")
         elif status.state == HostState.NEEDS_INPUT:
-            # ("press enter" is the screen's way on; a command has none)
-            self.say(f"{status.reason.split(':')[0]}: the forward stays down until the command runs again")
+            why = status.reason.split(": press enter")[0]  # the screen's way on; a command has no enter key
+            self.say(f"{why}: the forward stays down until the command runs again")
         elif status.state == HostState.CONNECTED and before.state in (HostState.RECONNECTING, HostState.FAILED):
             ports = ", ".join(f"localhost:{f.local_port}" for f in self.forwards) or "no forward"
             self.say(f"reconnected; {ports} answers again")
