@@ -36,7 +36,7 @@ def test_the_cursor_on_a_gone_row_selects_nothing_to_copy_or_stop():
 def test_a_job_jtui_saw_end_leaves_at_once_though_the_last_squeue_still_lists_it():
     """After x on a job: squeue is polled every 10 s, and its last answer says RUNNING, no server
     (the server row went): the job showed again as "Jupyter starting" until the next poll."""
-    server = JupyterServer(port=35809, pid=20, url="http://10.0.0.5:35809/", job_id="2", hostname="10.0.0.5")
+    server = JupyterServer(port=35809, pid=20, url="http://cn1:35809/", job_id="2", hostname="cn1")
     running = Scheduler("slurm", jobs=(Job("2", "jtui-jupyter", "RUNNING", node="cn1", jtui=True),))
     before = HostRecord("hpc", HostStatus("hpc"), sample=Sample(time=1.0, servers=(server,), scheduler=running))
     assert before.servers == (server,) and before.jobs == ()

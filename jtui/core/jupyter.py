@@ -51,7 +51,8 @@ class StartError(RuntimeError):
         not_installed: bool = False,
     ) -> None:
         self.reason = reason
-        self.log_tail = log_tail = scrub(log_tail)  # shown and printed: a server's log carries its token
+        log_tail = scrub(log_tail)  # shown and printed: a server's log carries its token
+        self.log_tail = log_tail
         self.hint = hint
         self.log_path = log_path
         self.pid = pid  # the process jtui launched, 0 when nothing was launched
