@@ -114,7 +114,7 @@ def password_user(fresh_sshd):
         fresh_sshd.write_configs()
         fresh_sshd.start()
         config = fresh_sshd.root / "pw.conf"
-        text = fresh_sshd.client_config("pwhost").replace(f"User {fresh_sshd.user}", f"User {name}")
+        text = fresh_sshd.client_config("pwhost", batch=False).replace(f"User {fresh_sshd.user}", f"User {name}")
         text = text.replace(f"IdentityFile {fresh_sshd.client_key}", "IdentityFile /nonexistent/key")
         config.write_text(text)
         yield str(config), password

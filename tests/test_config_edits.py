@@ -89,7 +89,7 @@ async def test_a_read_that_a_reload_overtook_is_read_again(tmp_path, monkeypatch
 
     monkeypatch.setattr(dial, "resolve_host", slow_first_read)
     dialer = dial.Dialer("lab", [str(config)])
-    resolving = asyncio.ensure_future(dialer._resolve())
+    resolving = asyncio.ensure_future(dialer.resolve())
     await asyncio.to_thread(reading.wait, 10)
     config.write_text("Host lab\n  HostName new.example\n")
     dialer.reconfigure([str(config)], None)

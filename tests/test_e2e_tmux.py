@@ -148,7 +148,7 @@ def test_jtui_status_asks_for_a_passphrase_on_the_terminal_as_ssh_does(tmux, jtu
     with open(sshd.authorized_keys, "a") as f:
         f.write(keygen(key, "locked", passphrase) + "\n")
     config = tmp_path / "locked.conf"
-    config.write_text(sshd.client_config("locked").replace(str(sshd.client_key), str(key)))
+    config.write_text(sshd.client_config("locked", batch=False).replace(str(sshd.client_key), str(key)))
     status = [sys.executable, "-m", "jtui", "status", "locked", "--config", str(config)]
     tmux.start(["sh", "-c", f"{shlex.join(status)}; echo exit=$?"], env)
 
@@ -173,3 +173,10 @@ def test_jtui_status_asks_for_a_passphrase_on_the_terminal_as_ssh_does(tmux, jtu
     no_terminal = subprocess.run(status, capture_output=True, text=True, timeout=60, start_new_session=True,
                                  env={**os.environ, **env})
     assert no_terminal.returncode == 1 and "there is no terminal to ask on" in no_terminal.stderr
+
+    # BatchMode yes in the config: asked nothing at a terminal either, as ssh would not ask
+    config.write_text(sshd.client_config("locked").replace(str(sshd.client_key), str(key)))
+    tmux.run("respawn-pane", "-k", "-t", "main", f"env {command}; echo exit=$?; sleep 600")
+    screen = tmux.wait_for(lambda s: "exit=" in s, what="the run under BatchMode yes")
+    assert "Passphrase for" not in screen and "exit=1" in screen
+    assert "the SSH config says BatchMode yes" in screen

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from jtui.core.resolve import DEFAULT_KEEPALIVE_INTERVAL
+
 ROOT = Path(__file__).resolve().parents[1]
 PW_HOME = pwd.getpwuid(os.getuid()).pw_dir
 LOCAL_USER = getpass.getuser()
@@ -182,6 +184,21 @@ CASES = [
                 ServerAliveInterval 30
             """),
         ["gw.example", "app.example", "db.example", "skip", "keep"],
+    ),
+    Case(
+        "batch-mode",
+        cfg("""
+            Host script-box
+                BatchMode yes  # cron runs this one
+            Host person-box
+                BatchMode no
+            Host truthy-box
+                BatchMode True
+            Host *
+                BatchMode yes
+            Host other-box
+            """),
+        ["script-box", "person-box", "truthy-box", "other-box"],
     ),
     Case(
         "match-host-after-hostname",
@@ -664,6 +681,7 @@ def compare(row: dict, ssh: dict[str, list[str]], home: str) -> dict[str, tuple]
         "port": str(row["port"]),
         "proxyjump": row["proxyjump"],
         "serveralivecountmax": str(row["keepalive_count"]),
+        "batchmode": "yes" if row["batch_mode"] else "no",
         "userknownhostsfile": [_normal_path(p, home) for p in row["known_hosts"]],
         "identityfile": [_normal_path(p, home) for p in row["identity_files"]],
     }
@@ -673,6 +691,7 @@ def compare(row: dict, ssh: dict[str, list[str]], home: str) -> dict[str, tuple]
         "port": ssh["port"][0],
         "proxyjump": ssh.get("proxyjump", [None])[0],
         "serveralivecountmax": ssh["serveralivecountmax"][0],
+        "batchmode": ssh["batchmode"][0],
         "userknownhostsfile": [
             _normal_path(p, home) for p in ssh["userknownhostsfile"][0].split() if p != "none"
         ],
@@ -686,9 +705,13 @@ def compare(row: dict, ssh: dict[str, list[str]], home: str) -> dict[str, tuple]
     if ssh["connecttimeout"][0] != "none":
         ours["connecttimeout"] = row["connect_timeout"]
         theirs["connecttimeout"] = float(ssh["connecttimeout"][0])
-    if ssh["serveraliveinterval"][0] != "0":
+    interval = ssh["serveraliveinterval"][0]
+    implied = ssh["batchmode"][0] == "yes" and interval == "300"
+    if implied and row["keepalive_interval"] == DEFAULT_KEEPALIVE_INTERVAL:
+        interval = "0"  # OpenSSH's own default under BatchMode, not one the config set: jtui keeps its own
+    if interval != "0":
         ours["serveraliveinterval"] = row["keepalive_interval"]
-        theirs["serveraliveinterval"] = float(ssh["serveraliveinterval"][0])
+        theirs["serveraliveinterval"] = float(interval)
     if row["error"]:
         ours["error"], theirs["error"] = row["error"], None
     return {k: (ours[k], theirs.get(k)) for k in ours if ours[k] != theirs.get(k)}

@@ -176,7 +176,7 @@ class Dialer:
         self._resolved = None
         self.generation += 1
 
-    async def _resolve(self) -> ResolvedHost:
+    async def resolve(self) -> ResolvedHost:
         """The alias resolved, read in a thread; a read that a reload overtook is read again."""
         while self._resolved is None:
             generation = self.generation
@@ -191,7 +191,7 @@ class Dialer:
         Raises BrokenConfig, NeedsInput, Cancelled, HostKeyRejected, or what
         asyncssh and the network raise (see `failure`).
         """
-        target = await self._resolve()
+        target = await self.resolve()
         if target.error:
             raise BrokenConfig(target.error)
         await self.close_jumps()

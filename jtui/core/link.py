@@ -106,10 +106,12 @@ class Link:
             return False
 
     async def connect_once(self) -> None:
-        """One attempt, asking only through the dialer's prompter (a terminal's; none in a script):
+        """One attempt, asking only through the dialer's prompter (a terminal's; none in a script or under
+        BatchMode yes):
         ConnectFailed with the reason a person understands. An unknown host key is never accepted."""
         self._set(HostState.CONNECTING)
-        self._asks_always = self.dialer.prompter is not None
+        batch_mode = (await self.dialer.resolve()).batch_mode
+        self._asks_always = self.dialer.prompter is not None and not batch_mode
         interactive = self._asks_always
         try:
             self.conn, self._client = await self.dialer.dial(interactive=interactive)
@@ -133,8 +135,12 @@ class Link:
             failure = self.dialer.failure(exc, interactive=interactive)
             reason = failure.reason
             if failure.needs_input:
-                reason = ("needs a passphrase or password, and there is no terminal to ask on: "
-                          "run it in a terminal, use the TUI, or load the key into ssh-agent")
+                if batch_mode:
+                    reason = ("needs a passphrase or password, and the SSH config says BatchMode yes (ask nothing): "
+                              "load the key into ssh-agent, or use the TUI")
+                else:
+                    reason = ("needs a passphrase or password, and there is no terminal to ask on: "
+                              "run it in a terminal, use the TUI, or load the key into ssh-agent")
             self._set(HostState.FAILED, reason)
             raise ConnectFailed(reason) from None
         self._up_once.set()

@@ -40,6 +40,7 @@ class ResolvedHost:
     keepalive_interval: float = DEFAULT_KEEPALIVE_INTERVAL
     keepalive_count: int = DEFAULT_KEEPALIVE_COUNT
     ciphers: str | None = None
+    batch_mode: bool = False  # BatchMode yes: `jtui status` and `jtui open` ask nothing, as ssh would not
     error: str | None = None
 
     @property
@@ -112,7 +113,7 @@ def check_asyncssh_internals() -> None:
         name
         for owner, name in (
             (SSHConfig, "_handlers"), (SSHConfig, "_no_split"), (SSHConfig, "_match_val"),
-            (SSHConfig, "_error"), (SSHConfig, "parse"), (SSHConfig, "load"), (SSHConfig, "has_match_final"),
+            (SSHConfig, "_error"), (SSHConfig, "_set_bool"), (SSHConfig, "parse"), (SSHConfig, "load"), (SSHConfig, "has_match_final"),
             (SSHClientConfig, "_match_host"),
         )
         if not hasattr(owner, name)
@@ -146,11 +147,13 @@ def _openssh_config_class():
     - an Include loop recursed until RecursionError: OpenSSH stops at 16 levels;
     - `Match host`/`originalhost` were case-sensitive;
     - the host name was kept as written: ssh connects to it lower-cased and
-      writes it so to known_hosts, where asyncssh compares case-sensitively.
+      writes it so to known_hosts, where asyncssh compares case-sensitively;
+    - BatchMode was ignored: ssh then asks for nothing, and neither does the
+      command line (a script run from a terminal must not stop at a prompt).
     Everything else (what each keyword means, first value wins, Match,
     tokens) stays asyncssh's.
     """
-    from asyncssh.config import SSHClientConfig
+    from asyncssh.config import SSHClientConfig, SSHConfig
     from asyncssh.pattern import WildcardPattern
 
     from jtui.core.hostsfile import MAX_INCLUDE_DEPTH, resolve_include
@@ -214,6 +217,7 @@ def _openssh_config_class():
         **handlers,
         "host": ("Host", _without_comment(OpenSSHClientConfig._match_host)),
         "include": ("Include", _without_comment(OpenSSHClientConfig._include)),
+        "batchmode": ("BatchMode", _without_comment(SSHConfig._set_bool)),
     }
     return OpenSSHClientConfig
 
@@ -325,6 +329,7 @@ def resolve_host(alias: str, config_files: list[str], blocked: str | None = None
         keepalive_interval=float(interval),
         keepalive_count=int(count),
         ciphers=config.get("Ciphers"),
+        batch_mode=bool(config.get("BatchMode")),
     )
 
 

@@ -200,7 +200,8 @@ LogLevel VERBOSE
         return (f"SetEnv JTUI_TEST_MARK={self.marker} HOME={self.home} PATH={self.remote_env_path()} "
                 f"JUPYTER_RUNTIME_DIR={self.runtime_dir}{more}")
 
-    def client_config(self, alias: str, **extra: str) -> str:
+    def client_config(self, alias: str, batch: bool = True, **extra: str) -> str:
+        """A Host entry reaching this server; `batch` False leaves out BatchMode yes (a person's config: ssh asks)."""
         lines = [
             f"Host {alias}",
             "  HostName 127.0.0.1",
@@ -209,8 +210,9 @@ LogLevel VERBOSE
             f"  IdentityFile {self.client_key}",
             "  IdentitiesOnly yes",
             f"  UserKnownHostsFile {self.known_hosts}",
-            "  BatchMode yes",
         ]
+        if batch:
+            lines.append("  BatchMode yes")
         lines += [f"  {key} {value}" for key, value in extra.items()]
         return "\n".join(lines) + "\n"
 
