@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,12 +31,14 @@ class ScriptedPrompter:
     def __init__(self, answers):
         self.answers = list(answers)
         self.asked: list[tuple[str, bool]] = []
+        self.confirmed: list[str] = []  # fingerprints of the host keys it was shown (and refused)
 
     async def ask(self, alias, prompt, echo):
         self.asked.append((prompt, echo))
         return self.answers.pop(0) if self.answers else None
 
     async def confirm_host_key(self, alias, problem):
+        self.confirmed.append(problem.fingerprint)
         return False
 
 
@@ -159,6 +162,28 @@ async def test_connected_once_asking_on_a_terminal_a_reconnect_asks_there_again(
         await rec.wait(lambda: rec.state == HostState.CONNECTED, timeout=60)
         assert len(session.dialer.prompter.asked) == 2 and "Password" in session.dialer.prompter.asked[1][0]
         assert (await session.conn.run("id -un")).stdout.strip().startswith("jtpw")
+    finally:
+        await session.close()
+
+
+async def test_a_reconnect_of_jtui_open_meeting_an_unknown_host_key_waits_and_says_which(fresh_sshd, tmp_path):
+    """The command line accepts no key: nobody is asked, nothing says "refused by you", and the link
+    waits with the key's fingerprint (the narrator then says the forward stays down)."""
+    config = tmp_path / "asks.conf"
+    config.write_text(fresh_sshd.client_config("testhost", batch=False))  # a person's: ssh would ask
+    session, rec = session_for(str(config), "testhost")
+    prompter = ScriptedPrompter([])
+    session.dialer.prompter = prompter  # what TerminalPrompter is to jtui open
+    try:
+        await session.connect_once()
+        session.keep_up()
+        Path(fresh_sshd.known_hosts).write_text("")  # the host key is unknown from now on
+        for pid in fresh_sshd.connection_pids():
+            os.kill(pid, signal.SIGKILL)
+        await rec.wait(lambda: rec.state == HostState.NEEDS_INPUT, timeout=60)
+        reason = rec.statuses[-1].reason
+        assert reason.startswith("unknown host key") and "SHA256:" in reason and "refused" not in reason
+        assert prompter.confirmed == []
     finally:
         await session.close()
 

@@ -235,8 +235,12 @@ class Link:
         return None
 
     async def _host_key(self, problem, interactive: bool) -> float:
-        """An untrusted key: ask about an unknown one when the user is there; refuse a changed one."""
-        if problem.kind == UNKNOWN and interactive and self.dialer.prompter is not None:
+        """An untrusted key: ask about an unknown one when the user is there; refuse a changed one.
+
+        A terminal's prompter (jtui open) is never asked: the command line
+        accepts no key, so its link waits, saying which key it met.
+        """
+        if problem.kind == UNKNOWN and interactive and self.dialer.prompter is not None and not self._asks_always:
             if await self.dialer.accept_host_key(problem):
                 return 0  # accepted: dial again at once
             self._interactive = False
