@@ -138,7 +138,7 @@ async def _open(args, inventory) -> int:
     from jtui.core.handoff import no_browser_reason, open_in_browser
     from jtui.core.jupyter import StartError
     from jtui.core.link import ConnectFailed
-    from jtui.core.oneshot import OneShotError, open_server, open_service
+    from jtui.core.oneshot import OneShotError, open_server, open_service, watch_far_end
     from jtui.core.services import describe
     from jtui.core.urls import laptop_hint, url_note
 
@@ -169,6 +169,7 @@ async def _open(args, inventory) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = None
     try:
         if args.service:
             say(f"forwarding {describe(opened.server)} (pid {opened.server.pid or '?'})")
@@ -201,9 +202,13 @@ async def _open(args, inventory) -> int:
         else:
             what += " keeps running afterwards"
         say(f"forwarding until Ctrl-C (reconnecting if the link drops); {what}")
+        name = (opened.server.kind or "the service") if args.service else "Jupyter"
+        watch = asyncio.create_task(watch_far_end(opened.session, opened.forward, name, say, inventory.settings.refresh))
         await stop.wait()
         return 0
     finally:
+        if watch is not None:
+            watch.cancel()
         await opened.session.close()
 
 

@@ -166,6 +166,36 @@ def test_open_heals_when_its_connection_is_killed(fresh_sshd):
         jupyter.stop()
 
 
+def test_open_says_when_its_server_stops_and_when_one_answers_again(fresh_sshd, isolated_dirs):
+    """File > Shut Down in JupyterLab (here: the server stopped): jtui open says so instead of leaving the
+    browser with a dead URL and no reason; the forward stays, and a server on that port answers at the URL."""
+    (isolated_dirs / "config" / "jtui").mkdir()
+    (isolated_dirs / "config" / "jtui" / "config.toml").write_text("refresh = 0.5\n")
+    jupyter = start_jupyter(fresh_sshd.runtime_dir, fresh_sshd.home / "stops")
+    command = OpenCommand("testhost", "--config", str(fresh_sshd.config_file))
+    again = None
+    try:
+        url = command.url()
+        local = int(url.split(":")[2].split("/")[0])
+        assert api_status(url) == 200
+        jupyter.stop()
+        wait_until(lambda: any("stopped" in line for line in command.said), 60, "jtui open to see the server stop")
+        stopped = next(line for line in command.said if "stopped" in line)
+        assert f"Jupyter on remote port {jupyter.port} stopped" in stopped and f"localhost:{local} stays bound" in stopped
+        assert {e.address for e in listeners(local)} == {"127.0.0.1"}, "the forward stays"
+
+        again = start_jupyter(fresh_sshd.runtime_dir, fresh_sshd.home / "stops", port=jupyter.port)
+        wait_until(lambda: any("answers again" in line for line in command.said), 60, "jtui open to see it back")
+        assert api_status(url) == 200, "the URL printed before answers"
+        assert command.proc.poll() is None and command.stop() == 0
+    finally:
+        if command.proc.poll() is None:
+            command.proc.kill()
+        jupyter.stop()
+        if again is not None:
+            again.stop()
+
+
 async def test_open_against_a_running_demo_stays_up(tmp_path, monkeypatch):
     """`jtui open demo` with the demo's ssh_config: the demo server must not drop the connection."""
     from jtui.core.demo import start_demo_server

@@ -217,6 +217,44 @@ async def _forwarded(inventory: Inventory, alias: str, port: int | None, say: Sa
         raise
 
 
+async def watch_far_end(session: HostSession, forward: Forward, what: str, say: Say, every: float) -> None:
+    """Say when nothing listens at the forward's far end any more, and when something does again; runs until cancelled.
+
+    A browser through the forward then meets a closed connection with no
+    reason given (`ssh -L` prints "connect failed" on every attempt). The
+    forward stays bound: a server started again on that port answers at the
+    URL already printed. One channel opened and closed per look, no command.
+    """
+    import asyncssh
+
+    listening = True
+    while True:
+        await asyncio.sleep(every)
+        conn = session.conn
+        if conn is None:
+            continue  # the link is down: the narrator says so
+        try:
+            _, writer = await asyncio.wait_for(conn.open_connection(forward.remote_host, forward.remote_port), every)
+        except asyncssh.ChannelOpenError as exc:
+            if exc.code != asyncssh.OPEN_CONNECT_FAILED:
+                continue
+            now = False
+        except (OSError, asyncio.TimeoutError, asyncssh.Error):
+            continue  # the link itself is in trouble: the narrator says so
+        else:
+            writer.close()
+            now = True
+        if now == listening:
+            continue
+        listening = now
+        if listening:
+            say(f"remote port {forward.remote_port} answers again, and so does localhost:{forward.local_port}")
+        else:
+            say(f"{what} on remote port {forward.remote_port} stopped (nothing listens there now); "
+                f"localhost:{forward.local_port} stays bound until Ctrl-C and answers again if a server "
+                "starts on that port")
+
+
 async def _submit_and_wait(session: HostSession, request, say: Say | None, on_job) -> JupyterServer:
     from jtui.core import choices
     from jtui.core.schedulers.slurm import JobRequest, SubmitError
