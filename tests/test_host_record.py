@@ -50,3 +50,12 @@ def test_a_job_jtui_saw_end_leaves_at_once_though_the_last_squeue_still_lists_it
 
     scancel_failed = with_job_gone(with_sample(before, Sample(time=2.0, scheduler=running)), "2", ended=False)
     assert [j.job_id for j in scancel_failed.jobs] == ["2"]  # it may well run on: still a row
+
+
+def test_a_gone_row_says_what_f_does_in_the_widest_wording_that_fits():
+    from jtui.ui.host_detail import gone_note
+
+    assert gone_note(32) == "gone: f closes the forward"
+    assert gone_note(20) == "gone: f closes it"
+    assert gone_note(12) == "gone (f)"  # the narrowest pane: a cut would read "gone: f clos"
+    assert all(len(gone_note(width)) <= width for width in range(8, 40))

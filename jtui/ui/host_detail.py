@@ -52,6 +52,14 @@ def gone_kind(forward) -> str:
 INTERPRETERS = ("python", "node", "ruby", "perl", "java")
 
 
+GONE_NOTES = ("gone: f closes the forward", "gone: f closes it", "gone (f)")
+
+
+def gone_note(width: int) -> str:
+    """What a gone row says, in the widest wording that fits: cut, it would read "gone: f clos"."""
+    return next((note for note in GONE_NOTES if len(note) <= width), GONE_NOTES[-1])
+
+
 def short_command(command: str, home: str, width: int = WHERE_WIDTH) -> str:
     """A command line that fits a cell: the program (the script, for an interpreter) and its arguments."""
     words = command.split()
@@ -359,7 +367,7 @@ class HostDetail(Vertical):
                 Text(str(f.remote_port), style=palette[colors.MUTED]),
                 Text(gone_kind(f), style=palette[colors.MUTED]),
                 "",
-                Text("gone: f closes the forward"[:where], style=palette[colors.WARN]),
+                Text(gone_note(where), style=palette[colors.WARN]),
                 "",
                 Text(f":{f.local_port} ↔", style=palette[colors.WARN]),
             )
