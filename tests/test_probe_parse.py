@@ -277,6 +277,21 @@ def test_reasons_never_carry_the_token():
     assert TOKEN not in str(caught.value)
 
 
+def test_command_lines_shown_carry_no_token():
+    """A Jupyter outside the runtime files (another JUPYTER_RUNTIME_DIR, a container) is listed as a
+    service with its command line: the screen and `jtui status` show it, the token blanked."""
+    command = f"/opt/conda/bin/python -m jupyter lab --no-browser --IdentityProvider.token={TOKEN} --port=9999"
+    sample = parse_line(line_with(
+        listening=[{"port": 9999, "address": "127.0.0.1", "pid": 4242, "command": command}],
+        gpu_processes=[{"pid": 4242, "gpu": 0, "mib": 512, "user": "alice", "command": command}],
+    ))
+    [service] = sample.services
+    [gpu_process] = sample.gpu_processes
+    for shown in (service.command, gpu_process.command):
+        assert TOKEN not in shown and "--IdentityProvider.token=***" in shown and shown.endswith("--port=9999")
+    assert service.kind == "Jupyter"
+
+
 def test_line_cap_is_one_mebibyte():
     assert MAX_LINE == 1 << 20
     fits = line_with(pad="x" * (MAX_LINE - len(line_with(pad=""))))

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from jtui.core.logs import scrub
 from jtui.core.model import GpuProcess, GpuStat, JupyterServer, KernelProcesses, ListeningSocket, Sample, Scheduler
 from jtui.core.schedulers.slurm_text import parse_probe_text
 from jtui.core.services import services_of, with_addresses
@@ -71,6 +72,13 @@ def _integer(data: dict, key: str, lo: int, hi: int) -> int | None:
     if not lo <= value <= hi:
         raise ProbeLineError(f"{key} out of range")
     return value
+
+
+def _command(entry: dict) -> str:
+    """A process's command line, its tokens blanked: `jupyter lab --IdentityProvider.token=...` is
+    shown and printed by `jtui status` as any other, and a token goes nowhere but into a URL."""
+    command = _text(entry.get("command", ""), "command", 1024)
+    return scrub(command) if "token" in command.lower() else command
 
 
 def _text(value: Any, key: str, limit: int = 4096) -> str:
@@ -170,7 +178,7 @@ def _gpu_process(entry: Any) -> GpuProcess:
         gpu=_integer(entry, "gpu", 0, 4095),
         used_mib=_number(entry, "mib", 0.0, 1e9),
         user=_text(entry.get("user", ""), "user", 256),
-        command=_text(entry.get("command", ""), "command", 1024),
+        command=_command(entry),
     )
 
 
@@ -187,7 +195,7 @@ def _listening(entry: Any) -> ListeningSocket:
         port=_required_int(entry, "port", 1, 65535),
         address=address,
         pid=_integer(entry, "pid", 1, 2**31),
-        command=_text(entry.get("command", ""), "command", 1024),
+        command=_command(entry),
         kernel=_text(entry.get("kernel", ""), "kernel", 128),
     )
 
