@@ -6,6 +6,7 @@ import gc
 
 from rich.text import Text
 from textual.app import App
+from textual.geometry import Region
 
 from jtui.ui.idle_gc import MAX_WAIT, QUIET, IdleCollector, full_collection_due
 from jtui.ui.live import LiveTable, LiveText, same_look
@@ -79,6 +80,47 @@ async def test_a_rebuilt_table_is_as_wide_as_its_rows_now():
         table.show_rows([("b", ("b", "1%"))])
         await pilot.pause()
         assert table.columns[table.ordered_columns[0].key].content_width == len("host")
+
+
+async def test_a_cell_that_grows_or_shrinks_in_place_is_drawn_whole_in_a_column_that_fits_it():
+    """Same rows, a cell rewritten (a pane resized, a path shortened to fit): the drawn line shows it all;
+    a column gives room back when the table is wider than its pane, and only then (no jumping columns)."""
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(LiveTable)
+        table.show_rows([("a", ("~/pro…", "100%"))])
+        await pilot.pause()
+        table.show_rows([("a", ("~/projects/thesis", "100%"))])
+        drawn(table)  # the screen draws before DataTable measures, when idle
+        await pilot.pause()
+        assert "~/projects/thesis" in drawn(table)[1]
+
+        table.show_rows([("a", ("~/projects/thesis", "9%"))])
+        await pilot.pause()
+        assert table.columns[table.ordered_columns[1].key].content_width == len("100%"), "it fits: kept"
+
+        table.show_rows([("a", ("~/" + "long/" * 16, "9%"))])  # wider than the pane
+        await pilot.pause()
+        table.show_rows([("a", ("~/p…", "9%"))])
+        drawn(table)
+        await pilot.pause()
+        assert drawn(table)[1].split() == ["~/p…", "9%"]
+        assert table.columns[table.ordered_columns[0].key].content_width == len("host")
+
+
+def drawn(table: LiveTable) -> list[str]:
+    """The table's lines as the screen draws them."""
+    return [strip.text for strip in table.render_lines(Region(0, 0, table.size.width, 3))]
+
+
+async def test_text_from_a_remote_host_is_never_read_as_markup():
+    """A command line like `train.py --tags [/x]` would be a closing tag with nothing to close."""
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(LiveTable)
+        table.show_rows([("a", ("train.py --tags [/x] [bold]", "1%"))])
+        await pilot.pause()
+        assert "train.py --tags [/x] [bold]" in drawn(table)[1]
 
 
 async def test_a_live_text_redraws_when_it_looks_different_and_lays_out_when_its_shape_changes():

@@ -57,6 +57,17 @@ class LiveText(Static):
                 and all(cell_len(line) <= width for line in old_lines + new_lines))
 
 
+def as_text(value: CellType) -> CellType:
+    """A string as plain Text: DataTable reads a str as markup, and these come from remote hosts
+    (a command line with `[/x]` in it would stop the table from drawing)."""
+    return Text(value) if isinstance(value, str) else value
+
+
+def cell_width(value: CellType) -> int:
+    """The cells a table cell's value takes on one line."""
+    return value.cell_len if isinstance(value, Text) else cell_len(str(value))
+
+
 def lines_of(text: str | Text) -> list[str]:
     plain = str(text)
     return plain.split("\n") if plain else []
@@ -76,7 +87,7 @@ class LiveTable(DataTable):
 
     BINDINGS = ROW_KEYS
 
-    _cached_generation = -1
+    _cached_generation: object = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -98,8 +109,9 @@ class LiveTable(DataTable):
         row number (clamped). No RowHighlighted is posted: the caller knows.
         """
         keys = [key for key, _ in rows]
+        rows = [(key, [as_text(cell) for cell in cells]) for key, cells in rows]
         with self.prevent(DataTable.RowHighlighted):
-            if keys != self._shown_keys:
+            if keys != self._shown_keys or self._widths_change(rows):
                 self.clear()
                 for column in self.columns.values():  # clear() keeps the widest cell ever shown
                     if column.auto_width:
@@ -111,17 +123,37 @@ class LiveTable(DataTable):
                 columns = list(self.columns)
                 for key, cells in rows:
                     for column, value in zip(columns, cells):
-                        self.set_cell(key, column, value, update_width=True)
+                        self.set_cell(key, column, value)
             if keys:
                 row = keys.index(cursor_key) if cursor_key in keys else min(self.cursor_row, len(keys) - 1)
                 if row != self.cursor_row:
                     self.move_cursor(row=row)
 
+    def _widths_change(self, rows: Sequence[tuple[str, Sequence[CellType]]]) -> bool:
+        """Whether a column must grow for these rows, or the table no longer fits and a column can shrink.
+
+        Rows written cell by cell keep their columns' widths: DataTable
+        measures updated cells only when idle, after it has drawn and cached
+        the rows with the old widths, and a table whose cells then stay the
+        same never draws them again. Added rows are measured before drawing.
+        A column that fits keeps its width when its cells get shorter, so that
+        the columns after it do not jump left and right with the figures.
+        """
+        columns = [c for c in self.columns.values() if c.auto_width]
+        index = {key: i for i, key in enumerate(self.columns)}
+        wanted = [max([c.label.cell_len, *(cell_width(cells[index[c.key]]) for _, cells in rows)]) for c in columns]
+        if any(w > c.content_width for w, c in zip(wanted, columns)):
+            return True
+        too_wide = sum(c.get_render_width(self) for c in self.columns.values()) > self.size.width
+        return too_wide and any(w < c.content_width for w, c in zip(wanted, columns))
+
     def render_lines(self, crop: Region) -> list[Strip]:
         # DataTable's private parts: looked up by name, so that a Textual
         # that renames them costs memory (tests/test_live_widgets.py says
         # so), not a crash.
-        generation = getattr(self, "_update_count", None)
+        # Column widths are part of it: DataTable measures new cells when idle,
+        # after drawing them, without counting an update.
+        generation = (getattr(self, "_update_count", None), tuple(c.content_width for c in self.columns.values()))
         if generation != self._cached_generation:
             self._cached_generation = generation
             for name in GENERATION_CACHES:
