@@ -183,3 +183,17 @@ def test_unknown_host_key(snap_compare, hosts):
 
 def test_passphrase_prompt(snap_compare, hosts):
     assert snap(snap_compare, hosts, passphrase)
+
+
+async def test_an_80_column_terminal_shows_each_servers_forward_and_age(hosts):
+    """The classic terminal: the host list takes what its names need, and the columns that say
+    whether a server is forwarded and how old it is come before the one a narrow pane cuts."""
+    app = live_app(hosts)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await forwarded(pilot, hosts)
+        table = app.host_screen.detail.servers
+        await until(lambda: ":8890 ↔" in table.render_line(1).text, what="the forward shown at 80 columns")
+        header = table.render_line(0).text.split()
+        assert header[:5] == ["port", "what", "pid", "up", "local"]
+        assert "2h" in table.render_line(1).text.split()
+        assert app.host_screen.host_list.outer_size.width < 34

@@ -9,6 +9,7 @@ import pytest
 
 from jtui.app import build_app
 from jtui.core.model import HostState
+from jtui.ui.host_detail import COLUMNS
 from tests.harness.http import api_status
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sockets import listeners
@@ -232,8 +233,9 @@ async def test_a_forward_whose_server_stopped_elsewhere_stays_a_row_until_f_clos
         table = app.host_screen.detail.servers
         key = str(jupyter.port)
         await until(lambda: key in [row.value for row in table.rows], what="its row")
-        cells = [str(cell) for cell in table.get_row(key)]
-        assert cells[1] == "Jupyter" and cells[3] == "gone: f closes the forward" and cells[5] == f":{local} ↔"
+        cells = dict(zip(COLUMNS, (str(cell) for cell in table.get_row(key))))
+        assert cells["what"] == "Jupyter" and cells["where"] == "gone: f closes the forward"
+        assert cells["local"] == f":{local} ↔"
         assert listeners(local)
         table.focus()
         table.move_cursor(row=table.get_row_index(key))

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60
-COLUMNS = ("port", "what", "pid", "where", "up", "local")
+COLUMNS = ("port", "what", "pid", "up", "local", "where")  # where last, as ps puts COMMAND: a narrow pane cuts it
 WHERE_WIDTH = 32  # characters of a root dir or a command line, at most
-OTHER_COLUMNS = 46  # what the other columns and the cell padding take
+OTHER_COLUMNS = 48  # what the other columns and every cell's padding take, about
 
 
 def port_cell(item, palette: dict[str, Style]) -> Text:
@@ -58,6 +58,13 @@ GONE_NOTES = ("gone: f closes the forward", "gone: f closes it", "gone (f)")
 def gone_note(width: int) -> str:
     """What a gone row says, in the widest wording that fits: cut, it would read "gone: f clos"."""
     return next((note for note in GONE_NOTES if len(note) <= width), GONE_NOTES[-1])
+
+
+def cut(text: str, width: int, style: Style) -> Text:
+    """`text` in `width` cells at most, an ellipsis saying where it was cut."""
+    fitted = Text(text, style=style)
+    fitted.truncate(width, overflow="ellipsis")
+    return fitted
 
 
 def short_command(command: str, home: str, width: int = WHERE_WIDTH) -> str:
@@ -331,15 +338,16 @@ class HostDetail(Vertical):
         gone = record.gone_forwards if record else ()
         keys = ([str(s.port) for s in servers] + [str(job_row_key(j)) for j in jobs] + [str(s.port) for s in services]
                 + [str(f.remote_port) for f in gone])
-        where = max(12, min(WHERE_WIDTH, self.size.width - OTHER_COLUMNS))
+        where = max(8, min(WHERE_WIDTH, self.size.width - OTHER_COLUMNS))
+        wide = self.size.width >= NARROW_PANE  # else the version makes way for the columns after it
         rows = [
             (
                 port_cell(s, palette),
-                f"job {s.job_id} Jupyter" if s.job_id else f"Jupyter {s.version}" if s.version else "Jupyter",
+                f"job {s.job_id} Jupyter" if s.job_id else f"Jupyter {s.version}" if s.version and wide else "Jupyter",
                 str(s.pid),
-                job_where(record.job_of(s), s, palette, where) if s.job_id else short_path(s.root_dir, home)[:where],
                 duration(now - s.started) if s.started else "?",
                 local(s.port),
+                job_where(record.job_of(s), s, palette, where) if s.job_id else cut(short_path(s.root_dir, home), where, Style()),
             )
             for s in servers
         ] + [
@@ -347,9 +355,9 @@ class HostDetail(Vertical):
                 Text("—", style=palette[colors.MUTED]),
                 Text(f"job {j.job_id} {j.state.lower()}", style=palette[colors.ACCENT]),
                 "",
-                job_state_text(j, palette, where),
                 duration(j.elapsed) if j.state == "RUNNING" else "",
                 Text("—", style=palette[colors.MUTED]),
+                job_state_text(j, palette, where),
             )
             for j in jobs
         ] + [
@@ -357,9 +365,9 @@ class HostDetail(Vertical):
                 port_cell(s, palette),
                 Text(s.kind or "…", style=palette[colors.ACCENT] if s.kind else palette[colors.MUTED]),
                 str(s.pid) if s.pid else "?",
-                short_command(s.command, home, where) if s.command else Text("(process not visible)", style=palette[colors.MUTED]),
                 "",
                 local(s.port),
+                short_command(s.command, home, where) if s.command else cut("(process not visible)", where, palette[colors.MUTED]),
             )
             for s in services
         ] + [
@@ -367,9 +375,9 @@ class HostDetail(Vertical):
                 Text(str(f.remote_port), style=palette[colors.MUTED]),
                 Text(gone_kind(f), style=palette[colors.MUTED]),
                 "",
-                Text(gone_note(where), style=palette[colors.WARN]),
                 "",
                 Text(f":{f.local_port} ↔", style=palette[colors.WARN]),
+                Text(gone_note(where), style=palette[colors.WARN]),
             )
             for f in gone
         ]

@@ -69,6 +69,10 @@ def short_reason(reason: str) -> str:
     return word if len(word) <= 9 else word[:8] + "…"
 
 
+WIDEST = 34  # columns: a longer name is cut (with …) rather than squeeze the host's pane
+NARROWEST = 24  # the title, the filter box and a failed host's reason
+
+
 class HostList(Vertical):
     """Host table with a `/` filter, drawn from the screen's records; posts Selected on a new host."""
 
@@ -111,6 +115,17 @@ class HostList(Vertical):
         self.aliases = aliases
         if self._ready:  # else on_mount draws them
             self._fill()
+
+    def fit_width(self, wide: bool) -> None:
+        """In a wide terminal, as wide as the names need (WIDEST at most): the rest goes to the host's pane.
+
+        Sized for every alias, not just the filtered ones, so the panes keep still while a filter is typed.
+        """
+        if not wide:
+            self.styles.width = None  # the stylesheet's narrow rule
+            return
+        frame = self.styles.gutter.width
+        self.styles.width = max(NARROWEST, min(WIDEST, self.table.width_for(self.aliases) + frame))
 
     @property
     def table(self) -> HostTable:

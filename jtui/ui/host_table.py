@@ -273,6 +273,12 @@ class HostTable(ScrollView, can_focus=True):
     def on_blur(self, event: events.Blur) -> None:
         self._restyle()
 
+    def width_for(self, names: list[str]) -> int:
+        """The width that shows every one of `names` whole, with the figures and a scrollbar."""
+        name = max([cell_len(HOST_LABEL), *(cell_len(n) for n in names)])
+        return (MARK_WIDTH + 2 + 2 + name + (LOAD_WIDTH + 2 if self.show_load else 0)
+                + self.styles.scrollbar_size_vertical)
+
     def _columns(self, width: int) -> int:
         """The host column's width: its longest name, less what a narrow list cannot give."""
         others = MARK_WIDTH + 2 + 2 + (LOAD_WIDTH + 2 if self.show_load else 0)

@@ -23,7 +23,8 @@ from jtui.ui.live import LiveTable, LiveText
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
 FLAG = "⚠"
-NAME_WIDTH = 22
+NAME_WIDTH = 22  # a notebook's path, at most
+OTHER_COLUMNS = 48  # what the other columns and every cell's padding take, about
 
 
 def short_size(n: int) -> str:
@@ -41,12 +42,13 @@ def hogging(kernel: Kernel, now: float, idle_minutes: float) -> bool:
     return kernel.gpu_memory_bytes > 0 and idle is not None and idle >= idle_minutes * 60
 
 
-def kernel_row(kernel: Kernel, home: str, now: float, idle_minutes: float, palette) -> tuple:
+def kernel_row(kernel: Kernel, home: str, now: float, idle_minutes: float, palette, width: int = NAME_WIDTH) -> tuple:
+    """The kernel's cells; its notebook's path in `width` cells, cut at the front (the name is at the end)."""
     where = short_path(kernel.path, home) if kernel.path else ("(no notebook)" if kernel.state else "?")
     if kernel.name and kernel.name not in ("python3", "python"):
         where += f" ({kernel.name})"
-    if len(where) > NAME_WIDTH:
-        where = "…" + where[-(NAME_WIDTH - 1):]
+    if len(where) > width:
+        where = "…" + where[-(width - 1):]
     state = Text(kernel.state or "?")
     if hogging(kernel, now, idle_minutes):
         state = Text(f"{kernel.state} {FLAG}", style=palette[colors.WARN] + Style(bold=True))
@@ -87,7 +89,8 @@ class KernelView(Vertical):
         now = time.time()
         table = self.query_one(KernelTable)
         keys = [k.id for k in kernels]
-        rows = [kernel_row(k, home, now, idle_minutes, palette) for k in kernels]
+        width = max(12, min(NAME_WIDTH, self.size.width - OTHER_COLUMNS))
+        rows = [kernel_row(k, home, now, idle_minutes, palette, width) for k in kernels]
         table.show_rows(list(zip(keys, rows)), selected)
         table.display = bool(kernels)
         hogs = sum(hogging(k, now, idle_minutes) for k in kernels)
