@@ -21,7 +21,7 @@ from jtui.ui import colors
 from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
-from jtui.ui.live import LiveTable, LiveText
+from jtui.ui.live import LiveTable, LiveText, room_left
 from jtui.ui.state import HostRecord, job_row_key
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60
 COLUMNS = ("port", "what", "pid", "up", "local", "where")  # where last, as ps puts COMMAND: a narrow pane cuts it
 WHERE_WIDTH = 32  # characters of a root dir or a command line, at most
-OTHER_COLUMNS = 48  # what the other columns and every cell's padding take, about
 
 
 def port_cell(item, palette: dict[str, Style]) -> Text:
@@ -338,49 +337,55 @@ class HostDetail(Vertical):
         gone = record.gone_forwards if record else ()
         keys = ([str(s.port) for s in servers] + [str(job_row_key(j)) for j in jobs] + [str(s.port) for s in services]
                 + [str(f.remote_port) for f in gone])
-        where = max(8, min(WHERE_WIDTH, self.size.width - OTHER_COLUMNS))
         wide = self.size.width >= NARROW_PANE  # else the version makes way for the columns after it
-        rows = [
-            (
-                port_cell(s, palette),
-                f"job {s.job_id} Jupyter" if s.job_id else f"Jupyter {s.version}" if s.version and wide else "Jupyter",
-                str(s.pid),
-                duration(now - s.started) if s.started else "?",
-                local(s.port),
-                job_where(record.job_of(s), s, palette, where) if s.job_id else cut(short_path(s.root_dir, home), where, Style()),
-            )
-            for s in servers
-        ] + [
-            (
-                Text("—", style=palette[colors.MUTED]),
-                Text(f"job {j.job_id} {j.state.lower()}", style=palette[colors.ACCENT]),
-                "",
-                duration(j.elapsed) if j.state == "RUNNING" else "",
-                Text("—", style=palette[colors.MUTED]),
-                job_state_text(j, palette, where),
-            )
-            for j in jobs
-        ] + [
-            (
-                port_cell(s, palette),
-                Text(s.kind or "…", style=palette[colors.ACCENT] if s.kind else palette[colors.MUTED]),
-                str(s.pid) if s.pid else "?",
-                "",
-                local(s.port),
-                short_command(s.command, home, where) if s.command else cut("(process not visible)", where, palette[colors.MUTED]),
-            )
-            for s in services
-        ] + [
-            (
-                Text(str(f.remote_port), style=palette[colors.MUTED]),
-                Text(gone_kind(f), style=palette[colors.MUTED]),
-                "",
-                "",
-                Text(f":{f.local_port} ↔", style=palette[colors.WARN]),
-                Text(gone_note(where), style=palette[colors.WARN]),
-            )
-            for f in gone
-        ]
+
+        def rows_with(where: int) -> list[tuple]:
+            return [
+                (
+                    port_cell(s, palette),
+                    f"job {s.job_id} Jupyter" if s.job_id else f"Jupyter {s.version}" if s.version and wide else "Jupyter",
+                    str(s.pid),
+                    duration(now - s.started) if s.started else "?",
+                    local(s.port),
+                    job_where(record.job_of(s), s, palette, where) if s.job_id else cut(short_path(s.root_dir, home), where, Style()),
+                )
+                for s in servers
+            ] + [
+                (
+                    Text("—", style=palette[colors.MUTED]),
+                    Text(f"job {j.job_id} {j.state.lower()}", style=palette[colors.ACCENT]),
+                    "",
+                    duration(j.elapsed) if j.state == "RUNNING" else "",
+                    Text("—", style=palette[colors.MUTED]),
+                    job_state_text(j, palette, where),
+                )
+                for j in jobs
+            ] + [
+                (
+                    port_cell(s, palette),
+                    Text(s.kind or "…", style=palette[colors.ACCENT] if s.kind else palette[colors.MUTED]),
+                    str(s.pid) if s.pid else "?",
+                    "",
+                    local(s.port),
+                    short_command(s.command, home, where) if s.command else cut("(process not visible)", where, palette[colors.MUTED]),
+                )
+                for s in services
+            ] + [
+                (
+                    Text(str(f.remote_port), style=palette[colors.MUTED]),
+                    Text(gone_kind(f), style=palette[colors.MUTED]),
+                    "",
+                    "",
+                    Text(f":{f.local_port} ↔", style=palette[colors.WARN]),
+                    Text(gone_note(where), style=palette[colors.WARN]),
+                )
+                for f in gone
+            ]
+
+        rows = rows_with(WHERE_WIDTH)
+        where = max(8, min(WHERE_WIDTH, room_left(self.size.width, COLUMNS, rows, COLUMNS.index("where"))))
+        if where < WHERE_WIDTH:
+            rows = rows_with(where)
         wanted = record.selected_port if record else None
         table.show_rows(list(zip(keys, rows)), str(wanted))
         table.display = bool(keys)

@@ -19,12 +19,11 @@ from textual.widgets import DataTable
 from jtui.core.model import Kernel
 from jtui.ui import colors
 from jtui.ui.format import duration, short_path
-from jtui.ui.live import LiveTable, LiveText
+from jtui.ui.live import LiveTable, LiveText, room_left
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
 FLAG = "⚠"
 NAME_WIDTH = 22  # a notebook's path, at most
-OTHER_COLUMNS = 48  # what the other columns and every cell's padding take, about
 
 
 def short_size(n: int) -> str:
@@ -89,8 +88,10 @@ class KernelView(Vertical):
         now = time.time()
         table = self.query_one(KernelTable)
         keys = [k.id for k in kernels]
-        width = max(12, min(NAME_WIDTH, self.size.width - OTHER_COLUMNS))
-        rows = [kernel_row(k, home, now, idle_minutes, palette, width) for k in kernels]
+        rows = [kernel_row(k, home, now, idle_minutes, palette) for k in kernels]
+        width = max(12, min(NAME_WIDTH, room_left(self.size.width, COLUMNS, rows, COLUMNS.index("notebook"))))
+        if width < NAME_WIDTH:
+            rows = [kernel_row(k, home, now, idle_minutes, palette, width) for k in kernels]
         table.show_rows(list(zip(keys, rows)), selected)
         table.display = bool(kernels)
         hogs = sum(hogging(k, now, idle_minutes) for k in kernels)

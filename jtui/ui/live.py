@@ -20,6 +20,8 @@ ROW_KEYS = [
     Binding("k", "cursor_up", "Up", show=False, id="up"),
 ]
 
+CELL_PADDING = 1  # DataTable's default, on each side of every cell
+
 # DataTable's render caches keyed by its update count (Textual 8).
 GENERATION_CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache", "_line_cache")
 
@@ -66,6 +68,15 @@ def as_text(value: CellType) -> CellType:
 def cell_width(value: CellType) -> int:
     """The cells a table cell's value takes on one line."""
     return value.cell_len if isinstance(value, Text) else cell_len(str(value))
+
+
+def room_left(width: int, labels: Sequence[str], rows: Sequence[Sequence[CellType]], flexible: int) -> int:
+    """The cells column `flexible` has in a table `width` wide, once every other column has its widest cell."""
+    used = sum(
+        max([cell_len(label), *(cell_width(row[i]) for row in rows)]) + 2 * CELL_PADDING
+        for i, label in enumerate(labels) if i != flexible
+    )
+    return width - used - 2 * CELL_PADDING
 
 
 def lines_of(text: str | Text) -> list[str]:
