@@ -113,6 +113,31 @@ async def test_each_notebook_with_what_it_costs(box):
         await session.close()
 
 
+async def test_kernels_of_a_server_jtui_does_not_know_are_not_listed_as_services(box, tmp_path):
+    """A Jupyter outside the runtime dirs jtui reads (VS Code's, a container's, another install's) is a
+    service of its own; its kernels' ZMQ ports are not a screenful of "ZMQ" rows next to it."""
+    sshd = box[0]
+    other = start_jupyter(tmp_path / "elsewhere", sshd.home / "elsewhere")
+    try:
+        kernel = open_notebook(other, "far.ipynb")
+        kernel.run("pass")
+        session, rec, _ = await watched(sshd, lambda ks: True)
+        try:
+            def settled() -> bool:
+                sample = rec.samples[-1] if rec.samples else None
+                return (sample is not None and any(v.port == other.port and v.kind == "Jupyter" for v in sample.services)
+                        and all(v.kind for v in sample.services))
+            await rec.wait(settled, 60)
+            await rec.wait(lambda: len(rec.samples) >= 3 and settled(), 60)  # asked, named, sampled again
+            sample = rec.samples[-1]
+            assert not [v for v in sample.services if v.pid == kernel.pid], sample.services
+            assert all(s.kernel == kernel.kernel_id for s in sample.listening if s.pid == kernel.pid)
+        finally:
+            await session.close()
+    finally:
+        other.stop()
+
+
 async def test_interrupt_stops_the_busy_kernel(box):
     sshd, jupyter, nb, _ = box
     session, rec, kernels = await watched(sshd, lambda ks: ks.get("spin.ipynb") and ks["spin.ipynb"].state == "busy")

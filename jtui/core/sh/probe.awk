@@ -115,11 +115,12 @@ function sockets_of_pids(    cmd, l, pid, x, inode) {  # socket inode -> pid, fo
     close(cmd)
 }
 function kernel_port(pid, port,    c, path, l, n) {  # is port one of the ZMQ ports in pid's kernel-ID.json?
-    if (!(pid in KPORTS_READ)) {
+    if (!(pid in KPORTS_READ)) {                 # (any kernel's: one of a server jtui does not know too)
         KPORTS_READ[pid] = 1
         c = slurp(P "/" pid "/cmdline"); gsub(/\000/, "\n", c)
         if (match(c, /[^\n]*kernel-[A-Za-z0-9_.-]+\.json/)) {
             path = substr(c, RSTART, RLENGTH)
+            if (match(path, /kernel-[A-Za-z0-9_.-]+\.json$/)) KFILE[pid] = substr(path, RSTART + 7, RLENGTH - 12)
             while ((getline l < path) > 0)
                 while (match(l, /_port"[ \t]*:[ \t]*[0-9]+/)) {  # one a line, or all on one
                     n = substr(l, RSTART, RLENGTH); sub(/.*[^0-9]/, "", n); KPORT[pid, n + 0] = 1
@@ -338,14 +339,15 @@ BEGIN {
                 if (!scanned) { sockets_of_pids(); scanned = 1 }
                 if (inode in SOCKPID) pid = SOCKPID[inode]
             }
-            if (pid != "" && (pid in OWNER) && kernel_port(pid, LPORT[i])) { state = state " h" inode; continue }
+            if (pid != "" && kernel_port(pid, LPORT[i])) { state = state " h" inode; continue }
+            kid = (pid in OWNER) ? OWNER[pid] : (pid in KFILE) ? KFILE[pid] : ""
             cmd = ""
             state = state " s" inode ":" (pid == "" ? 0 : pid)
             if (pid != "") {
                 cmd = slurp(P "/" pid "/cmdline"); gsub(/[\000\n]+/, " ", cmd); sub(/ +$/, "", cmd)
             }
             s = s sep "{\"port\":" LPORT[i] ",\"address\":" jstr(LADDR[i]) ",\"pid\":" (pid == "" ? "null" : pid) \
-                (pid in OWNER ? ",\"kernel\":" jstr(OWNER[pid]) : "") ",\"command\":" jstr(substr(cmd, 1, 500)) "}"
+                (kid != "" ? ",\"kernel\":" jstr(kid) : "") ",\"command\":" jstr(substr(cmd, 1, 500)) "}"
             sep = ","
         }
         state = state " l" now
