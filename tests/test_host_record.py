@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from jtui.core.forwards import Forward
 from jtui.core.model import HostStatus, Job, JupyterServer, Sample, Scheduler
-from jtui.ui.state import HostRecord, with_job_gone, with_sample, with_selected_port
+from jtui.ui.state import (
+    HostRecord, with_job_gone, with_sample, with_selected_port, with_started, with_submitted,
+)
 
 SERVER = JupyterServer(port=8888, pid=10, url="http://127.0.0.1:8888/")
 OTHER = JupyterServer(port=8890, pid=11, url="http://127.0.0.1:8890/")
@@ -50,6 +52,19 @@ def test_a_job_jtui_saw_end_leaves_at_once_though_the_last_squeue_still_lists_it
 
     scancel_failed = with_job_gone(with_sample(before, Sample(time=2.0, scheduler=running)), "2", ended=False)
     assert [j.job_id for j in scancel_failed.jobs] == ["2"]  # it may well run on: still a row
+
+
+def test_the_job_count_agrees_with_the_rows_before_squeue_is_asked_again():
+    """"your jobs: 0" under a job's row: squeue's last answer predates the submit, or the start."""
+    other = Job("7", "train", "RUNNING", node="cn2")
+    before = HostRecord("hpc", HostStatus("hpc"), sample=Sample(time=1.0, scheduler=Scheduler("slurm", jobs=(other,))))
+    assert before.job_counts == (1, 0)
+    submitted = with_submitted(before, Job("8", "jtui-jupyter", "PENDING", jtui=True))
+    assert submitted.job_counts == (2, 1)
+    server = JupyterServer(port=35809, pid=20, url="http://cn1:35809/", job_id="9", hostname="cn1")
+    started = with_started(submitted, server)
+    assert started.job_counts == (3, 2)
+    assert with_job_gone(started, "8").job_counts == (2, 1)
 
 
 def test_a_gone_row_says_what_f_does_in_the_widest_wording_that_fits():

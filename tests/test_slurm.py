@@ -128,6 +128,33 @@ async def test_submit_pending_running_and_the_copied_url_answers(login):
         await session.close()
 
 
+async def test_a_job_that_starts_is_asked_about_at_once_not_at_the_next_poll(login):
+    """squeue is asked every 10 s; a job of jtui's that starts in between (its output file appears in the
+    jobs dir) is asked about at the next sample, so its row has its node and time left while Jupyter starts."""
+    from jtui.core.probe import Probe
+
+    cluster, sshd = login
+    session, rec = await session_on(sshd)
+    probe = Probe(session.remote, 0.2)
+    probe.variables["sched"] = "100000"  # the regular question once, at the start, and never again here
+    try:
+        samples = probe.samples()
+
+        async def until(found) -> object:
+            async with asyncio.timeout(60):
+                async for sample in samples:
+                    if sample.scheduler is not None and not sample.scheduler.pending and found(sample):
+                        return sample
+
+        await until(lambda sample: True)
+        job = await session.submit_job(JobRequest(partition="debug", time="0:10:00", cpus="1", mem="200M"))
+        seen = await until(lambda sample: (j := sample.scheduler.job(job)) is not None and j.state == "RUNNING")
+        assert seen.scheduler.job(job).node == "cn1"
+    finally:
+        await probe.close()
+        await session.close()
+
+
 async def test_sbatch_refusing_shows_slurms_own_message(login):
     cluster, sshd = login
     session, rec = await session_on(sshd)

@@ -138,8 +138,9 @@ def job_where(job: Job | None, server: JupyterServer, palette: dict[str, Style],
     return text
 
 
-def cluster_text(sched: Scheduler, palette: dict[str, Style]) -> Text:
-    """The cluster at a glance: each partition's idle/total nodes and free/total GPUs, the user's jobs."""
+def cluster_text(sched: Scheduler, palette: dict[str, Style], jobs: tuple[int, int] | None = None) -> Text:
+    """The cluster at a glance: each partition's idle/total nodes and free/total GPUs, the user's jobs
+    (`jobs`: how many, and how many are jtui's Jupyter; else as the scheduler's last answer counts them)."""
     text = Text("Slurm  ", style="bold")
     if sched.error:
         text.append(sched.error, style=palette[colors.ERROR])
@@ -153,9 +154,8 @@ def cluster_text(sched: Scheduler, palette: dict[str, Style]) -> Text:
             text.append(f", {part.gpus_total - part.gpus_used}/{part.gpus_total} GPUs free")
         if not part.available:
             text.append(" (down)", style=palette[colors.ERROR])
-    others = [j for j in sched.jobs if not j.jtui]
-    mine = len(sched.jobs) - len(others)
-    text.append(f"\nyour jobs: {len(sched.jobs)}" + (f" ({mine} Jupyter by jtui)" if mine else ""),
+    total, mine = jobs if jobs is not None else (len(sched.jobs), sum(j.jtui for j in sched.jobs))
+    text.append(f"\nyour jobs: {total}" + (f" ({mine} Jupyter by jtui)" if mine else ""),
                 style=palette[colors.MUTED])
     return text
 
@@ -438,7 +438,7 @@ class HostDetail(Vertical):
         sched = record.sample.scheduler if record and record.sample else None
         box.display = sched is not None
         if sched is not None:
-            box.show(cluster_text(sched, palette))
+            box.show(cluster_text(sched, palette, record.job_counts))
 
     def _show_kernels(self, record: HostRecord) -> None:
         server = record.selected_server

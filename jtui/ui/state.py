@@ -104,6 +104,17 @@ class HostRecord:
         return tuple(j for j in rows if j.job_id not in started and j.job_id not in self.ended)
 
     @property
+    def job_counts(self) -> tuple[int, int]:
+        """(the user's jobs, jtui's Jupyter jobs among them), agreeing with the rows: the scheduler's last
+        answer (up to one poll old), with the jobs jtui submitted or saw start since, without those it saw end."""
+        sched = self.sample.scheduler if self.sample else None
+        jtui = {j.job_id: j.jtui for j in (sched.jobs if sched else ())}
+        for job_id in [j.job_id for j in self.submitted] + [s.job_id for s in self.servers if s.job_id]:
+            jtui.setdefault(job_id, True)
+        live = [job_id for job_id in jtui if job_id not in self.ended]
+        return len(live), sum(jtui[job_id] for job_id in live)
+
+    @property
     def selected_job(self) -> Job | None:
         """The job row under the cursor, if the cursor is on one."""
         return next((j for j in self.jobs if job_row_key(j) == self.selected_port), None)

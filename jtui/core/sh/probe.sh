@@ -102,7 +102,7 @@ sched_read() {
   wait "$qp"
   qp=
   sched_text=$(cat "$sq_out" 2>/dev/null)
-  rm -f "$sq_out"
+  mv -f "$sq_out" "$sq_asked" 2>/dev/null || : >"$sq_asked"  # kept for its time: the last answer's
   running=$(printf '%s\n' "$sched_text" | sed -n 's/^q\([0-9_]*\)|RUNNING|.*|jtui-jupyter$/\1/p')
 }
 
@@ -155,10 +155,11 @@ set +f
 sp='' wp=''
 scratch=$(mktemp 2>/dev/null) || scratch=/dev/null
 sq_out=$scratch.sched
+sq_asked=$scratch.asked
 # awk keeps its counters for the next sample here (no file: no deltas, figures from the second sample on are null)
 state_file=$scratch.state
 [ "$scratch" != /dev/null ] || state_file=
-trap 'kill $sp $wp $qp 2>/dev/null; rm -f "$scratch" "$sq_out" "$sq_out.tmp" "$state_file"' EXIT
+trap 'kill $sp $wp $qp 2>/dev/null; rm -f "$scratch" "$sq_out" "$sq_out.tmp" "$sq_asked" "$state_file"' EXIT
 trap 'exit 0' USR1
 trap 'exit 129' HUP
 trap 'exit 130' INT
@@ -188,11 +189,13 @@ fkey='' mtimes='' n=0 qp='' sched_text='' running='' job_files=''
 while :; do
   if [ -n "$slurm" ]; then
     # The scheduler's last answer once its background run is done (a status report, with
-    # count > 0, waits for it); a new question every $sched samples.
+    # count > 0, waits for it); a new question every $sched samples, and at once when a job
+    # of jtui's has started since the last answer (its output file and runtime dir appear in
+    # the jobs dir): its row then has its node and time left as soon as its Jupyter answers.
     if [ -n "$qp" ] && { [ -f "$sq_out" ] || [ "$count" -gt 0 ]; }; then
       sched_read
     fi
-    if [ -z "$qp" ] && [ $((n % sched)) = 0 ]; then
+    if [ -z "$qp" ] && { [ $((n % sched)) = 0 ] || [ "$jobs_dir" -nt "$sq_asked" ]; }; then
       { slurm_ask >"$sq_out.tmp" 2>&1; mv -f "$sq_out.tmp" "$sq_out"; } </dev/null &
       qp=$!
       [ "$count" = 0 ] || sched_read
