@@ -203,7 +203,8 @@ async def _open(args, inventory) -> int:
             what += " keeps running afterwards"
         say(f"forwarding until Ctrl-C (reconnecting if the link drops); {what}")
         name = (opened.server.kind or "the service") if args.service else "Jupyter"
-        watch = asyncio.create_task(watch_far_end(opened.session, opened.forward, name, say, inventory.settings.refresh))
+        every = inventory.settings.refresh
+        watch = asyncio.create_task(watch_far_end(opened.session, opened.forward, name, say, every))
         await stop.wait()
         return 0
     finally:

@@ -218,7 +218,7 @@ async def _forwarded(inventory: Inventory, alias: str, port: int | None, say: Sa
 
 
 async def watch_far_end(session: HostSession, forward: Forward, what: str, say: Say, every: float) -> None:
-    """Say when nothing listens at the forward's far end any more, and when something does again; runs until cancelled.
+    """Say when nothing listens at the forward's far end any more, and when something does again (until cancelled).
 
     A browser through the forward then meets a closed connection with no
     reason given (`ssh -L` prints "connect failed" on every attempt). The

@@ -112,8 +112,8 @@ def check_asyncssh_internals() -> None:
     missing = [
         name
         for owner, name in (
-            (SSHConfig, "_handlers"), (SSHConfig, "_no_split"), (SSHConfig, "_match_val"),
-            (SSHConfig, "_error"), (SSHConfig, "_set_bool"), (SSHConfig, "parse"), (SSHConfig, "load"), (SSHConfig, "has_match_final"),
+            (SSHConfig, "_handlers"), (SSHConfig, "_no_split"), (SSHConfig, "_match_val"), (SSHConfig, "_error"),
+            (SSHConfig, "_set_bool"), (SSHConfig, "parse"), (SSHConfig, "load"), (SSHConfig, "has_match_final"),
             (SSHClientConfig, "_match_host"),
         )
         if not hasattr(owner, name)

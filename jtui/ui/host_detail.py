@@ -59,9 +59,19 @@ def gone_note(width: int) -> str:
     return next((note for note in GONE_NOTES if len(note) <= width), GONE_NOTES[-1])
 
 
-def cut(text: str, width: int, style: Style) -> Text:
+HIDDEN_PROCESS = "(process not visible)"  # the socket is not held by a process jtui may look at
+
+
+def server_what(server: JupyterServer, wide: bool) -> str:
+    """"job 42 Jupyter", or "Jupyter 2.14.2" (its version only where the pane has room)."""
+    if server.job_id:
+        return f"job {server.job_id} Jupyter"
+    return f"Jupyter {server.version}" if server.version and wide else "Jupyter"
+
+
+def cut(text: str, width: int, style: Style | None = None) -> Text:
     """`text` in `width` cells at most, an ellipsis saying where it was cut."""
-    fitted = Text(text, style=style)
+    fitted = Text(text, style=style or "")
     fitted.truncate(width, overflow="ellipsis")
     return fitted
 
@@ -138,9 +148,9 @@ def job_where(job: Job | None, server: JupyterServer, palette: dict[str, Style],
     return text
 
 
-def cluster_text(sched: Scheduler, palette: dict[str, Style], jobs: tuple[int, int] | None = None) -> Text:
+def cluster_text(sched: Scheduler, palette: dict[str, Style], jobs: tuple[int, int]) -> Text:
     """The cluster at a glance: each partition's idle/total nodes and free/total GPUs, the user's jobs
-    (`jobs`: how many, and how many are jtui's Jupyter; else as the scheduler's last answer counts them)."""
+    (`jobs`: how many, and how many are jtui's Jupyter; see HostRecord.job_counts)."""
     text = Text("Slurm  ", style="bold")
     if sched.error:
         text.append(sched.error, style=palette[colors.ERROR])
@@ -154,7 +164,7 @@ def cluster_text(sched: Scheduler, palette: dict[str, Style], jobs: tuple[int, i
             text.append(f", {part.gpus_total - part.gpus_used}/{part.gpus_total} GPUs free")
         if not part.available:
             text.append(" (down)", style=palette[colors.ERROR])
-    total, mine = jobs if jobs is not None else (len(sched.jobs), sum(j.jtui for j in sched.jobs))
+    total, mine = jobs
     text.append(f"\nyour jobs: {total}" + (f" ({mine} Jupyter by jtui)" if mine else ""),
                 style=palette[colors.MUTED])
     return text
@@ -343,11 +353,11 @@ class HostDetail(Vertical):
             return [
                 (
                     port_cell(s, palette),
-                    f"job {s.job_id} Jupyter" if s.job_id else f"Jupyter {s.version}" if s.version and wide else "Jupyter",
+                    server_what(s, wide),
                     str(s.pid),
                     duration(now - s.started) if s.started else "?",
                     local(s.port),
-                    job_where(record.job_of(s), s, palette, where) if s.job_id else cut(short_path(s.root_dir, home), where, Style()),
+                    job_where(record.job_of(s), s, palette, where) if s.job_id else cut(short_path(s.root_dir, home), where),
                 )
                 for s in servers
             ] + [
@@ -367,7 +377,7 @@ class HostDetail(Vertical):
                     str(s.pid) if s.pid else "?",
                     "",
                     local(s.port),
-                    short_command(s.command, home, where) if s.command else cut("(process not visible)", where, palette[colors.MUTED]),
+                    short_command(s.command, home, where) if s.command else cut(HIDDEN_PROCESS, where, palette[colors.MUTED]),
                 )
                 for s in services
             ] + [

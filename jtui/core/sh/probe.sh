@@ -195,6 +195,7 @@ while :; do
     if [ -n "$qp" ] && { [ -f "$sq_out" ] || [ "$count" -gt 0 ]; }; then
       sched_read
     fi
+    # shellcheck disable=SC3013 # -nt: in POSIX.1-2024, and in every sh jtui meets (dash, bash, ash, ksh, zsh)
     if [ -z "$qp" ] && { [ $((n % sched)) = 0 ] || [ "$jobs_dir" -nt "$sq_asked" ]; }; then
       { slurm_ask >"$sq_out.tmp" 2>&1; mv -f "$sq_out.tmp" "$sq_out"; } </dev/null &
       qp=$!
