@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +89,13 @@ async def sampled(sshd, predicate, timeout: float = 60, settings: Settings | Non
     return session, rec
 
 
+def process_start(pid: int) -> float:
+    """When pid started, in epoch seconds, the way ps works it out: boot time plus its start in clock ticks."""
+    btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def test_services_are_listed_named_and_marked(lab):
     silent_port = lab["silent"][1]
     session, rec = await sampled(lab["sshd"], lambda s: {lab["http"].port, lab["tensorboard"].port} <= {v.port for v in s.services}
@@ -99,6 +108,7 @@ async def test_services_are_listed_named_and_marked(lab):
         assert "http.server" in shared.command
         board = services[lab["tensorboard"].port]
         assert (board.kind, board.pid, board.exposed) == ("TensorBoard", lab["tensorboard"].pid, False)
+        assert abs(board.started - process_start(board.pid)) <= 2  # how long it has run: the "up" column
         # Its gRPC data server (a child whose command line says tensorboard too) is not a row.
         assert not any("tensorboard_data_server" in v.command for v in sample.services)
         assert services[silent_port].kind == "TCP"
@@ -117,6 +127,7 @@ async def test_services_are_listed_named_and_marked(lab):
 
 async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, isolated_dirs):
     from jtui.app import build_app
+    from jtui.ui.host_detail import COLUMNS
     from tests.ui_helpers import connected, messages, record, until
 
     folder = isolated_dirs / "config" / "jtui"
@@ -131,6 +142,8 @@ async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, is
         table = detail.servers
         keys = [row.value for row in table.rows]
         assert str(lab["tensorboard"].port) in keys and str(lab["http"].port) in keys
+        cells = dict(zip(COLUMNS, (str(cell) for cell in table.get_row(str(lab["tensorboard"].port)))))
+        assert re.fullmatch(r"\d+[smhd]", cells["up"]), cells
         assert "Jupyter servers and services" in str(detail.query_one("#servers-title").render())
         # The wide-open server is shouted about once, whichever row is selected.
         await until(lambda: "neither token nor password" in messages(app), what="the loud warning")
@@ -168,6 +181,7 @@ def test_jtui_status_json_has_services_and_exposure(lab):
     board = services[lab["tensorboard"].port]
     assert board["kind"] == "TensorBoard" and board["url"] == f"http://localhost:{lab['tensorboard'].port}/"
     assert board["exposed"] is False and board["pid"] == lab["tensorboard"].pid
+    assert abs(board["started"] - process_start(board["pid"])) <= 2
     assert services[lab["http"].port]["exposed"] is True and services[lab["silent"][1]]["kind"] == "TCP"
     assert services[lab["silent"][1]]["url"] is None
     servers = {s["port"]: s for s in data["servers"]}
@@ -240,6 +254,7 @@ async def test_a_hub_is_listed_and_c_copies_its_login_url_without_a_token(hub_bo
 
 async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hub_box, isolated_dirs, monkeypatch):
     from jtui.app import build_app
+    from jtui.ui.host_detail import COLUMNS
     from tests.ui_helpers import connected, messages, record, until
 
     sshd, hub = hub_box

@@ -103,6 +103,7 @@ class ListeningSocket:
     pid: int | None  # None: jtui could not see which process holds it
     command: str  # its command line ("" when unreadable)
     kernel: str = ""  # the kernel id when a kernel's process listens (a dashboard started in a notebook)
+    started: float | None = None  # when its process started, epoch seconds (None: not known)
 
     @property
     def exposed(self) -> bool:
@@ -121,6 +122,7 @@ class Service:
     path: str = "/"  # what its URL needs after the port ("/hub/" for JupyterHub, "/status" for Dask)
     bind_hint: str = ""  # how to make it listen on 127.0.0.1 only, for the exposure line
     kernel: str = ""
+    started: float | None = None  # when its process started, epoch seconds (None: not known)
 
     @property
     def exposed(self) -> bool:

@@ -197,6 +197,7 @@ def _listening(entry: Any) -> ListeningSocket:
         pid=_integer(entry, "pid", 1, 2**31),
         command=_command(entry),
         kernel=_text(entry.get("kernel", ""), "kernel", 128),
+        started=_number(entry, "started", 0, 1e11),
     )
 
 

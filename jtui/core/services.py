@@ -133,7 +133,7 @@ def services_of(
             found.append(Service(
                 port=sock.port, address=sock.address, pid=pid, command=command,
                 kind=rule.kind if rule else "", path=rule.path if rule else "/",
-                bind_hint=rule.bind_hint if rule else GENERIC_BIND_HINT, kernel=sock.kernel,
+                bind_hint=rule.bind_hint if rule else GENERIC_BIND_HINT, kernel=sock.kernel, started=sock.started,
             ))
     seen: set[int] = set()
     unique = []

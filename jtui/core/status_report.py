@@ -92,7 +92,8 @@ def status_json(alias: str, report: StatusReport) -> dict:
         "jobs": jobs,
         "services": [
             {"port": v.port, "address": v.address, "pid": v.pid, "command": v.command or None,
-             "kind": v.kind or None, "url": service_url(v, v.port) if v.web else None, "exposed": v.exposed}
+             "kind": v.kind or None, "url": service_url(v, v.port) if v.web else None, "exposed": v.exposed,
+             "started": v.started}
             for v in sample.services
         ],
     }

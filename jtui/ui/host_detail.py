@@ -375,7 +375,7 @@ class HostDetail(Vertical):
                     port_cell(s, palette),
                     Text(s.kind or "…", style=palette[colors.ACCENT] if s.kind else palette[colors.MUTED]),
                     str(s.pid) if s.pid else "?",
-                    "",
+                    duration(max(0.0, now - s.started)) if s.started else "",
                     local(s.port),
                     short_command(s.command, home, where) if s.command else cut(HIDDEN_PROCESS, where, palette[colors.MUTED]),
                 )

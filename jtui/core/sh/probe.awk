@@ -47,7 +47,7 @@ function slurp(f,    l, t) {              # a whole small file, NULs and all (ma
     close(f)
     return t
 }
-function proc_stat(pid,    f, l, x) {     # utime+stime ticks and RSS bytes of pid, in T[pid], R[pid]
+function proc_stat(pid,    f, l, x) {     # utime+stime ticks, RSS bytes, start (ticks after boot): T, R, START
     f = P "/" pid "/stat"
     if ((getline l < f) <= 0) { close(f); return 0 }
     close(f)
@@ -55,7 +55,18 @@ function proc_stat(pid,    f, l, x) {     # utime+stime ticks and RSS bytes of p
     split(l, x, " ")
     T[pid] = x[12] + x[13]
     R[pid] = x[22] * PAGE
+    START[pid] = x[20]
     return 1
+}
+function start_time(pid,    l, x) {        # when pid started, in epoch seconds; "" when unknown
+    if (!(pid in START) && !proc_stat(pid)) return ""
+    if (UPTIME == "") {
+        UPTIME = -1
+        if ((getline l < (P "/uptime")) > 0) { split(l, x, " "); UPTIME = x[1] + 0 }
+        close(P "/uptime")
+    }
+    if (UPTIME < 0 || HZ <= 0) return ""
+    return sprintf("%.0f", now - (UPTIME - START[pid] / HZ))
 }
 function walk(pid, server, kid, depth,    c, n, i, kids, id) {
     if (depth > 32 || (pid in SEEN)) return
@@ -146,6 +157,7 @@ function user_of(pid,    f, l, x, uid) {
 BEGIN {
     P = ENVIRON["JT_PROC"]; if (P == "") P = "/proc"
     PAGE = ENVIRON["JT_PAGE"] + 0; if (PAGE <= 0) PAGE = 4096
+    HZ = ENVIRON["JT_HZ"] + 0; UPTIME = ""
     PSS_MAX = 256 * 1048576               # above this RSS, PSS costs too much to read: RSS stands
     srand(); now = srand()                # srand() returns the previous seed: the time
     out = "{\"v\":1,\"time\":" now ",\"os\":" jstr(ENVIRON["JT_OS"]) ",\"user\":" jstr(ENVIRON["JT_USER"]) ",\"home\":" jstr(ENVIRON["HOME"])
@@ -341,13 +353,15 @@ BEGIN {
             }
             if (pid != "" && kernel_port(pid, LPORT[i])) { state = state " h" inode; continue }
             kid = (pid in OWNER) ? OWNER[pid] : (pid in KFILE) ? KFILE[pid] : ""
-            cmd = ""
+            cmd = ""; since = ""
             state = state " s" inode ":" (pid == "" ? 0 : pid)
             if (pid != "") {
                 cmd = slurp(P "/" pid "/cmdline"); gsub(/[\000\n]+/, " ", cmd); sub(/ +$/, "", cmd)
+                since = start_time(pid)
             }
             s = s sep "{\"port\":" LPORT[i] ",\"address\":" jstr(LADDR[i]) ",\"pid\":" (pid == "" ? "null" : pid) \
-                (kid != "" ? ",\"kernel\":" jstr(kid) : "") ",\"command\":" jstr(substr(cmd, 1, 500)) "}"
+                (kid != "" ? ",\"kernel\":" jstr(kid) : "") (since != "" ? ",\"started\":" since : "") \
+                ",\"command\":" jstr(substr(cmd, 1, 500)) "}"
             sep = ","
         }
         state = state " l" now

@@ -35,6 +35,7 @@ jtui_os=$(uname -s 2>/dev/null) || jtui_os=unknown
 user=${USER:-${LOGNAME:-}}
 [ -n "$user" ] || user=$(id -un 2>/dev/null)
 page=$(getconf PAGESIZE 2>/dev/null) || page=4096
+hz=$(getconf CLK_TCK 2>/dev/null) || hz=100
 uid=$(id -u 2>/dev/null)
 if stat -c %Y / >/dev/null 2>&1; then stat_fmt='-c'; stat_arg='%Y %n'
 elif stat -f %m / >/dev/null 2>&1; then stat_fmt='-f'; stat_arg='%m %N'
@@ -243,7 +244,7 @@ while :; do
     apps=$(cat "$scratch")
   fi
   JT_STATE=$state_file JT_SCHED=$sched_text JT_SOCKETS_EVERY=${sockets:-5} JT_FILES=$files JT_MTIMES=$mtimes JT_GPU=$gpu JT_GPU_RC=$gpu_rc JT_GPU_APPS=$apps \
-    JT_SERVER_PIDS=$pids JT_PAGE=$page JT_N=$n JT_UID=$uid \
+    JT_SERVER_PIDS=$pids JT_PAGE=$page JT_HZ=$hz JT_N=$n JT_UID=$uid \
     JT_OS=$jtui_os JT_USER=$user JT_DIRS=$jtui_dirs awk "$awk_prog" || exit 1
   n=$((n + 1))
   if [ "$count" -gt 0 ] && [ "$n" -ge "$count" ]; then exit 0; fi
