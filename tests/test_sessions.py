@@ -12,6 +12,7 @@ from jtui.core.model import HostState
 from jtui.core.remote import MAX_CHANNELS
 from jtui.core.session import HostSession
 from jtui.core.settings import Settings
+from tests.harness.sshd import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -219,6 +220,23 @@ async def test_proxyjump_hops_are_resolved_from_the_same_config(tmp_path, sshd):
         assert len(session.dialer._jumps) == 1
         result = await session.conn.run("echo $SSH_CONNECTION")
         assert result.stdout.split()[0] == "127.0.0.1"  # the inner hop comes from the jump host
+    finally:
+        await session.close()
+
+
+async def test_a_jump_host_that_fails_is_named_in_the_reason(tmp_path, sshd):
+    """The hop's trouble is not the host's: "connection refused (check Port...)" sent people to the
+    wrong Host entry."""
+    closed = free_port()
+    text = (sshd.client_config("gw").replace(f"Port {sshd.port}", f"Port {closed}")
+            + sshd.client_config("inner", ProxyJump="gw"))
+    config = tmp_path / "jump.conf"
+    config.write_text(text)
+    session, rec = session_for(config, "inner")
+    session.start()
+    try:
+        await rec.wait(lambda: rec.state == HostState.FAILED)
+        assert rec.statuses[-1].reason.startswith("jump host gw: connection refused"), rec.statuses[-1]
     finally:
         await session.close()
 

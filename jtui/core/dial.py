@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import asyncssh
@@ -43,6 +43,15 @@ class HostKeyRejected(Exception):
     def __init__(self, problem: HostKeyProblem) -> None:
         super().__init__(problem.one_line())
         self.problem = problem
+
+
+class HopFailed(Exception):
+    """A ProxyJump hop could not be reached: its reason is said with its name, not as the alias's own."""
+
+    def __init__(self, hop: str, cause: Exception) -> None:
+        super().__init__(f"jump host {hop}: {cause}")
+        self.hop = hop
+        self.cause = cause
 
 
 class NeedsInput(Exception):
@@ -188,8 +197,8 @@ class Dialer:
     async def dial(self, interactive: bool):
         """(connection, client) for the alias, through its ProxyJump hops.
 
-        Raises BrokenConfig, NeedsInput, Cancelled, HostKeyRejected, or what
-        asyncssh and the network raise (see `failure`).
+        Raises BrokenConfig, NeedsInput, Cancelled, HostKeyRejected, HopFailed,
+        or what asyncssh and the network raise (see `failure`).
         """
         target = await self.resolve()
         if target.error:
@@ -198,7 +207,12 @@ class Dialer:
         tunnel = None
         try:
             for hop in parse_jumps(target.proxyjump):
-                tunnel, _ = await self._dial_one(hop.host, hop.user, hop.port, tunnel, interactive)
+                try:
+                    tunnel, _ = await self._dial_one(hop.host, hop.user, hop.port, tunnel, interactive)
+                except (HostKeyRejected, NeedsInput, Cancelled, BrokenConfig):
+                    raise  # these say whose they are
+                except Exception as exc:
+                    raise HopFailed(hop.host, exc) from exc
                 self._jumps.append(tunnel)
             return await self._dial_one(self.alias, None, None, tunnel, interactive, target)
         except BaseException:
@@ -275,6 +289,9 @@ class Dialer:
         """Why an attempt failed, said for a person; whether to retry or wait for the user."""
         if isinstance(exc, BrokenConfig):
             return Failure(f"config: {exc}", retry=False)
+        if isinstance(exc, HopFailed):
+            hop = self.failure(exc.cause, interactive)
+            return replace(hop, reason=f"jump host {exc.hop}: {hop.reason}")
         failure = describe(exc, self.resolved.connect_timeout)
         if isinstance(exc, asyncssh.PermissionDenied) and not interactive:
             if self._wanted_input or self._encrypted_keys:
