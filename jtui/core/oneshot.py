@@ -250,9 +250,8 @@ async def watch_far_end(session: HostSession, forward: Forward, what: str, say: 
         if listening:
             say(f"remote port {forward.remote_port} answers again, and so does localhost:{forward.local_port}")
         else:
-            say(f"{what} on remote port {forward.remote_port} stopped (nothing listens there now); "
-                f"localhost:{forward.local_port} stays bound until Ctrl-C and answers again if a server "
-                "starts on that port")
+            say(f"{what} on remote port {forward.remote_port} stopped; localhost:{forward.local_port} stays bound "
+                "until Ctrl-C, and answers again if a server starts on that port")
 
 
 async def _submit_and_wait(session: HostSession, request, say: Say | None, on_job) -> JupyterServer:
