@@ -345,8 +345,12 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+def _parent(pid: int) -> int | None:
+    """pid's parent; None when pid has gone (a sample's awk or sleep, ended since the tree was read)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except FileNotFoundError:
+        return None
 
 
 @pytest.mark.parametrize("sig, status, name", [(signal.SIGKILL, None, "KILL"), (signal.SIGTERM, 143, None)])
@@ -354,7 +358,7 @@ async def test_a_killed_probe_ends_the_stream_with_probe_died(fresh_sshd, sig, s
     connection = await connect(fresh_sshd)
     try:
         probe, stream, tree = await running_probe(fresh_sshd, connection)
-        main = [pid for pid in tree if _parent(pid) not in tree][0]
+        main = [pid for pid in tree if (parent := _parent(pid)) is not None and parent not in tree][0]
         os.kill(main, sig)
         with pytest.raises(ProbeDied) as caught:
             while True:

@@ -259,10 +259,11 @@ def test_status_json_carries_services_and_exposure():
     from jtui.core.status_report import StatusReport, status_json, status_text
 
     server = JupyterServer(port=8888, pid=400, url="http://localhost:8888/", token="", address="0.0.0.0", login="none")
-    service = Service(6006, "127.0.0.1", 300, "tensorboard --logdir runs", "TensorBoard")
+    service = Service(6006, "127.0.0.1", 300, "tensorboard --logdir runs", "TensorBoard", started=1700000000.0)
     data = status_json("h", StatusReport(Sample(time=1.0, servers=(server,), services=(service,))))
     assert data["services"] == [{"port": 6006, "address": "127.0.0.1", "pid": 300, "command": "tensorboard --logdir runs",
-                                 "kind": "TensorBoard", "url": "http://localhost:6006/", "exposed": False}]
+                                 "kind": "TensorBoard", "url": "http://localhost:6006/", "exposed": False,
+                                 "started": 1700000000.0}]
     assert (data["servers"][0]["address"], data["servers"][0]["exposed"], data["servers"][0]["auth"]) == ("0.0.0.0", True, "none")
     json.dumps(data)
     text = status_text("h", StatusReport(Sample(time=1.0, servers=(server,), services=(service,), cpu_percent=1.0,
