@@ -192,7 +192,9 @@ class ServerActions:
         if server is None:
             return
         if server.job_id:
-            self.cancel_job(session, server.job_id, f"Jupyter on {server.hostname}:{server.port}")
+            job = self.record(session.alias).job_of(server)
+            node = job.node if job is not None and job.node else server.hostname  # cn042, not its address
+            self.cancel_job(session, server.job_id, f"Jupyter on {node}:{server.port}")
             return
         from jtui.ui.confirm_screen import ConfirmScreen
 
