@@ -18,7 +18,7 @@ from jtui.core.dial import Dialer, Prompter
 from jtui.core.forwards import Forward, ForwardManager
 from jtui.core.kernels import Kernel, KernelApi, kernels_of
 from jtui.core.link import BACKOFF_FIRST, BACKOFF_MAX, Link
-from jtui.core.logs import register_secret
+from jtui.core.logs import register_secret, scrub
 from jtui.core.hub import HubApi, HubError, HubServer, HubState, hub_token
 from jtui.core.job_watch import JobWatch
 from jtui.core.model import HostStatus, JupyterServer, Sample, Service
@@ -143,7 +143,8 @@ class HostSession:
     # -- the link's hooks ------------------------------------------------------
 
     def _notice(self, text: str, error: bool = False) -> None:
-        self.listener.session_notice(self.alias, text, error)
+        """Tell the user; scrubbed, since a notice may quote a server's output, and Jupyter prints its token."""
+        self.listener.session_notice(self.alias, scrub(text), error)
 
     async def _up(self, conn) -> None:
         """A new connection: forwards first, so URLs already handed out answer again."""
@@ -351,7 +352,6 @@ class HostSession:
             asyncio.get_running_loop().create_task(self._say_ended(ended))
 
     async def _say_ended(self, job_ids: list[str]) -> None:
-        from jtui.core.logs import scrub
         from jtui.core.schedulers.slurm_text import ended_reason
 
         for job_id in job_ids:
@@ -361,7 +361,7 @@ class HostSession:
                 log.info("%s: cannot ask how job %s ended: %s", self.alias, job_id, exc)
                 continue
             if ended is not None:
-                tail = scrub("\n".join(ended.tail.rstrip().splitlines()[-8:]))  # Jupyter prints its token
+                tail = "\n".join(ended.tail.rstrip().splitlines()[-8:])
                 self._notice(ended_reason(ended) + (f"\n\nLast lines of its output:\n{tail}" if tail else ""), True)
 
     # -- Jupyter ---------------------------------------------------------------
