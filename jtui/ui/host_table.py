@@ -276,13 +276,15 @@ class HostTable(ScrollView, can_focus=True):
     def width_for(self, names: list[str]) -> int:
         """The width that shows every one of `names` whole, with the figures and a scrollbar."""
         name = max([cell_len(HOST_LABEL), *(cell_len(n) for n in names)])
-        return (MARK_WIDTH + 2 + 2 + name + (LOAD_WIDTH + 2 if self.show_load else 0)
-                + self.styles.scrollbar_size_vertical)
+        return self._others() + name + self.styles.scrollbar_size_vertical
+
+    def _others(self) -> int:
+        """What a line takes besides the host's name: the mark, the gaps and the figures."""
+        return MARK_WIDTH + 2 + 2 + (LOAD_WIDTH + 2 if self.show_load else 0)
 
     def _columns(self, width: int) -> int:
         """The host column's width: its longest name, less what a narrow list cannot give."""
-        others = MARK_WIDTH + 2 + 2 + (LOAD_WIDTH + 2 if self.show_load else 0)
-        return max(1, min(self._host_width, width - others))
+        return max(1, min(self._host_width, width - self._others()))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
