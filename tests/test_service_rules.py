@@ -269,3 +269,18 @@ def test_status_json_carries_services_and_exposure():
     text = status_text("h", StatusReport(Sample(time=1.0, servers=(server,), services=(service,), cpu_percent=1.0,
                                                 cores=1, mem_total=1, mem_used=1)))
     assert "WARNING" in text and "TensorBoard" in text
+
+
+def test_status_text_says_how_long_each_server_and_service_has_run_on_the_hosts_clock():
+    from jtui.core.model import Sample
+    from jtui.core.status_report import StatusReport, status_text
+
+    now = 1700007200.0  # the sample's time: the remote clock, whatever this machine's says
+    server = JupyterServer(port=8888, pid=400, url="http://localhost:8888/", token="t", started=now - 3 * 86400 - 60)
+    service = Service(6006, "127.0.0.1", 300, "tensorboard --logdir runs", "TensorBoard", started=now - 7200)
+    unknown = Service(8050, "127.0.0.1", 301, "python app.py", "HTTP")
+    lines = status_text("h", StatusReport(Sample(time=now, servers=(server,), services=(service, unknown)))).splitlines()
+    assert "  jupyter  port 8888  pid 400  up 3d  " in [line[:len("  jupyter  port 8888  pid 400  up 3d  ")] for line in lines]
+    assert "  TensorBoard  port 6006  pid 300  up 2h  tensorboard --logdir runs" in lines
+    assert "  HTTP         port 8050  pid 301  python app.py" in lines
+    assert "  cpu  ?%  ? cores  load ?" in lines  # a sample without figures (no /proc/stat yet) still prints

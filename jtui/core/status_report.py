@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from jtui.core.format import GIB, duration, gib
 from jtui.core.kernels import Kernel
 from jtui.core.model import Sample
 from jtui.core.services import danger_line, open_to_all
 from jtui.core.urls import service_url
-
-GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,9 @@ def status_json(alias: str, report: StatusReport) -> dict:
     }
 
 
-def _gib(n: int | float | None) -> str:
-    return "?" if n is None else f"{n / GIB:.1f}"
+def _up(sample: Sample, started: float | None) -> str:
+    """How long it has run, on the host's own clock ("" when its start is not known)."""
+    return "" if started is None else f"  up {duration(max(0.0, sample.time - started))}"
 
 
 def status_text(alias: str, report: StatusReport) -> str:
@@ -110,8 +110,10 @@ def status_text(alias: str, report: StatusReport) -> str:
         lines.append(f"  unsupported: {sample.os} (no load figures)")
     else:
         load = " ".join(f"{x:.2f}" for x in sample.load) if sample.load else "?"
-        lines.append(f"  cpu  {sample.cpu_percent:.0f}%  {sample.cores} cores  load {load}")
-        lines.append(f"  mem  {sample.mem_percent:.0f}%  {_gib(sample.mem_used)} / {_gib(sample.mem_total)} GiB")
+        cpu = "?" if sample.cpu_percent is None else f"{sample.cpu_percent:.0f}"
+        mem = "?" if sample.mem_percent is None else f"{sample.mem_percent:.0f}"
+        lines.append(f"  cpu  {cpu}%  {sample.cores or '?'} cores  load {load}")
+        lines.append(f"  mem  {mem}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
     for g in sample.gpus:
         lines.append(f"  gpu {g.index} {g.name}  {g.util_percent if g.util_percent is not None else '?'}%  "
                      f"{(g.mem_used_mib or 0) / 1024:.1f} / {(g.mem_total_mib or 0) / 1024:.1f} GiB")
@@ -122,7 +124,8 @@ def status_text(alias: str, report: StatusReport) -> str:
         lines.append("  no Jupyter servers running")
     for s in sample.servers:
         where = f"  listens on {s.address or s.hostname} (exposed)" if s.exposed else ""
-        lines.append(f"  jupyter  port {s.port}  pid {s.pid}  {s.root_dir}  {s.version}  auth {s.auth}{where}")
+        lines.append(f"  jupyter  port {s.port}  pid {s.pid}{_up(sample, s.started)}  {s.root_dir}  {s.version}  "
+                     f"auth {s.auth}{where}")
         if open_to_all(s):
             lines.append(f"    WARNING: {danger_line(s)}")
         kernels, note = report.kernels.get(s.port, ((), ""))
@@ -149,5 +152,6 @@ def status_text(alias: str, report: StatusReport) -> str:
             lines.append(f"  job {j.job_id}  {j.name}  {j.state}{why}{on}{left}{port}")
     for v in sample.services:
         exposed = f"  exposed ({v.address})" if v.exposed else ""
-        lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}  {v.command[:80]}{exposed}")
+        lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}{_up(sample, v.started)}  "
+                     f"{v.command[:80]}{exposed}")
     return "\n".join(lines)

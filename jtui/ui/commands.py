@@ -7,7 +7,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
-from jtui.ui.format import short_path
+from jtui.core.format import short_path
 
 # Binding id -> what the palette calls it; {host} and {server} are filled in when it opens.
 HOST_ACTIONS = (

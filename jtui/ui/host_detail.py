@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import danger_line, exposure_line, open_to_all
 from jtui.ui import colors
-from jtui.ui.format import duration, gib, percent, short_path, size, sparkline
+from jtui.core.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
 from jtui.ui.live import LiveTable, LiveText, room_left

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
-from jtui.ui.format import percent
+from jtui.core.format import percent
 from jtui.ui.host_table import HostRow, HostTable
 from jtui.ui.state import HostRecord
 

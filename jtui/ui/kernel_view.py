@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from jtui.core.model import Kernel
 from jtui.ui import colors
-from jtui.ui.format import duration, short_path
+from jtui.core.format import duration, short_path
 from jtui.ui.live import LiveTable, LiveText, room_left
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections

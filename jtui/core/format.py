@@ -1,4 +1,4 @@
-"""Pure text formatting for the screen (no Textual here, so it is testable alone)."""
+"""Pure text formatting of figures and paths (no Textual): the screen and `jtui status` print alike."""
 
 from __future__ import annotations
 
