@@ -74,3 +74,19 @@ def test_a_gone_row_says_what_f_does_in_the_widest_wording_that_fits():
     assert gone_note(20) == "gone: f closes it"
     assert gone_note(12) == "gone (f)"  # the narrowest pane: a cut would read "gone: f clos"
     assert all(len(gone_note(width)) <= width for width in range(8, 40))
+
+
+def test_a_gpu_line_keeps_its_figures_whole_and_cuts_the_name_to_fit():
+    from jtui.core.model import GpuStat
+    from jtui.ui.host_detail import gpu_line
+
+    a100 = GpuStat(0, "NVIDIA A100-SXM4-80GB", 35.0, 21504.0, 81920.0, 50.0)
+    wide = "".join(gpu_line(a100, 90))
+    assert wide == "GPU 0 NVIDIA A100-SXM4-80GB     35%  21.0 / 80.0 GiB  50°C"  # names line up at 24
+    assert "".join(gpu_line(a100, 48)) == "GPU 0 A100-SXM4-80GB  35%  21.0 / 80.0 GiB  50°C"
+    assert "".join(gpu_line(a100, 44)) == "GPU 0 A100-SXM4…  35%  21.0 / 80.0 GiB  50°C"
+    assert "".join(gpu_line(a100, 36)) == "GPU 0 A100-SX…  35%  21.0 / 80.0 GiB"  # the temperature goes first
+    assert all(len("".join(gpu_line(a100, w))) <= w for w in range(36, 100))
+    bare = GpuStat(1, "Tesla T4", None, None, None, None)
+    assert "".join(gpu_line(bare, 20)) == "GPU 1 Tesla T4    ?%"
+    assert "".join(gpu_line(a100, 30)) == "GPU 0 A100-SXM4-80GB  35%  21.0 / 80.0 GiB  50°C"  # to wrap between words

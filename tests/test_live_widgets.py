@@ -9,7 +9,7 @@ from textual.app import App
 from textual.geometry import Region
 
 from jtui.ui.idle_gc import MAX_WAIT, QUIET, IdleCollector, full_collection_due
-from jtui.ui.live import LiveTable, LiveText, same_look
+from jtui.ui.live import LiveTable, LiveText, columns_that_fit, fit_table, same_look
 
 
 def test_same_look_sees_the_base_style_that_rich_equality_ignores():
@@ -18,6 +18,29 @@ def test_same_look_sees_the_base_style_that_rich_equality_ignores():
     assert same_look(Text("8888", style="red"), Text("8888", style="red"))
     assert not same_look("8888", Text("8888"))
     assert same_look("12%", "12%") and not same_look("12%", "13%")
+
+
+LABELS = ("name", "state", "cpu", "idle", "c")
+ROWS = [("train.ipynb", "busy", "99%", "", "1"), ("explore.ipynb", "idle", "0%", "", "0")]
+
+
+def test_a_narrow_table_drops_whole_columns_empty_ones_first_until_the_flexible_one_has_room():
+    # with a cell's padding: state 7, cpu 5, idle 6, c 3, and 2 for the name's own
+    assert columns_that_fit(35, LABELS, ROWS, 0, 12, ("c", "idle")) == LABELS
+    assert columns_that_fit(34, LABELS, ROWS, 0, 12, ("c", "idle")) == ("name", "state", "cpu", "c")  # idle: empty
+    assert columns_that_fit(29, LABELS, ROWS, 0, 12, ("c", "idle")) == ("name", "state", "cpu", "c")
+    assert columns_that_fit(28, LABELS, ROWS, 0, 12, ("c", "idle")) == ("name", "state", "cpu")
+    assert columns_that_fit(10, LABELS, ROWS, 0, 12, ("c", "idle")) == ("name", "state", "cpu")  # never the others
+
+
+def test_the_flexible_column_is_cut_to_the_room_the_kept_columns_leave():
+    def rows_for(width: int) -> list[tuple]:
+        return [(name if len(name) <= width else "…" + name[-(width - 1):], *rest) for name, *rest in ROWS]
+
+    assert fit_table(0, LABELS, rows_for, 0, 12, 22, ("c",)) == (LABELS, [list(r) for r in ROWS])  # not laid out
+    assert fit_table(30, LABELS, rows_for, 0, 12, 22, ("c", "idle"))[1][1] == ["explore.ipynb", "idle", "0%", "0"]
+    assert fit_table(29, LABELS, rows_for, 0, 12, 22, ("c", "idle"))[1][1] == ["…plore.ipynb", "idle", "0%", "0"]
+    assert fit_table(20, LABELS, rows_for, 0, 12, 22, ("c", "idle"))[1][1] == ["…plore.ipynb", "idle", "0%"]  # the least
 
 
 def test_a_full_collection_waits_for_a_pause_in_the_keys_but_not_forever():

@@ -185,15 +185,25 @@ def test_passphrase_prompt(snap_compare, hosts):
     assert snap(snap_compare, hosts, passphrase)
 
 
-async def test_an_80_column_terminal_shows_each_servers_forward_and_age(hosts):
-    """The classic terminal: the host list takes what its names need, and the columns that say
-    whether a server is forwarded and how old it is come before the one a narrow pane cuts."""
+async def test_an_80_column_terminal_shows_each_servers_forward_and_age_and_whole_columns(hosts):
+    """The classic terminal: the host list takes what its names need, the columns that say
+    whether a server is forwarded and how old it is come before the one a narrow pane cuts,
+    and columns that do not fit make way whole (no table scrolls sideways, no GPU line wraps)."""
     app = live_app(hosts)
     async with app.run_test(size=(80, 24)) as pilot:
         await forwarded(pilot, hosts)
         table = app.host_screen.detail.servers
         await until(lambda: ":8890 ↔" in table.render_line(1).text, what="the forward shown at 80 columns")
         header = table.render_line(0).text.split()
-        assert header[:5] == ["port", "what", "pid", "up", "local"]
+        assert header == ["port", "what", "up", "local", "where"]  # the pid made way for where
         assert "2h" in table.render_line(1).text.split()
         assert app.host_screen.host_list.outer_size.width < 34
+        kernels = app.host_screen.query_one("#kernels")
+        await until(lambda: kernels.row_count, what="the first server's kernels")
+        await pilot.pause()
+        for each in (table, kernels):  # whole columns, none cut off at the right edge
+            assert each.max_scroll_x == 0, (each.id, [str(label) for label in each.columns])
+        assert [str(c.label) for c in kernels.columns.values()][:5] == ["notebook", "state", "cpu", "mem", "gpu"]
+        stats = str(app.host_screen.query_one("#detail-stats").content).splitlines()
+        gpu = next(line for line in stats if line.startswith("GPU 0 "))
+        assert gpu.startswith("GPU 0 A100-SXM4") and gpu.endswith("72%  54.4 / 80.0 GiB  54°C")  # one line, figures whole

@@ -15,13 +15,13 @@ from textual.reactive import reactive
 from textual.widget import MountError
 from textual.widgets import DataTable
 
-from jtui.core.model import HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
+from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import danger_line, exposure_line, open_to_all
 from jtui.ui import colors
 from jtui.core.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
-from jtui.ui.live import LiveTable, LiveText, room_left
+from jtui.ui.live import LiveTable, LiveText, fit_table
 from jtui.ui.state import HostRecord, job_row_key
 
 if TYPE_CHECKING:
@@ -31,6 +31,10 @@ SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60
 COLUMNS = ("port", "what", "pid", "up", "local", "where")  # where last, as ps puts COMMAND: a narrow pane cuts it
 WHERE_WIDTH = 32  # characters of a root dir or a command line, at most
+LEAST_WHERE = 8
+GPU_NAME_WIDTH = 24  # a GPU's model name, at most: the figures after it line up
+GPU_NAME_LEAST = 8
+DROPPED_FIRST = ("pid", "up")  # when a narrow pane leaves `where` too little room
 
 
 def port_cell(item, palette: dict[str, Style]) -> Text:
@@ -232,14 +236,11 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
         text.append(f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}", style=muted)
     for gpu in sample.gpus:
         text.append("\n")
-        text.append(f"GPU {gpu.index} ", style="bold")
-        text.append(f"{gpu.name[:24]:<24}")
-        util = "  ?%" if gpu.util_percent is None else f" {gpu.util_percent:3.0f}%"
-        text.append(util)
-        if gpu.mem_total_mib:
-            text.append(f"  {(gpu.mem_used_mib or 0) / 1024:.1f} / {gpu.mem_total_mib / 1024:.1f} GiB")
-        if gpu.temperature_c is not None:
-            text.append(f"  {gpu.temperature_c:.0f}°C", style=muted)
+        label, name, figures, temperature = gpu_line(gpu, width)
+        text.append(label, style="bold")
+        text.append(name)
+        text.append(figures)
+        text.append(temperature, style=muted)
     for proc in sample.gpu_processes:  # GPU memory no kernel of a server here holds
         text.append("\n")
         gpu = f"GPU {proc.gpu}" if proc.gpu is not None else "GPU ?"
@@ -248,6 +249,28 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
         text.append(f"  {gpu}: pid {proc.pid} {who}{used}  {proc.command or '(command hidden)'}"[: max(20, width - 2)],
                     style=muted)
     return text
+
+
+def gpu_line(gpu: GpuStat, width: int) -> tuple[str, str, str, str]:
+    """A GPU's label, name, figures and temperature on one line of `width`: the figures stay
+    whole; the name is cut (first its "NVIDIA ", which every GPU nvidia-smi lists has), then
+    the temperature goes. A pane too narrow for even that gets it all, to wrap between words."""
+    label = f"GPU {gpu.index} "
+    figures = "  ?%" if gpu.util_percent is None else f" {gpu.util_percent:3.0f}%"
+    if gpu.mem_total_mib:
+        figures += f"  {(gpu.mem_used_mib or 0) / 1024:.1f} / {gpu.mem_total_mib / 1024:.1f} GiB"
+    temperature = "" if gpu.temperature_c is None else f"  {gpu.temperature_c:.0f}°C"
+    name = gpu.name
+    room = width - len(label) - len(figures) - len(temperature)
+    if len(name) > room:
+        name = name.removeprefix("NVIDIA ")
+    if width - len(label) - len(figures) < GPU_NAME_LEAST:
+        return label, name, figures, temperature
+    if len(name) > room and room < GPU_NAME_LEAST:
+        temperature = ""
+        room = width - len(label) - len(figures)
+    room = max(GPU_NAME_LEAST, min(GPU_NAME_WIDTH, room))
+    return label, (name[: room - 1] + "…" if len(name) > room else name).ljust(room), figures, temperature
 
 
 class HostDetail(Vertical):
@@ -289,8 +312,7 @@ class HostDetail(Vertical):
                              KernelView(id="kernel-view"))
         except MountError:  # the app quit first
             return
-        for key in COLUMNS:
-            table.add_column(key, key=key)
+        table.show_columns(COLUMNS)
         self._complete = True
         self.watch_record(self.record)
 
@@ -392,11 +414,10 @@ class HostDetail(Vertical):
                 for f in gone
             ]
 
-        rows = rows_with(WHERE_WIDTH)
-        where = max(8, min(WHERE_WIDTH, room_left(self.size.width, COLUMNS, rows, COLUMNS.index("where"))))
-        if where < WHERE_WIDTH:
-            rows = rows_with(where)
+        shown, rows = fit_table(self.size.width, COLUMNS, rows_with, COLUMNS.index("where"), LEAST_WHERE, WHERE_WIDTH,
+                                DROPPED_FIRST)
         wanted = record.selected_port if record else None
+        table.show_columns(shown)
         table.show_rows(list(zip(keys, rows)), str(wanted))
         table.display = bool(keys)
         empty = self.query_one("#servers-empty", LiveText)

@@ -19,9 +19,11 @@ from textual.widgets import DataTable
 from jtui.core.model import Kernel
 from jtui.ui import colors
 from jtui.core.format import duration, short_path
-from jtui.ui.live import LiveTable, LiveText, room_left
+from jtui.ui.live import LiveTable, LiveText, fit_table
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
+DROPPED_FIRST = ("c", "idle", "gpu")  # when a narrow pane leaves the notebook too little room (empty ones first)
+LEAST_NAME = 12
 FLAG = "⚠"
 NAME_WIDTH = 22  # a notebook's path, at most
 
@@ -69,31 +71,25 @@ class KernelView(Vertical):
             super().__init__()
             self.kernel_id = kernel_id
 
+    _shown: tuple | None = None  # what show() was last given: the table is fitted to it again on resize
+
     def compose(self) -> ComposeResult:
         yield LiveText(id="kernels-title")
         yield KernelTable(id="kernels", cursor_type="row")
         yield LiveText(id="kernels-note")
 
     def on_mount(self) -> None:
-        table = self.query_one(KernelTable)
-        for key in COLUMNS:
-            table.add_column(key, key=key)
+        self.query_one(KernelTable).show_columns(COLUMNS)
 
     def show(self, kernels: tuple[Kernel, ...], note: str, selected: str | None, home: str,
              idle_minutes: float, visible: bool) -> None:
         self.display = visible
         if not visible:
             return
+        self._shown = (kernels, selected, home, idle_minutes)
         palette = colors.palette(self.app.theme_variables)
         now = time.time()
-        table = self.query_one(KernelTable)
-        keys = [k.id for k in kernels]
-        rows = [kernel_row(k, home, now, idle_minutes, palette) for k in kernels]
-        width = max(12, min(NAME_WIDTH, room_left(self.size.width, COLUMNS, rows, COLUMNS.index("notebook"))))
-        if width < NAME_WIDTH:
-            rows = [kernel_row(k, home, now, idle_minutes, palette, width) for k in kernels]
-        table.show_rows(list(zip(keys, rows)), selected)
-        table.display = bool(kernels)
+        self._fill_table(palette, now)
         hogs = sum(hogging(k, now, idle_minutes) for k in kernels)
         title = Text("Kernels", style="bold")
         title.append("  i R D: interrupt, restart, shut down", style=palette[colors.MUTED])
@@ -106,6 +102,22 @@ class KernelView(Vertical):
         note_box = self.query_one("#kernels-note", LiveText)
         note_box.show(text)
         note_box.display = bool(text.plain)
+
+    def on_resize(self) -> None:
+        """Columns and names fitted again to the new width (it is 0 until the view is first laid out)."""
+        if self.display and self._shown is not None:
+            self._fill_table(colors.palette(self.app.theme_variables), time.time())
+
+    def _fill_table(self, palette, now: float) -> None:
+        kernels, selected, home, idle_minutes = self._shown
+        shown, rows = fit_table(
+            self.size.width, COLUMNS, lambda width: [kernel_row(k, home, now, idle_minutes, palette, width) for k in kernels],
+            COLUMNS.index("notebook"), LEAST_NAME, NAME_WIDTH, DROPPED_FIRST,
+        )
+        table = self.query_one(KernelTable)
+        table.show_columns(shown)
+        table.show_rows([(k.id, row) for k, row in zip(kernels, rows)], selected)
+        table.display = bool(kernels)
 
     @on(DataTable.RowHighlighted, "#kernels")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -79,6 +79,44 @@ def room_left(width: int, labels: Sequence[str], rows: Sequence[Sequence[CellTyp
     return width - used - 2 * CELL_PADDING
 
 
+def columns_that_fit(width: int, labels: Sequence[str], rows: Sequence[Sequence[CellType]], flexible: int,
+                     least: int, drop: Sequence[str]) -> tuple[str, ...]:
+    """The columns a table `width` wide shows: all of them, unless column `flexible` would get
+    fewer than `least` cells; then the columns in `drop` go, empty ones first, else in that order,
+    until it gets them. A narrow table keeps its most useful columns whole instead of cutting
+    off the ones on the right."""
+    def empty(label: str) -> bool:
+        i = labels.index(label)
+        return all(cell_width(row[i]) == 0 for row in rows)
+
+    shown = list(labels)
+    for label in sorted(drop, key=lambda label: not empty(label)):  # stable: empty first, else in order
+        kept = [i for i, name in enumerate(labels) if name in shown]
+        cells = [[row[i] for i in kept] for row in rows]
+        if room_left(width, shown, cells, shown.index(labels[flexible])) >= least:
+            break
+        shown.remove(label)
+    return tuple(shown)
+
+
+def fit_table(width: int, labels: Sequence[str], rows_for: Callable[[int], Sequence[Sequence[CellType]]],
+              flexible: int, least: int, most: int, drop: Sequence[str]) -> tuple[tuple[str, ...], list[list[CellType]]]:
+    """The columns and cells of a table `width` wide whose column `flexible` is cut to fit
+    (`rows_for(n)`: the rows with that column in n cells): between `least` and `most` cells,
+    the columns in `drop` going first (columns_that_fit). Width 0 (not laid out yet): all of it."""
+    rows = rows_for(most)
+    if not width:
+        return tuple(labels), [list(row) for row in rows]
+    shown = columns_that_fit(width, labels, rows, flexible, least, drop)
+    kept = [labels.index(label) for label in shown]
+
+    def pick(rows: Sequence[Sequence[CellType]]) -> list[list[CellType]]:
+        return [[row[i] for i in kept] for row in rows]
+
+    room = max(least, min(most, room_left(width, shown, pick(rows), shown.index(labels[flexible]))))
+    return shown, pick(rows if room == most else rows_for(room))
+
+
 def lines_of(text: str | Text) -> list[str]:
     plain = str(text)
     return plain.split("\n") if plain else []
@@ -107,6 +145,13 @@ class LiveTable(DataTable):
     def clear(self, columns: bool = False):
         self._shown_keys = []
         return super().clear(columns)
+
+    def show_columns(self, labels: Sequence[str]) -> None:
+        """Show these columns (each keyed by its label), rebuilding the table when they change."""
+        if tuple(self.columns) != tuple(labels):
+            self.clear(columns=True)
+            for label in labels:
+                self.add_column(label, key=label)
 
     def set_cell(self, row_key, column_key, value: CellType, *, update_width: bool = False) -> None:
         """update_cell, skipped when the cell would look the same: every write redraws the whole table."""
