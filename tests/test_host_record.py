@@ -1,4 +1,4 @@
-"""HostRecord's rows for forwards and jobs that are gone: pure data, no network."""
+"""What the screen makes of a HostRecord (rows for what is gone, a GPU line, what x asks): pure data, no network."""
 
 from __future__ import annotations
 
@@ -90,3 +90,24 @@ def test_a_gpu_line_keeps_its_figures_whole_and_cuts_the_name_to_fit():
     bare = GpuStat(1, "Tesla T4", None, None, None, None)
     assert "".join(gpu_line(bare, 20)) == "GPU 1 Tesla T4    ?%"
     assert "".join(gpu_line(a100, 30)) == "GPU 0 A100-SXM4-80GB  35%  21.0 / 80.0 GiB  50°C"  # to wrap between words
+
+
+def test_x_says_which_kernels_and_which_forward_end_with_the_server():
+    from dataclasses import replace
+
+    from jtui.core.model import Kernel
+    from jtui.ui.server_actions import stop_question
+
+    server = JupyterServer(port=8888, pid=4321, url="http://localhost:8888/", root_dir="/home/ada/proj")
+    sample = Sample(time=1.0, servers=(server,), remote_home="/home/ada")
+    unknown = HostRecord("gpu", HostStatus("gpu"), sample=sample)
+    assert stop_question(unknown, server) == "Stop the Jupyter server on port 8888 (pid 4321) in ~/proj?\nIts kernels end."
+    none = replace(unknown, kernels=((8888, (), ""),))
+    assert stop_question(none, server).endswith("?\nNo kernel runs there.")
+    one = replace(unknown, kernels=((8888, (Kernel("k1", "python3", "runs/train.ipynb"),), ""),))
+    assert stop_question(one, server).endswith("?\nIts kernel ends: train.ipynb.")
+    many = tuple(Kernel(f"k{i}", "python3", f"nb{i}.ipynb") for i in range(5))
+    forwarded = replace(unknown, kernels=((8888, many, ""),),
+                        forwards=(Forward(local_port=18888, remote_port=8888),))
+    assert stop_question(forwarded, server).endswith(
+        "?\nIts 5 kernels end: nb0.ipynb, nb1.ipynb, nb2.ipynb, ….\nIts forward from localhost:18888 closes.")

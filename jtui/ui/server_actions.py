@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from jtui.core.format import short_path
 from jtui.core.model import HostState, JupyterServer, Service
 from jtui.core.services import describe
 from jtui.ui import state
@@ -32,6 +33,24 @@ def not_connected(alias: str, status) -> str:
         HostState.FAILED: f"{alias} cannot be reached{reason}: press r to try again.",
         HostState.CONNECTED: f"{alias} is connected.",
     }[status.state]
+
+
+def stop_question(record: state.HostRecord, server: JupyterServer) -> str:
+    """What x asks: which server, and what ends with it (its kernels by notebook, its forward if it has one)."""
+    home = record.sample.remote_home if record.sample else ""
+    where = f" in {short_path(server.root_dir, home)}" if server.root_dir else ""
+    kernels, note = record.kernels_of(server.port)
+    known = not note and any(port == server.port for port, _, _ in record.kernels)
+    names = [k.path.rsplit("/", 1)[-1] if k.path else (k.name or "?") for k in kernels]
+    if not names:
+        ending = "No kernel runs there." if known else "Its kernels end."
+    else:
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        ending = f"Its kernel ends: {shown}." if len(names) == 1 else f"Its {len(names)} kernels end: {shown}."
+    local = record.forward_ports.get(server.port)
+    if local is not None:
+        ending += f"\nIts forward from localhost:{local} closes."
+    return f"Stop the Jupyter server on port {server.port} (pid {server.pid}){where}?\n{ending}"
 
 
 class ServerActions:
@@ -202,10 +221,8 @@ class ServerActions:
             if yes:
                 self._stop(session, server)
 
-        where = f"{server.root_dir}" if server.root_dir else ""
-        question = (f"Stop the Jupyter server on port {server.port} (pid {server.pid}) {where}?\n"
-                    "Its kernels end and its forward closes.")
-        self.app.push_screen(ConfirmScreen(f"stop on {session.alias}", question, "Stop"), answered)
+        self.app.push_screen(ConfirmScreen(f"stop on {session.alias}", stop_question(self.record(session.alias), server),
+                                           "Stop"), answered)
 
     def _stop(self, session: "HostSession", server: JupyterServer) -> None:
         alias = session.alias
