@@ -284,3 +284,8 @@ def test_status_text_says_how_long_each_server_and_service_has_run_on_the_hosts_
     assert "  TensorBoard  port 6006  pid 300  up 2h  tensorboard --logdir runs" in lines
     assert "  HTTP         port 8050  pid 301  python app.py" in lines
     assert "  cpu  ?%  ? cores  load ?" in lines  # a sample without figures (no /proc/stat yet) still prints
+    hidden = Service(2024, "0.0.0.0", None, "", "")
+    long = Service(8051, "127.0.0.1", 302, "python -m dashboard " + "--option " * 20, "HTTP")
+    lines = status_text("h", StatusReport(Sample(time=now, services=(hidden, long)))).splitlines()
+    assert "  service      port 2024  pid ?  (process not visible)  exposed (0.0.0.0)" in lines
+    assert len(lines[-1]) == len("  HTTP         port 8051  pid 302  ") + 80 and lines[-1].endswith("--opt…")

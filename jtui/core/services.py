@@ -34,6 +34,7 @@ class Rule:
 
 JUPYTER_BIND_HINT = "start it with --ip=127.0.0.1 (or c.ServerApp.ip = '127.0.0.1')"
 GENERIC_BIND_HINT = "make it listen on 127.0.0.1 (its host or bind option)"
+HIDDEN_PROCESS = "(process not visible)"  # a socket held by no process jtui may look at (another user's, a VM's)
 
 # Order matters: the first match wins, so helpers come before the services they belong to.
 RULES: tuple[Rule, ...] = (

@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 from jtui.core.format import GIB, duration, gib
 from jtui.core.kernels import Kernel
 from jtui.core.model import Sample
-from jtui.core.services import danger_line, open_to_all
+from jtui.core.services import HIDDEN_PROCESS, danger_line, open_to_all
 from jtui.core.urls import service_url
+
+COMMAND_WIDTH = 80  # of a service's command line; the JSON has all of it
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def status_text(alias: str, report: StatusReport) -> str:
         lines.append(f"  cpu  {cpu}%  {sample.cores or '?'} cores  load {load}")
         lines.append(f"  mem  {mem}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
     for g in sample.gpus:
-        lines.append(f"  gpu {g.index} {g.name}  {g.util_percent if g.util_percent is not None else '?'}%  "
+        lines.append(f"  gpu {g.index} {g.name}  {'?' if g.util_percent is None else f'{g.util_percent:.0f}'}%  "
                      f"{(g.mem_used_mib or 0) / 1024:.1f} / {(g.mem_total_mib or 0) / 1024:.1f} GiB")
     for p in sample.gpu_processes:
         lines.append(f"  gpu {p.gpu if p.gpu is not None else '?'} process  pid {p.pid}  {p.user}  "
@@ -152,6 +154,7 @@ def status_text(alias: str, report: StatusReport) -> str:
             lines.append(f"  job {j.job_id}  {j.name}  {j.state}{why}{on}{left}{port}")
     for v in sample.services:
         exposed = f"  exposed ({v.address})" if v.exposed else ""
+        command = v.command if len(v.command) <= COMMAND_WIDTH else v.command[:COMMAND_WIDTH - 1] + "…"
         lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}{_up(sample, v.started)}  "
-                     f"{v.command[:80]}{exposed}")
+                     f"{command or HIDDEN_PROCESS}{exposed}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from textual.widget import MountError
 from textual.widgets import DataTable
 
 from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
-from jtui.core.services import danger_line, exposure_line, open_to_all
+from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, open_to_all
 from jtui.ui import colors
 from jtui.core.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
@@ -63,7 +63,6 @@ def gone_note(width: int) -> str:
     return next((note for note in GONE_NOTES if len(note) <= width), GONE_NOTES[-1])
 
 
-HIDDEN_PROCESS = "(process not visible)"  # the socket is not held by a process jtui may look at
 
 
 def server_what(server: JupyterServer, wide: bool) -> str:
