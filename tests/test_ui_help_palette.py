@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+import io
 import shutil
 
 import pytest
+from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
@@ -33,8 +35,11 @@ def screen_text(app) -> str:
 
 
 def help_lines(app) -> list[str]:
-    """The help screen's rows, as the Static widgets hold them."""
-    return [line for widget in app.screen.query("Static") for line in str(widget.render()).splitlines()]
+    """The help screen's rows, as its Static widgets draw them on a line wide enough for each."""
+    console = Console(width=300, record=True, file=io.StringIO())
+    for widget in app.screen.query("Static"):
+        console.print(widget.content)
+    return [line.rstrip() for line in console.export_text().splitlines()]
 
 
 def footer_keys(app) -> dict[str, str]:

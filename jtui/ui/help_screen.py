@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,10 +14,14 @@ from textual.widgets import Static
 from jtui.ui import colors
 
 
-def two_columns(rows: list[tuple[str, str]], style: Style) -> Text:
-    """Left column in `style`, padded to its widest entry."""
-    width = max((len(left) for left, _ in rows), default=0)
-    return Text("\n").join(Text.assemble((left.ljust(width), style), "  ", right) for left, right in rows)
+def two_columns(rows: list[tuple[str, str]], style: Style) -> Table:
+    """Left column in `style`, as wide as its widest entry; the right one wraps under itself, not under the keys."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style=style, no_wrap=True)
+    grid.add_column(ratio=1)
+    for left, right in rows:
+        grid.add_row(left, Text(right))
+    return grid
 
 
 class HelpScreen(ModalScreen[None]):
