@@ -87,12 +87,14 @@ async def failed(pilot, hosts: ScreenHosts) -> None:
 
 
 async def unknown_key(pilot, hosts: ScreenHosts) -> None:
+    await live(pilot, hosts)  # the figures behind the prompt settled first: else they depend on timing
     await pilot.press("j", "j", "j", "j", "enter")
     await until(lambda: type(pilot.app.screen).__name__ == "ConfirmScreen", what="the host key prompt")
     await pilot.pause()
 
 
 async def passphrase(pilot, hosts: ScreenHosts) -> None:
+    await live(pilot, hosts)
     await pilot.press("j", "j", "j", "j", "j", "enter")
     await until(lambda: type(pilot.app.screen).__name__ == "PromptScreen", what="the passphrase prompt")
     await pilot.press("s", "e", "c")
@@ -101,7 +103,6 @@ async def passphrase(pilot, hosts: ScreenHosts) -> None:
 
 async def login_cancelled(pilot, hosts: ScreenHosts) -> None:
     """The passphrase prompt escaped: the host waits for the user (needs input)."""
-    await live(pilot, hosts)
     await passphrase(pilot, hosts)
     await pilot.press("escape")
     await until(lambda: record(pilot.app, "workstation").status.reason.startswith("login cancelled"),
