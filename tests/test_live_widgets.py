@@ -65,6 +65,20 @@ def rows(n: int, load: str) -> list[tuple[str, tuple]]:
     return [(f"h{i}", (f"h{i}", Text(load, style="green"))) for i in range(n)]
 
 
+async def test_the_columns_are_rebuilt_only_when_they_change():
+    app = Board()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(LiveTable)
+        table.show_rows(rows(3, "10%"))
+        table.show_columns(("host", "load"))  # the same: rows stay
+        assert table.row_count == 3
+        table.show_columns(("host",))
+        await pilot.pause()
+        assert [str(c.label) for c in table.columns.values()] == ["host"] and table.row_count == 0
+        table.show_rows([(key, cells[:1]) for key, cells in rows(3, "")])
+        assert table.get_row("h2") == [Text("h2")]
+
+
 async def test_rows_shown_again_unchanged_draw_nothing_and_changed_cells_draw_once():
     app = Board()
     async with app.run_test(size=(60, 30)) as pilot:
