@@ -157,6 +157,21 @@ async def test_small_terminal_does_not_crash():
         assert app.host_screen.selected == "lab"
 
 
+async def test_a_narrow_terminal_lists_names_only_as_wide_as_they_need(tmp_path):
+    short, long = tmp_path / "short.conf", tmp_path / "long.conf"
+    short.write_text("Host gpu\nHost lab\n")
+    long.write_text("Host gpu\nHost a-rather-long-host-name-for-a-list\n")
+    for config, width, wanted in ((short, 60, 13), (long, 60, 22), (long, 40, 16)):
+        app = build_app([str(config)], autoconnect=False)
+        async with app.run_test(size=(width, 20)) as pilot:
+            await pilot.pause()
+            host_list = app.query_one(HostList)
+            assert host_list.compact and host_list.outer_size.width == wanted, (config.name, width)
+            await pilot.resize_terminal(100, 20)  # wide again: the figures come back, and their room
+            await pilot.pause()
+            assert not host_list.compact and host_list.outer_size.width >= 24
+
+
 async def test_hosts_file_changing_while_running_is_reloaded(tmp_path):
     config = tmp_path / "hosts.conf"
     config.write_text("Host one\n  HostName one.example\n")

@@ -71,6 +71,9 @@ def short_reason(reason: str) -> str:
 
 WIDEST = 34  # columns: a longer name is cut (with …) rather than squeeze the host's pane
 NARROWEST = 24  # the title, the filter box and a failed host's reason
+COMPACT_WIDEST = 22  # names only, in a narrow terminal: at most this, and at most COMPACT_SHARE of it
+COMPACT_SHARE = 0.4
+COMPACT_NARROWEST = 12
 
 
 class HostList(Vertical):
@@ -116,16 +119,18 @@ class HostList(Vertical):
         if self._ready:  # else on_mount draws them
             self._fill()
 
-    def fit_width(self, wide: bool) -> None:
-        """In a wide terminal, as wide as the names need (WIDEST at most): the rest goes to the host's pane.
+    def fit_width(self, terminal_width: int) -> None:
+        """As wide as the names need, and no wider: the rest goes to the host's pane. In a wide
+        terminal that is WIDEST at most; in a narrow one, where the list shows names only, less.
 
         Sized for every alias, not just the filtered ones, so the panes keep still while a filter is typed.
         """
-        if not wide:
-            self.styles.width = None  # the stylesheet's narrow rule
-            return
-        frame = self.styles.gutter.width
-        self.styles.width = max(NARROWEST, min(WIDEST, self.table.width_for(self.aliases) + frame))
+        wanted = self.table.width_for(self.aliases) + self.styles.gutter.width
+        if self.compact:
+            widest = min(COMPACT_WIDEST, int(terminal_width * COMPACT_SHARE))
+            self.styles.width = max(COMPACT_NARROWEST, min(widest, wanted))
+        else:
+            self.styles.width = max(NARROWEST, min(WIDEST, wanted))
 
     @property
     def table(self) -> HostTable:

@@ -126,7 +126,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self.set_class(short, "-short")
         self.set_class(not self._aliases, "-empty")
         self.host_list.compact = narrow
-        self.host_list.fit_width(not narrow)
+        self.host_list.fit_width(width)  # after compact: names only need less
         text = problems_text(self._problems, one_line=short or narrow)
         self.problems_box.update(text)
         self.problems_box.display = bool(text)

@@ -25,6 +25,7 @@ COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open con
 DROPPED_FIRST = ("c", "idle", "gpu")  # when a narrow pane leaves the notebook too little room (empty ones first)
 LEAST_NAME = 12
 FLAG = "⚠"
+KEYS_HINT = "  i R D: interrupt, restart, shut down"  # the keys alone in a narrow pane (? says what they do)
 NAME_WIDTH = 22  # a notebook's path, at most
 
 
@@ -92,7 +93,8 @@ class KernelView(Vertical):
         self._fill_table(palette, now)
         hogs = sum(hogging(k, now, idle_minutes) for k in kernels)
         title = Text("Kernels", style="bold")
-        title.append("  i R D: interrupt, restart, shut down", style=palette[colors.MUTED])
+        keys = KEYS_HINT if len("Kernels" + KEYS_HINT) <= self.size.width or not self.size.width else "  i R D"
+        title.append(keys, style=palette[colors.MUTED])
         if hogs:
             title.append(f"\n{FLAG} {hogs} idle for over {idle_minutes:g} min, holding GPU memory",
                          style=palette[colors.WARN] + Style(bold=True))
