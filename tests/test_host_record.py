@@ -111,3 +111,18 @@ def test_x_says_which_kernels_and_which_forward_end_with_the_server():
                         forwards=(Forward(local_port=18888, remote_port=8888),))
     assert stop_question(forwarded, server).endswith(
         "?\nIts 5 kernels end: nb0.ipynb, nb1.ipynb, nb2.ipynb, ….\nIts forward from localhost:18888 closes.")
+
+
+def test_a_submitted_jobs_row_follows_its_wait_until_squeue_lists_it():
+    from jtui.ui.state import with_job_seen
+
+    pending = Job("9", "jtui-jupyter", "PENDING", jtui=True)
+    before = HostRecord("hpc", HostStatus("hpc"), sample=Sample(time=1.0, scheduler=Scheduler("slurm")))
+    submitted = with_submitted(before, pending)
+    running = with_job_seen(submitted, Job("9", "jtui-jupyter", "RUNNING", node="cn1"))
+    assert [(j.state, j.node, j.jtui) for j in running.jobs] == [("RUNNING", "cn1", True)]  # not "queued"
+    assert running.selected_port == submitted.selected_port  # the cursor stays where the user put it
+    server = JupyterServer(port=35809, pid=20, url="http://10.0.0.7:35809/", job_id="9", hostname="10.0.0.7")
+    started = with_started(running, server)
+    assert started.jobs == () and started.job_of(server).node == "cn1"  # the node's name, not its address
+    assert with_job_seen(before, pending) == before  # not one of jtui's waits: nothing to follow

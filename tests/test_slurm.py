@@ -93,10 +93,11 @@ async def test_submit_pending_running_and_the_copied_url_answers(login):
     cluster.wait_job(blocker, ("RUNNING",))
     session, rec = await session_on(sshd)
     said: list[str] = []
+    seen: list = []
     try:
         request = JobRequest(partition="debug", time="0:30:00", cpus="1", mem="200M")
         job = await session.submit_job(request)
-        waiting = asyncio.create_task(session.wait_job(job, said.append))
+        waiting = asyncio.create_task(session.wait_job(job, said.append, seen.append))
         await rec.wait(lambda: any("pending (Resources)" in s for s in said), 30)
         # The probe's own view has it too, with Slurm's reason.
         await rec.wait(lambda: (j := rec.samples[-1].scheduler.job(job)) is not None and j.reason == "Resources", 40)
@@ -108,6 +109,10 @@ async def test_submit_pending_running_and_the_copied_url_answers(login):
         started = await asyncio.wait_for(waiting, 90)
         # "running on cn1, waiting for Jupyter", or straight "on cn1: Jupyter on port" when the next look finds it up
         assert any(" on cn1" in s for s in said), said
+        # The job as each poll found it changed, for its row: queued with Slurm's reason, then running on cn1.
+        looks = [(j.state, j.reason, j.node) for j in seen]
+        assert ("PENDING", "Resources", "") in looks and looks[-1][::2] == ("RUNNING", "cn1"), looks
+        assert len(looks) == len(set(looks)), "only changes are news"
         server = started.server
         assert server.job_id == job and server.hostname == "127.0.0.1" and server.token
         forward = await session.forward(server)

@@ -325,10 +325,10 @@ class HostSession:
         self._jobs.quiet.add(job_id)  # the start that follows it reports how it goes
         return job_id
 
-    async def wait_job(self, job_id: str, progress=None):
+    async def wait_job(self, job_id: str, progress=None, seen=None):
         """Until the job's Jupyter answers (StartError once the job ended); see SlurmLauncher.wait_serving."""
         try:
-            started = await self._launcher().wait_serving(job_id, self.host_settings, progress)
+            started = await self._launcher().wait_serving(job_id, self.host_settings, progress, seen)
         except BaseException:
             self._jobs.quiet.add(job_id)
             raise

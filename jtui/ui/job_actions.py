@@ -14,7 +14,7 @@ from textual.message import Message
 
 from jtui.core.model import Job
 from jtui.ui import state
-from jtui.ui.messages import ActivityChanged, JobGone, JobSubmitted, ServerStarted
+from jtui.ui.messages import ActivityChanged, JobGone, JobSeen, JobSubmitted, ServerStarted
 
 if TYPE_CHECKING:
     from jtui.core.session import HostSession
@@ -97,7 +97,7 @@ class JobActions:
             from jtui.core.jupyter import StartError
 
             try:
-                started = await session.wait_job(job.job_id, progress)
+                started = await session.wait_job(job.job_id, progress, lambda seen: self.post_message(JobSeen(alias, seen)))
             except StartError as exc:
                 self.post_message(ActivityChanged(alias, ""))
                 self.post_message(JobGone(alias, job.job_id, "", True))
@@ -135,6 +135,9 @@ class JobActions:
         for worker in self.workers:
             if worker.name == f"job {job_id} {alias}":
                 worker.cancel()
+
+    def on_job_seen(self, message: JobSeen) -> None:
+        self._change(message.alias, state.with_job_seen, message.job)
 
     def on_job_gone(self, message: JobGone) -> None:
         self._change(message.alias, state.with_job_gone, message.job_id, message.ended)

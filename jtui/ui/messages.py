@@ -145,6 +145,14 @@ class JobSubmitted(Message):
 
 
 @dataclass
+class JobSeen(Message):
+    """The wait for a submitted job's Jupyter polled it: its row shows what Slurm said (running on cn1)."""
+
+    alias: str
+    job: Job
+
+
+@dataclass
 class JobGone(Message):
     """A job cancelled by the user, or ended before its server answered (or a scancel that failed)."""
 

@@ -99,8 +99,9 @@ class HostRecord:
         sched = self.sample.scheduler if self.sample else None
         listed = [j for j in (sched.jobs if sched else ()) if j.jtui and j.server is None and j.state in ACTIVE]
         started = {s.job_id for s in self.servers if s.job_id}
+        waited = {j.job_id: j for j in self.submitted}  # as the wait for its server last polled it: fresher
         ids = {j.job_id for j in listed}
-        rows = listed + [j for j in self.submitted if j.job_id not in ids]
+        rows = [waited.get(j.job_id, j) for j in listed] + [j for j in self.submitted if j.job_id not in ids]
         return tuple(j for j in rows if j.job_id not in started and j.job_id not in self.ended)
 
     @property
@@ -120,9 +121,12 @@ class HostRecord:
         return next((j for j in self.jobs if job_row_key(j) == self.selected_port), None)
 
     def job_of(self, server: JupyterServer) -> Job | None:
-        """The scheduler's line for the job a server runs in."""
+        """The scheduler's line for the job a server runs in (until squeue lists it: as jtui's wait last saw it)."""
+        if not server.job_id:
+            return None
         sched = self.sample.scheduler if self.sample else None
-        return sched.job(server.job_id) if sched and server.job_id else None
+        listed = sched.job(server.job_id) if sched else None
+        return listed or next((j for j in self.submitted if j.job_id == server.job_id), None)
 
     @property
     def selected_service(self) -> Service | None:
@@ -196,16 +200,27 @@ def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
 
 
 def with_started(record: HostRecord, server: JupyterServer) -> HostRecord:
-    """A server jtui started is listed, and under the cursor, the moment the start returns."""
+    """A server jtui started is listed, and under the cursor, the moment the start returns.
+
+    A job's server: the job stays in `submitted` until squeue lists it, so its row gives way to
+    the server's while job_of still names its node.
+    """
     started = tuple(item for item in record.started if _key(item[0]) != _key(server)) + ((server, 0),)
-    submitted = tuple(j for j in record.submitted if j.job_id != server.job_id)
-    return replace(record, started=started, selected_port=server.port, activity="", submitted=submitted)
+    return replace(record, started=started, selected_port=server.port, activity="")
 
 
 def with_submitted(record: HostRecord, job: Job) -> HostRecord:
     """A job jtui submitted is a row, under the cursor, the moment sbatch answers."""
     submitted = tuple(j for j in record.submitted if j.job_id != job.job_id) + (job,)
     return replace(record, submitted=submitted, selected_port=job_row_key(job))
+
+
+def with_job_seen(record: HostRecord, job: Job) -> HostRecord:
+    """A submitted job as its wait last polled it (running on cn1): its row says so before squeue's next answer."""
+    if not any(j.job_id == job.job_id for j in record.submitted):
+        return record  # its server answered already, or it is gone
+    submitted = tuple(replace(job, jtui=True) if j.job_id == job.job_id else j for j in record.submitted)
+    return replace(record, submitted=submitted)
 
 
 def with_job_gone(record: HostRecord, job_id: str, ended: bool = True) -> HostRecord:

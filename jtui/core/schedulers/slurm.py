@@ -184,13 +184,17 @@ class SlurmLauncher:
         """How a job that left the queue ended (None: it is still queued or running)."""
         return (await self.poll(job_id)).ended
 
-    async def wait_serving(self, job_id: str, host: HostSettings, progress: Progress | None = None) -> StartedServer:
+    async def wait_serving(self, job_id: str, host: HostSettings, progress: Progress | None = None,
+                           seen: Callable[[Job], None] | None = None) -> StartedServer:
         """Follow the job until its Jupyter answers through this connection; StartError once it ended.
 
         No time-out while it is queued (a queue can take hours, and the user
         sees why it waits); the caller cancels the wait, never the job.
+        `seen` gets the job as each poll finds it changed (its state, node,
+        reason): fresher than the probe's squeue, which answers every few seconds.
         """
         say = progress or (lambda text: None)
+        last: Job | None = None
         command = host.jupyter or DEFAULT_JUPYTER
         said = ""
         submitted = time.monotonic()
@@ -201,6 +205,9 @@ class SlurmLauncher:
             if poll.ended is not None:
                 raise _ended_error(poll.ended, command)
             job, server = poll.job, poll.server
+            if seen is not None and job is not None and _looks(job) != _looks(last):
+                seen(job)
+                last = job
             if server is None and poll.head:
                 server = _server_from_output(poll.head, job_id)
             if job is not None and job.state == "RUNNING" and running_since is None:
@@ -214,6 +221,11 @@ class SlurmLauncher:
                 return StartedServer(server, False, f"{JOBS_DIR}/{job_id}.out")
             eager = running_since is not None or time.monotonic() - submitted < EAGER
             await asyncio.sleep(RUNNING_POLL if eager else PENDING_POLL)
+
+
+def _looks(job: Job | None) -> tuple | None:
+    """What a job row shows but its clock: a new poll is news only when one of these changed."""
+    return None if job is None else (job.state, job.reason, job.node, job.expected_start)
 
 
 def _section(text: str, start: str, ends: tuple[str, ...]) -> str:
