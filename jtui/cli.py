@@ -235,7 +235,7 @@ def cmd_hosts(args) -> int:
         elif not rows:
             print(where_hosts_come_from(inventory), file=sys.stderr)
         else:
-            print(_hosts_table(rows))
+            print(_hosts_table(rows, inventory.problems))
         sys.stdout.flush()
     except BrokenPipeError:  # `jtui hosts | head`: the reader has seen enough
         import os
@@ -245,12 +245,19 @@ def cmd_hosts(args) -> int:
     return 1 if inventory.problems else 0
 
 
-def _hosts_table(rows: list[dict]) -> str:
+def _hosts_table(rows: list[dict], problems: list[str]) -> str:
+    """One line a host; a config problem every host shares (printed above, on stderr) is named, not repeated."""
     header = ["ALIAS", "USER@HOSTNAME:PORT", "JUMP", "IDENTITY", "DEFINED AT"]
+
+    def where(r: dict) -> str:
+        if not r["error"]:
+            return f'{r["user"]}@{r["hostname"]}:{r["port"]}'
+        return "! broken: the config problem above" if r["error"] in problems else f'! broken: {r["error"]}'
+
     table = [header] + [
         [
             r["alias"],
-            f'! broken: {r["error"]}' if r["error"] else f'{r["user"]}@{r["hostname"]}:{r["port"]}',
+            where(r),
             r["proxyjump"] or "-",
             ",".join(r["identity_files"]) or "-",
             f'{r["file"]}:{r["line"]}',

@@ -101,6 +101,8 @@ def test_problems_on_stderr_every_readable_host_still_printed(home, capsys):
     assert f"jtui: {broken}:4: Host 'two words'" in err
     assert f"jtui: {broken}:6: OpenSSH rejects this line (unbalanced quotes)" in err
     assert f"jtui: {latin1}:2: not UTF-8" in err
+    # a problem that stops every host of the file is said once, above, and named in each row
+    assert out.splitlines()[1].split()[1:6] == ["!", "broken:", "the", "config", "problem"]
     # the unreadable file does not spoil the resolution of the others
     code, rows, _ = run_json(capsys, "--config", latin1, "--config", good)
     assert [(r["alias"], r["hostname"], r["error"]) for r in rows] == [("four", "four.example", None)]
