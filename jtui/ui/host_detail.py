@@ -15,10 +15,10 @@ from textual.reactive import reactive
 from textual.widget import MountError
 from textual.widgets import DataTable
 
+from jtui.core.format import duration, gib, percent, short_path, size, sparkline
 from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, open_to_all
 from jtui.ui import colors
-from jtui.core.format import duration, gib, percent, short_path, size, sparkline
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
 from jtui.ui.live import LiveTable, LiveText, fit_table
@@ -61,8 +61,6 @@ GONE_NOTES = ("gone: f closes the forward", "gone: f closes it", "gone (f)")
 def gone_note(width: int) -> str:
     """What a gone row says, in the widest wording that fits: cut, it would read "gone: f clos"."""
     return next((note for note in GONE_NOTES if len(note) <= width), GONE_NOTES[-1])
-
-
 
 
 def server_what(server: JupyterServer, wide: bool) -> str:

@@ -13,9 +13,9 @@ from textual.widgets import Input, Static
 
 from collections.abc import Mapping
 
+from jtui.core.format import percent
 from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
-from jtui.core.format import percent
 from jtui.ui.host_table import HostRow, HostTable
 from jtui.ui.state import HostRecord
 

@@ -16,9 +16,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable
 
+from jtui.core.format import duration, short_path
 from jtui.core.model import Kernel
 from jtui.ui import colors
-from jtui.core.format import duration, short_path
 from jtui.ui.live import LiveTable, LiveText, fit_table
 
 COLUMNS = ("notebook", "state", "cpu", "mem", "gpu", "idle", "c")  # c: open connections
