@@ -274,10 +274,13 @@ async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hu
         await until(lambda: (h := record(app, "testhost").hub) is not None and h.user == HUB_USER and not h.note,
                     what="the hub's servers")
         assert record(app, "testhost").hub.default is None
+        box = app.host_screen.detail.query_one("#hub")
+        await until(lambda: "s starts one · c copies the hub's login URL" in str(box.render()), what="what s does")
         await pilot.press("s")
         await until(lambda: "on the hub" in record(app, "testhost").activity, what="progress", timeout=10)
         await until(lambda: f"/user/{HUB_USER}/ started" in messages(app), what="started on the hub", timeout=120)
         assert record(app, "testhost").hub.default.ready
+        await until(lambda: "c copies its URL (log in there) · x stops it" in str(box.render()), what="what c and x do")
         await pilot.press("c")
         await until(lambda: app.clipboard.endswith(f"/user/{HUB_USER}/"), what="the server's URL")
         api = app.clipboard.replace("localhost", "127.0.0.1") + "api/status"

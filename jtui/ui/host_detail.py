@@ -112,9 +112,10 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
             text.append(f"\n  {name}  {server.url}  ")
             text.append(status, style=palette[colors.OK] if server.ready else palette[colors.WARN])
         if hub.default is not None and hub.default.ready:
-            text.append("\nc copies your server's URL (log in to the hub on that page); x stops it.", style=muted)
+            text.append("\nc copies its URL (log in there) · x stops it", style=muted)  # short lines: no wrap at 80
         elif hub.default is None:
-            text.append("\n  no server of yours runs there: s starts one; c copies the hub's login URL.", style=muted)
+            text.append("\n  no server of yours runs there", style=muted)
+            text.append("\ns starts one · c copies the hub's login URL", style=muted)
     return text
 
 
