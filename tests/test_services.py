@@ -293,6 +293,37 @@ async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hu
         assert record(app, "testhost").status.state == HostState.CONNECTED
 
 
+async def test_of_two_hubs_on_a_host_the_panel_shows_the_one_under_the_cursor(hub_box, isolated_dirs, monkeypatch,
+                                                                              tmp_path):
+    from jtui.app import build_app
+    from tests.ui_helpers import connected, record, until
+
+    sshd, hub = hub_box
+    other = jupyterhub(tmp_path / "other-hub")
+    try:
+        monkeypatch.setenv("JTUI_TEST_HUB_TOKEN", HUB_TOKEN)
+        folder = isolated_dirs / "config" / "jtui"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.toml").write_text(
+            f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{HUB_USER}"\n')
+        app = build_app([str(sshd.config_file)])
+        async with app.run_test(size=(130, 45)) as pilot:
+            await connected(app)
+            ports = {hub.port, other.port}
+            await until(lambda: ports <= {s.port for s in record(app, "testhost").services}, what="both hubs listed")
+            table = app.host_screen.detail.servers
+            table.focus()
+            box = app.host_screen.detail.query_one("#hub")
+            for port in sorted(ports, reverse=True):  # the second one first: by port, it is not the default
+                table.move_cursor(row=[row.value for row in table.rows].index(str(port)))
+                await until(lambda: (h := record(app, "testhost").hub) is not None and h.port == port and not h.note,
+                            what=f"the hub on port {port} asked")
+                await until(lambda: f"JupyterHub, user {HUB_USER}:" in str(box.render()), what="its servers shown")
+            await pilot.pause()
+    finally:
+        other.stop()
+
+
 async def test_a_listener_gone_before_it_is_asked_is_plain_tcp_not_a_crash(lab):
     """The socket table is read every few seconds: a port may be closed by the time jtui asks it."""
     from jtui.core.http import lets_in, protocol_of

@@ -215,9 +215,11 @@ def danger_line(server: JupyterServer) -> str:
             "127.0.0.1 with a token (jtui's s does).")
 
 
-def hub_of(sample) -> Service | None:
-    """The JupyterHub on the host (its public port), if the user runs one."""
-    return next((s for s in sample.services if s.kind == "JupyterHub"), None)
+def hub_of(sample, port: int | None = None) -> Service | None:
+    """The JupyterHub on the host (its public port), if the user runs one; the one on `port` when
+    there are several and it is still listed."""
+    hubs = [s for s in sample.services if s.kind == "JupyterHub"]
+    return next((s for s in hubs if s.port == port), hubs[0] if hubs else None)
 
 
 def find_service(services: tuple[Service, ...], wanted: str) -> Service | None:

@@ -70,6 +70,7 @@ class HostSession:
         self._probe = None  # the running Probe
         self._restart_probe = False
         self.watching_kernels = False  # the screen shows this host: ask its servers for their kernels
+        self.hub_port: int | None = None  # the JupyterHub to ask, of several (None: the first)
         self._apis: dict[int, KernelApi] = {}  # server pid -> its kernel API (one kept-alive channel each)
         self._kernels_task: asyncio.Task | None = None
         self._namer = Namer()  # what the probe cannot see: HTTP or not, a password or not
@@ -234,6 +235,14 @@ class HostSession:
 
     # -- kernels ---------------------------------------------------------------
 
+    def follow_hub(self, port: int) -> None:
+        """The JupyterHub whose servers the screen shows, when the host runs more than one: the one
+        under the cursor. Asked at once, not at the next sample."""
+        if port != self.hub_port:
+            self.hub_port = port
+            if self.watching_kernels and self.last_sample is not None:
+                self._refresh_kernels(self.last_sample)
+
     def watch_kernels(self, on: bool) -> None:
         """Shown on screen: ask the servers for their kernels with every sample (off: leave them be)."""
         self.watching_kernels = on
@@ -248,7 +257,7 @@ class HostSession:
         self._kernels_task = asyncio.get_running_loop().create_task(self._ask_kernels(sample, self.conn))
 
     async def _ask_kernels(self, sample: Sample, conn) -> None:
-        hub = hub_of(sample)
+        hub = hub_of(sample, self.hub_port)
         if hub is not None:
             self.listener.session_hub(self.alias, await self._hub_state(hub, conn))
         live = {s.pid for s in sample.servers}
