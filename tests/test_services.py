@@ -252,18 +252,24 @@ async def test_a_hub_is_listed_and_c_copies_its_login_url_without_a_token(hub_bo
         assert await asyncio.to_thread(get, app.clipboard.replace("localhost", "127.0.0.1")) == 200
 
 
-async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hub_box, isolated_dirs, monkeypatch):
+def app_with_hub_token(sshd, isolated_dirs, monkeypatch):
+    """jtui on the test host, with a hub token for it (from the environment) and the hub's user."""
     from jtui.app import build_app
-    from jtui.ui.host_detail import COLUMNS
-    from tests.ui_helpers import connected, messages, record, until
 
-    sshd, hub = hub_box
     monkeypatch.setenv("JTUI_TEST_HUB_TOKEN", HUB_TOKEN)
     folder = isolated_dirs / "config" / "jtui"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.toml").write_text(
         f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{HUB_USER}"\n')
-    app = build_app([str(sshd.config_file)])
+    return build_app([str(sshd.config_file)])
+
+
+async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hub_box, isolated_dirs, monkeypatch):
+    from jtui.ui.host_detail import COLUMNS
+    from tests.ui_helpers import connected, messages, record, until
+
+    sshd, hub = hub_box
+    app = app_with_hub_token(sshd, isolated_dirs, monkeypatch)
     async with app.run_test(size=(130, 45)) as pilot:
         await connected(app)
         await until(lambda: hub.port in {s.port for s in record(app, "testhost").services}, what="the hub listed")
@@ -295,18 +301,12 @@ async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hu
 
 async def test_of_two_hubs_on_a_host_the_panel_shows_the_one_under_the_cursor(hub_box, isolated_dirs, monkeypatch,
                                                                               tmp_path):
-    from jtui.app import build_app
     from tests.ui_helpers import connected, record, until
 
     sshd, hub = hub_box
     other = jupyterhub(tmp_path / "other-hub")
     try:
-        monkeypatch.setenv("JTUI_TEST_HUB_TOKEN", HUB_TOKEN)
-        folder = isolated_dirs / "config" / "jtui"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.toml").write_text(
-            f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{HUB_USER}"\n')
-        app = build_app([str(sshd.config_file)])
+        app = app_with_hub_token(sshd, isolated_dirs, monkeypatch)
         async with app.run_test(size=(130, 45)) as pilot:
             await connected(app)
             ports = {hub.port, other.port}
