@@ -122,7 +122,7 @@ def test_a_submitted_jobs_row_follows_its_wait_until_squeue_lists_it():
     running = with_job_seen(submitted, Job("9", "jtui-jupyter", "RUNNING", node="cn1"))
     assert [(j.state, j.node, j.jtui) for j in running.jobs] == [("RUNNING", "cn1", True)]  # not "queued"
     assert running.selected_port == submitted.selected_port  # the cursor stays where the user put it
-    server = JupyterServer(port=35809, pid=20, url="http://10.0.0.7:35809/", job_id="9", hostname="10.0.0.7")
+    server = JupyterServer(port=35809, pid=20, url="http://127.0.0.7:35809/", job_id="9", hostname="127.0.0.7")
     started = with_started(running, server)
     assert started.jobs == () and started.job_of(server).node == "cn1"  # the node's name, not its address
     assert with_job_seen(before, pending) == before  # not one of jtui's waits: nothing to follow

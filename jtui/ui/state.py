@@ -99,9 +99,8 @@ class HostRecord:
         sched = self.sample.scheduler if self.sample else None
         listed = [j for j in (sched.jobs if sched else ()) if j.jtui and j.server is None and j.state in ACTIVE]
         started = {s.job_id for s in self.servers if s.job_id}
-        waited = {j.job_id: j for j in self.submitted}  # as the wait for its server last polled it: fresher
         ids = {j.job_id for j in listed}
-        rows = [waited.get(j.job_id, j) for j in listed] + [j for j in self.submitted if j.job_id not in ids]
+        rows = listed + [j for j in self.submitted if j.job_id not in ids]
         return tuple(j for j in rows if j.job_id not in started and j.job_id not in self.ended)
 
     @property
