@@ -43,6 +43,11 @@ def duration(seconds: float | None) -> str:
     return f"{int(seconds)}s"
 
 
+def clip(text: str, width: int) -> str:
+    """`text` in `width` characters at most, an ellipsis at its end saying it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def short_path(path: str, home: str | None = None) -> str:
     """Show a remote path with the remote home folded to ~."""
     if home and (path == home or path.startswith(home.rstrip("/") + "/")):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from jtui.core.format import GIB, duration, gib
+from jtui.core.format import GIB, clip, duration, gib
 from jtui.core.kernels import Kernel
 from jtui.core.model import Sample
 from jtui.core.services import HIDDEN_PROCESS, danger_line, open_to_all
@@ -154,7 +154,6 @@ def status_text(alias: str, report: StatusReport) -> str:
             lines.append(f"  job {j.job_id}  {j.name}  {j.state}{why}{on}{left}{port}")
     for v in sample.services:
         exposed = f"  exposed ({v.address})" if v.exposed else ""
-        command = v.command if len(v.command) <= COMMAND_WIDTH else v.command[:COMMAND_WIDTH - 1] + "…"
         lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}{_up(sample, v.started)}  "
-                     f"{command or HIDDEN_PROCESS}{exposed}")
+                     f"{clip(v.command, COMMAND_WIDTH) or HIDDEN_PROCESS}{exposed}")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widget import MountError
 from textual.widgets import DataTable
 
-from jtui.core.format import duration, gib, percent, short_path, size, sparkline
+from jtui.core.format import clip, duration, gib, percent, short_path, size, sparkline
 from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, open_to_all
 from jtui.ui import colors
@@ -93,7 +93,7 @@ def short_command(command: str, home: str, width: int = WHERE_WIDTH) -> str:
     text = " ".join([program, *rest])
     if home:
         text = text.replace(home.rstrip("/") + "/", "~/")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return clip(text, width)
 
 
 def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
@@ -268,7 +268,7 @@ def gpu_line(gpu: GpuStat, width: int) -> tuple[str, str, str, str]:
         temperature = ""
         room = width - len(label) - len(figures)
     room = max(GPU_NAME_LEAST, min(GPU_NAME_WIDTH, room))
-    return label, (name[: room - 1] + "…" if len(name) > room else name).ljust(room), figures, temperature
+    return label, clip(name, room).ljust(room), figures, temperature
 
 
 class HostDetail(Vertical):

@@ -13,7 +13,7 @@ from textual.widgets import Input, Static
 
 from collections.abc import Mapping
 
-from jtui.core.format import percent
+from jtui.core.format import clip, percent
 from jtui.core.model import HostState, HostStatus
 from jtui.ui import colors
 from jtui.ui.host_table import HostRow, HostTable
@@ -66,7 +66,7 @@ def short_reason(reason: str) -> str:
         if reason.startswith(long):
             return short
     word = reason.split(":")[0].split(" ")[0]
-    return word if len(word) <= 9 else word[:8] + "…"
+    return clip(word, 9)
 
 
 WIDEST = 34  # columns: a longer name is cut (with …) rather than squeeze the host's pane
