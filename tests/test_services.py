@@ -265,7 +265,6 @@ def app_with_hub_token(sshd, isolated_dirs, monkeypatch):
 
 
 async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hub_box, isolated_dirs, monkeypatch):
-    from jtui.ui.host_detail import COLUMNS
     from tests.ui_helpers import connected, messages, record, until
 
     sshd, hub = hub_box

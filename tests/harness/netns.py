@@ -270,10 +270,6 @@ class NetnsSshServer(SshServer):
         assert self.netns is not None, "NetnsSshServer needs netns="
         return self.netns.ns_addr
 
-    def _make_keys(self) -> None:
-        super()._make_keys()
-        self.known_hosts.write_text(f"[{self.address}]:{self.port} {self.host_public_key}\n")
-
     def write_configs(self) -> None:
         super().write_configs()
         text = self.sshd_config.read_text()

@@ -143,16 +143,20 @@ class SshServer:
         self.log_file = self.root / "sshd.log"
         if not self.host_key.exists():
             self._make_keys()
+        self.trust_host_key()
         self.write_configs()
 
     def _make_keys(self) -> None:
-        host_pub = keygen(self.host_key, "testhost")
+        keygen(self.host_key, "testhost")
         client_pub = keygen(self.client_key, "jtui-test")
         self.authorized_keys.write_text(client_pub + "\n")
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_pub}\n")
         self.home.mkdir(exist_ok=True)
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         self.bin_dir.mkdir(exist_ok=True)
+
+    def trust_host_key(self) -> None:
+        """known_hosts names this server at its address and port (a reused root may have a new port)."""
+        self.known_hosts.write_text(f"[{self.address}]:{self.port} {self.host_public_key}\n")
 
     @property
     def host_public_key(self) -> str:
