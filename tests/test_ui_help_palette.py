@@ -194,7 +194,9 @@ async def test_palette_runs_an_action_like_its_key():
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.focused, Input) and app.focused.id == "filter"
+        await pilot.press("h", "p")
+        hosts = app.host_screen.host_list
+        assert hosts.typing and hosts.filter_text == "hp" and hosts.visible_aliases() == ["hpc"]
 
 
 # --- themes -----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ async def test_the_filter_box_comes_at_the_first_slash_and_opens_again_after_esc
         await pilot.press("slash", "l", "a", "escape")
         assert app.query_one(HostList).table.has_focus
         await pilot.press("slash", "h", "p")
-        assert app.focused.id == "filter" and app.focused.value == "hp"
+        assert app.query_one(HostList).typing and app.query_one(HostList).filter_text == "hp"
         assert len(app.query("#filter")) == 1
         assert app.query_one(HostList).visible_aliases() == ["hpc"]
 
@@ -205,3 +205,60 @@ async def test_updates_while_a_modal_is_open_reach_the_main_screen(tmp_path):
         await pilot.pause()
         assert "refused" in str(app.host_screen.host_list.table.row("dead").load)
         assert "Connection refused" in header(app)
+
+
+async def test_keys_typed_fast_after_slash_go_into_the_filter():
+    """`/ho` then enter then `j` in one burst (fast typing, a paste, a laggy link): no key is lost
+    to the list, and enter does not connect a host."""
+    from tests.ui_helpers import burst
+
+    app = offline_app()
+    async with app.run_test() as pilot:
+        hosts = app.query_one(HostList)
+        await burst(pilot, "slash", "b", "o", "x", "enter", "j")
+        assert hosts.filter_text == "box" and hosts.visible_aliases() == ["gpu-box", "old-box"]
+        assert not hosts.typing and hosts.table.has_focus
+        assert app.host_screen.selected == "old-box"
+        assert app.fleet is None, "enter went to the filter, not to connect"
+        await burst(pilot, "slash", "backspace", "backspace", "backspace", "h", "escape", "k")
+        assert not hosts.filter_text and hosts.table.row_count == 4
+        assert app.host_screen.selected == "lab"  # "h" left the cursor on hpc, then k: one up
+
+
+async def test_while_the_filter_is_typed_into_the_keys_shown_are_the_filters():
+    """Letters go into the filter then, so the footer (or the narrow key line) must not offer s, c, q..."""
+    from textual.widgets import Footer
+
+    def footer_words(app) -> str:
+        return " ".join(str(item.render()) for item in app.host_screen.query_one(Footer).query("FooterKey"))
+
+    app = offline_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert "start" in footer_words(app) and "quit" in footer_words(app)
+        await pilot.press("slash", "q", "s")
+        await pilot.pause()
+        words = footer_words(app)
+        assert "start" not in words and "quit" not in words and "help" not in words
+        assert app.host_screen.query_one("#filter").border_subtitle == "⏎ keep · esc clear"
+        assert app.host_screen.host_list.filter_text == "qs" and app.is_running
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "start" in footer_words(app) and not app.host_screen.query_one("#filter").border_subtitle
+        await pilot.resize_terminal(60, 20)  # the narrow key line
+        await pilot.press("slash")
+        await pilot.pause()
+        assert "keep filter" in str(app.host_screen.key_line.render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "start" in str(app.host_screen.key_line.render())
+
+
+async def test_tab_while_typing_keeps_the_filter_and_moves_on():
+    app = offline_app()
+    async with app.run_test() as pilot:
+        hosts = app.query_one(HostList)
+        await pilot.press("slash", "b", "o", "x", "tab")
+        assert not hosts.typing and hosts.filter_text == "box"
+        await pilot.press("s")  # a key again, not a letter of the filter
+        assert hosts.filter_text == "box"

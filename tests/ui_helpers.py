@@ -46,3 +46,26 @@ async def connected(app, alias: str = "testhost", sample: bool = True) -> None:
     await until(lambda: record(app, alias).status.state == HostState.CONNECTED, what=f"{alias} connected")
     if sample:
         await until(lambda: record(app, alias).sample is not None, what=f"a sample of {alias}")
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Keys as a terminal delivers them when typed fast or pasted: all queued before any is handled.
+
+    Pilot's press() lets the app settle after each key, so it cannot show a
+    key going to the widget that had focus a moment before.
+    """
+    import unicodedata
+
+    from textual import events
+    from textual.keys import _get_unicode_name_from_key
+
+    driver = pilot.app._driver
+    for key in keys:
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(key))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+    await pilot.pause()

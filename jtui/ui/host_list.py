@@ -1,17 +1,27 @@
-"""The host list: one row per alias with a state mark and live CPU / memory."""
+"""The host list: one row per alias with a state mark and live CPU / memory, and its `/` filter.
+
+The filter is typed into the list itself, not into an Input: Textual hands
+each key to whichever widget has focus when the key is read, so the keys
+of "/gpu⏎" typed fast (or arriving in one burst over a slow link) would
+reach the list before focus had moved to an Input, and be lost, or act
+(⏎ connects). The screen passes every key to `HostList.take_key` first;
+one widget's queue keeps them in order.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.style import Style
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.events import Key
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Input, Static
-
-from collections.abc import Mapping
+from textual.widgets import Static
 
 from jtui.core.format import clip, percent
 from jtui.core.model import HostState, HostStatus
@@ -76,6 +86,18 @@ COMPACT_SHARE = 0.4
 COMPACT_NARROWEST = 12
 
 
+FILTER_KEYS = "⏎ keep · esc clear"  # on the box while typing: the footer's keys are letters then
+
+
+def filter_line(text: str, typing: bool) -> Text:
+    """The filter box's line: what was typed, and a cursor while typing."""
+    if not typing:
+        return Text(text)
+    if not text:
+        return Text.assemble((" ", "reverse"), ("filter hosts", "dim"))
+    return Text.assemble(text, (" ", "reverse"))
+
+
 class HostList(Vertical):
     """Host table with a `/` filter, drawn from the screen's records; posts Selected on a new host."""
 
@@ -91,10 +113,11 @@ class HostList(Vertical):
         self.records = records  # the host screen's, read-only here
         self.aliases = aliases
         self.filter_text = ""
+        self.typing = False  # keys edit the filter (between `/` and enter or esc)
         self._dirty: set[str] = set()  # hosts whose figures changed since the last flush
         self._ready = False  # columns made: rows can be drawn
         self._wanted: str | None = None  # a host to select once ready
-        self._filter: Input | None = None  # mounted at the first `/`: a hidden Input cost the first frame
+        self._filter: Static | None = None  # mounted at the first `/`: a hidden box cost the first frame
 
     def compose(self) -> ComposeResult:
         yield HostTable(id="hosts", show_load=not self.compact)
@@ -206,49 +229,67 @@ class HostList(Vertical):
         if not self._ready:
             self._wanted = alias
             return True
-        if alias not in self.visible_aliases():  # hidden by the filter, which is then mounted
-            with self._filter.prevent(Input.Changed):  # refilled here, now: the cursor needs the row
-                self.close_filter(clear=True)
-            self.filter_text = ""
-            self._fill()
+        if alias not in self.visible_aliases():  # hidden by the filter
+            self.close_filter(clear=True)
         self.table.move_cursor(self.visible_aliases().index(alias))
         self.table.focus()
         return True
 
     # -- filter ------------------------------------------------------------
 
-    async def open_filter(self) -> None:
-        box = self._filter
-        if box is None:
-            box = self._filter = Input(placeholder="filter hosts", id="filter")
-            await self.mount(box, before=self.table)
-        box.display = True
-        box.focus()
+    def open_filter(self) -> None:
+        if self._filter is None:
+            self._filter = Static(id="filter", markup=False)
+            self.mount(self._filter, before=self.table)  # drawn once mounted; keys meanwhile edit filter_text
+        self.typing = True
+        self._show_filter()
+        self.table.focus()  # up/down move in the list while typing
 
     def close_filter(self, clear: bool) -> None:
+        self.typing = False
+        if clear and self.filter_text:
+            self._set_filter("")
+        self._show_filter()
+
+    def take_key(self, event: Key) -> bool:
+        """Whether `event` was the filter's: typed into it, or esc clearing a kept one."""
+        key = event.key
+        if not self.typing:
+            if key == "escape" and self.filter_text and self.table.has_focus:
+                self.close_filter(clear=True)
+                return True
+            return False
+        if key in ("tab", "shift+tab"):  # leaving the list: the filter is kept, the key moves focus
+            self.close_filter(clear=False)
+            return False
+        if key == "enter":
+            self.close_filter(clear=False)
+        elif key == "escape":
+            self.close_filter(clear=True)
+        elif key in ("backspace", "ctrl+h"):
+            self._set_filter(self.filter_text[:-1])
+        elif key in ("ctrl+u", "ctrl+w"):
+            self._set_filter("")
+        elif event.is_printable and event.character:
+            self._set_filter(self.filter_text + event.character)
+        else:  # up, down, tab, ctrl+p: as they are without a filter
+            return False
+        return True
+
+    def _set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._fill()
+        self._show_filter()
+
+    def _show_filter(self) -> None:
         box = self._filter
         if box is None:
             return
-        if clear:
-            box.value = ""
-        box.display = bool(box.value)
-        self.table.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
-        self._fill()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.close_filter(clear=False)
-
-    def on_key(self, event) -> None:
-        """esc clears the filter, from its box or from the list it narrows (a kept filter)."""
-        box = self._filter
-        if event.key == "escape" and box is not None and (box.has_focus or (box.value and self.table.has_focus)):
-            event.stop()
-            self.close_filter(clear=True)
+        box.display = self.typing or bool(self.filter_text)
+        box.set_class(self.typing, "-typing")
+        box.border_subtitle = FILTER_KEYS if self.typing else ""
+        box.update(filter_line(self.filter_text, self.typing))
+        self.screen.filter_changed()
 
     @on(HostTable.Highlighted, "#hosts")
     def _highlighted(self, event: HostTable.Highlighted) -> None:

@@ -17,6 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.events import Key
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -117,6 +118,28 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     def on_resize(self) -> None:
         self._lay_out()
+
+    def on_key(self, event: Key) -> None:
+        """Every key the screen's widgets leave is the filter's first (host_list.py says why)."""
+        if not self.host_list.typing and event.key in self.app.bound["filter"].keys:
+            self.host_list.open_filter()
+        elif not self.host_list.take_key(event):
+            return
+        event.stop()
+        event.prevent_default()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the filter is typed into, keys are letters: the footer shows none of the actions."""
+        return not self.typing_filter
+
+    @property
+    def typing_filter(self) -> bool:
+        return self.host_list.typing and self.app.screen is self
+
+    def filter_changed(self) -> None:
+        self.refresh_bindings()
+        self.key_line.typing = self.host_list.typing
+        self.key_line.redraw()
 
     def _lay_out(self) -> None:
         """Fit the screen to the terminal: narrow and short terminals keep the host's state and the keys."""
@@ -316,8 +339,8 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     # -- actions ---------------------------------------------------------------
 
-    async def action_filter(self) -> None:
-        await self.host_list.open_filter()
+    def action_filter(self) -> None:
+        self.host_list.open_filter()
 
     def action_connect(self) -> None:
         alias = self.selected
