@@ -184,7 +184,7 @@ class JtuiApp(App[int]):
         if self.fleet is not None:
             await self.fleet.update(inventory, hosts_edited)
         if hosts_edited or inventory.aliases != before.aliases or inventory.scan != before.scan:
-            self.notify(f"Hosts reloaded: {len(inventory.aliases)} hosts.", title="config changed")
+            self.notify(f"Hosts reloaded: {hosts_change(before.aliases, inventory.aliases)}", title="config changed")
         else:
             self.notify("Settings reloaded.", title="config changed")
 
@@ -256,6 +256,20 @@ class JtuiApp(App[int]):
         from jtui.ui.help_screen import HelpScreen
 
         self.push_screen(HelpScreen(self.key_rows(), self.places()))
+
+
+def hosts_change(before: list[str], after: list[str]) -> str:
+    """What a reload did to the host list, in words: the names that came and went, and the count."""
+    was, now = set(before), set(after)
+    added = [a for a in after if a not in was]
+    removed = [a for a in before if a not in now]
+    parts = []
+    for names, verb in ((added, "added"), (removed, "removed")):
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts.append(f"{shown} {verb}")
+    count = f"{len(after)} host{'' if len(after) == 1 else 's'}"
+    return f"{'; '.join(parts)} ({count})." if parts else f"{count}, none added or removed."
 
 
 def build_app(config_files: list[str] | None = None, demo: bool = False, autoconnect: bool = True) -> JtuiApp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from jtui.app import build_app
 from jtui.core.model import HostState
 from jtui.ui.host_list import HostList
-from tests.ui_helpers import offline_app, record, until
+from tests.ui_helpers import messages, offline_app, record, until
 
 
 def header(app) -> str:
@@ -185,6 +185,7 @@ async def test_hosts_file_changing_while_running_is_reloaded(tmp_path):
                 break
         assert app.query_one(HostList).visible_aliases() == ["one", "two"]
         assert "oops" in str(app.query_one("#problems").render()).lower()
+        await until(lambda: "Hosts reloaded: two added (2 hosts)." in messages(app), what="what changed")
         config.write_text("")  # emptied: the screen says where hosts come from
         for _ in range(60):
             await pilot.pause(0.1)
@@ -262,3 +263,12 @@ async def test_tab_while_typing_keeps_the_filter_and_moves_on():
         assert not hosts.typing and hosts.filter_text == "box"
         await pilot.press("s")  # a key again, not a letter of the filter
         assert hosts.filter_text == "box"
+
+
+def test_a_reload_names_the_hosts_it_added_and_removed():
+    from jtui.app import hosts_change
+
+    assert hosts_change(["a", "b"], ["a", "b", "c"]) == "c added (3 hosts)."
+    assert hosts_change(["a", "b"], ["b"]) == "a removed (1 host)."
+    assert hosts_change(["a"], ["b", "c", "d", "e", "f"]) == "b, c, d and 2 more added; a removed (5 hosts)."
+    assert hosts_change(["a", "b"], ["a", "b"]) == "2 hosts, none added or removed."
