@@ -92,6 +92,18 @@ def test_a_gpu_line_keeps_its_figures_whole_and_cuts_the_name_to_fit():
     assert "".join(gpu_line(a100, 30)) == "GPU 0 A100-SXM4-80GB  35%  21.0 / 80.0 GiB  50°C"  # to wrap between words
 
 
+def test_the_cpu_line_keeps_the_1_minute_load_rather_than_wrap():
+    from jtui.ui.host_detail import cpu_figures
+
+    load = (1.4, 1.6, 1.2)
+    assert cpu_figures(2, load, 40) == "  2 cores  load 1.4 1.6 1.2"
+    assert cpu_figures(2, load, 26) == "  2 cores  load 1.4"
+    assert cpu_figures(2, load, 12) == "  load 1.4"
+    assert cpu_figures(2, load, 5) == ""
+    assert cpu_figures(None, None, 40) == ""
+    assert cpu_figures(64, None, 40) == "  64 cores"
+
+
 def test_x_says_which_kernels_and_which_forward_end_with_the_server():
     from dataclasses import replace
 

@@ -208,3 +208,9 @@ async def test_an_80_column_terminal_shows_each_servers_forward_and_age_and_whol
         stats = str(app.host_screen.query_one("#detail-stats").content).splitlines()
         gpu = next(line for line in stats if line.startswith("GPU 0 "))
         assert gpu.startswith("GPU 0 A100-SXM4") and gpu.endswith("72%  54.4 / 80.0 GiB  54°C")  # one line, figures whole
+        await pilot.resize_terminal(60, 24)
+        await pilot.pause()
+        stats = app.host_screen.query_one("#detail-stats")
+        lines = str(stats.content).splitlines()
+        assert lines[0].startswith("CPU ") and lines[1].startswith("MEM ")  # the CPU line did not wrap
+        assert all(len(line) <= stats.size.width for line in lines), (stats.size.width, lines)

@@ -222,16 +222,18 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
     spark = SPARK_WIDTH if width >= NARROW_PANE else 8
     text.append(sparkline(cpu_hist, spark).rjust(spark), style=palette[colors.CPU])
     text.append(f" {percent(record.cpu_percent):>4}")
-    if sample.cores:
-        text.append(f"  {sample.cores} cores")
-    if sample.load:
-        text.append("  load " + " ".join(f"{x:.1f}" for x in sample.load))
+    text.append(cpu_figures(sample.cores, sample.load, width - 4 - spark - 5))
     text.append("\n")
     text.append("MEM ", style="bold")
     text.append(sparkline(mem_hist, spark).rjust(spark), style=palette[colors.MEM])
-    text.append(f" {sample.mem_percent or 0:3.0f}%  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB")
-    if sample.swap_total:
-        text.append(f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}", style=muted)
+    memory = f" {sample.mem_percent or 0:3.0f}%"
+    amounts = f"  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB"
+    if 4 + spark + len(memory) + len(amounts) <= width:  # else the percentage alone, rather than wrap
+        memory += amounts
+    text.append(memory)
+    swap = f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}" if sample.swap_total else ""
+    if 4 + spark + len(memory) + len(swap) <= width:
+        text.append(swap, style=muted)
     for gpu in sample.gpus:
         text.append("\n")
         label, name, figures, temperature = gpu_line(gpu, width)
@@ -247,6 +249,19 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
         text.append(f"  {gpu}: pid {proc.pid} {who}{used}  {proc.command or '(command hidden)'}"[: max(20, width - 2)],
                     style=muted)
     return text
+
+
+def cpu_figures(cores: int | None, load: tuple[float, ...] | None, room: int) -> str:
+    """The cores and load averages after the CPU's percentage, in `room` columns: a narrow pane
+    keeps the 1-minute load, then only that, rather than wrap the line."""
+    count = f"  {cores} cores" if cores else ""
+    averages = [f"{x:.1f}" for x in load or ()]
+    every = f"  load {' '.join(averages)}" if averages else ""
+    first = f"  load {averages[0]}" if averages else ""
+    for figures in (count + every, count + first, first):
+        if len(figures) <= room:
+            return figures
+    return ""
 
 
 def gpu_line(gpu: GpuStat, width: int) -> tuple[str, str, str, str]:
