@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jtui.core.forwards import Forward
-from jtui.core.model import HostStatus, Job, JupyterServer, Sample, Scheduler
+from jtui.core.model import HostState, HostStatus, Job, JupyterServer, Sample, Scheduler
 from jtui.ui.state import (
     HostRecord, with_job_gone, with_sample, with_selected_port, with_started, with_submitted,
 )
@@ -138,3 +138,18 @@ def test_a_submitted_jobs_row_follows_its_wait_until_squeue_lists_it():
     started = with_started(running, server)
     assert started.jobs == () and started.job_of(server).node == "cn1"  # the node's name, not its address
     assert with_job_seen(before, pending) == before  # not one of jtui's waits: nothing to follow
+
+
+def test_a_narrow_header_keeps_the_state_beside_the_name():
+    from collections import defaultdict
+
+    from rich.style import Style
+
+    from jtui.core.resolve import ResolvedHost
+    from jtui.ui.host_detail import header_text
+
+    resolved = ResolvedHost("gpu-box", "127.0.0.1", "root", 54363)
+    status = HostStatus("gpu-box", HostState.CONNECTED)
+    colours = defaultdict(Style)  # the words, not their colours
+    assert header_text(resolved, status, colours, 80).plain == "gpu-box  root@127.0.0.1:54363  ● connected"
+    assert header_text(resolved, status, colours, 39).plain == "gpu-box  ● connected\nroot@127.0.0.1:54363"

@@ -172,15 +172,27 @@ def cluster_text(sched: Scheduler, palette: dict[str, Style], jobs: tuple[int, i
     return text
 
 
-def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict[str, Style]) -> Text:
+def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict[str, Style],
+                width: int | None = None) -> Text:
+    """The host, where it is and its state; in a pane too narrow for one line, the state comes
+    right after the name and the address goes below, so "● connected" is never left alone."""
     symbol, style = mark(status.state, palette)
     text = Text()
     text.append(status.alias, style="bold")
+    where = Text()
     if resolved is not None:
-        text.append(f"  {resolved.target}")
+        where.append(f"  {resolved.target}")
         if resolved.proxyjump:
-            text.append(f"  via {resolved.proxyjump}", style=palette[colors.ACCENT])
-    text.append(f"  {symbol} {status.state.value}", style=style)
+            where.append(f"  via {resolved.proxyjump}", style=palette[colors.ACCENT])
+    state = f"  {symbol} {status.state.value}"
+    if width is None or len(text) + len(where) + len(state) <= width:
+        text.append_text(where)
+        text.append(state, style=style)
+    else:
+        text.append(state, style=style)
+        if where:
+            text.append("\n")
+            text.append_text(where[2:])
     explained_below = resolved is not None and resolved.error and resolved.error in status.reason  # stats_text
     if status.reason and not explained_below:  # a sentence of its own, below: it may be long, and it wraps
         text.append(f"\n{status.reason[0].upper()}{status.reason[1:]}.", style=style)
@@ -350,7 +362,7 @@ class HostDetail(Vertical):
             self._fill_servers(palette, None)
             self.query_one(KernelView).show((), "", None, "", 0, visible=False)
             return
-        header.show(header_text(record.resolved, record.status, palette))
+        header.show(header_text(record.resolved, record.status, palette, self.size.width))
         stats.show(stats_text(record, palette, self.size.width))
         if not self._complete:
             return
@@ -362,7 +374,8 @@ class HostDetail(Vertical):
         record = self.record
         if record is not None and record.status.next_retry is not None:
             palette = colors.palette(self.app.theme_variables)
-            self.query_one("#detail-header", LiveText).show(header_text(record.resolved, record.status, palette))
+            header = header_text(record.resolved, record.status, palette, self.size.width)
+            self.query_one("#detail-header", LiveText).show(header)
 
     def _fill_servers(self, palette, record: HostRecord | None) -> None:
         table = self.servers
