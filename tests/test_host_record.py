@@ -153,3 +153,16 @@ def test_a_narrow_header_keeps_the_state_beside_the_name():
     colours = defaultdict(Style)  # the words, not their colours
     assert header_text(resolved, status, colours, 80).plain == "gpu-box  root@127.0.0.1:54363  ● connected"
     assert header_text(resolved, status, colours, 39).plain == "gpu-box  ● connected\nroot@127.0.0.1:54363"
+
+
+def test_an_empty_server_list_beside_a_jupyter_service_says_why_it_is_not_a_server():
+    from jtui.core.model import Service
+    from jtui.ui.host_detail import no_server_text
+
+    assert no_server_text(()) == "no Jupyter server — press s to start one"
+    board = Service(6006, "127.0.0.1", 2285, "tensorboard --logdir runs", "TensorBoard")
+    assert no_server_text((board,)) == "no Jupyter server — press s to start one"
+    stray = Service(43143, "127.0.0.1", 2223, "jupyter-lab --no-browser", "Jupyter")
+    text = no_server_text((board, stray))
+    assert text.startswith("The Jupyter on port 43143 left no runtime file where jtui looks")
+    assert "f forwards it" in text and "s starts one" in text

@@ -119,6 +119,16 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
     return text
 
 
+def no_server_text(services) -> str:
+    """What the empty server list says. A Jupyter listed among the services is one whose runtime
+    file (its token) is not where jtui looks: saying only "no Jupyter server" would contradict its row."""
+    strays = [s.port for s in services if s.kind == "Jupyter"]
+    if not strays:
+        return "no Jupyter server — press s to start one"
+    return (f"The Jupyter on port {strays[0]} left no runtime file where jtui looks (another JUPYTER_RUNTIME_DIR?): "
+            "f forwards it, its log has its token. s starts one jtui can open.")
+
+
 class ServerTable(LiveTable):
     """A host's servers, jobs and services, keyed by port or -job id."""
 
@@ -451,7 +461,7 @@ class HostDetail(Vertical):
             empty.show(Text(record.activity, style=palette[colors.WARN]))
             empty.display = True
         elif not servers and not jobs:
-            empty.show(Text("no Jupyter server — press s to start one", style=palette[colors.MUTED]) if sample else "")
+            empty.show(Text(no_server_text(services), style=palette[colors.MUTED]) if sample else "")
             empty.display = True
         else:
             empty.display = False
