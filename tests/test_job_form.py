@@ -24,3 +24,19 @@ async def test_the_focused_field_shows_what_is_typed():
             assert box.has_focus and box.value == typed
             assert box.content_region.height == 1, f"{field}: no room left for the text"
             assert typed in "".join(s.text for s in box.render_line(0)), field
+
+
+async def test_fields_typed_in_one_burst_land_in_their_fields():
+    """"debug⇥0:10:00⏎" typed fast, pasted or arriving at once over a slow link: tab moves focus
+    before the next key is handed out, so no key lands in the field it left."""
+    from tests.ui_helpers import burst
+
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        chosen = []
+        await app.push_screen(JobForm("hpc", JobRequest()), chosen.append)
+        await until(lambda: isinstance(app.screen, JobForm) and app.focused is not None, what="the job form")
+        await burst(pilot, *"debug", "tab", *"0:10:00", "tab", "tab", *"8G", "shift+tab", *"2", "enter")
+        await until(lambda: chosen, what="the form submitted")
+        assert chosen == [JobRequest(partition="debug", time="0:10:00", cpus="2", mem="8G")]

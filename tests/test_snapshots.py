@@ -214,3 +214,20 @@ async def test_an_80_column_terminal_shows_each_servers_forward_and_age_and_whol
         lines = str(stats.content).splitlines()
         assert lines[0].startswith("CPU ") and lines[1].startswith("MEM ")  # the CPU line did not wrap
         assert all(len(line) <= stats.size.width for line in lines), (stats.size.width, lines)
+
+
+async def test_tab_then_keys_in_one_burst_move_in_the_pane_tab_went_to(hosts):
+    """"⇥jjj" typed fast moves the server cursor: the tables' keys are bindings, looked up where
+    focus is when each key is handled, so they follow tab even in one burst (an Input's letters
+    do not: see the job form's and the host filter's tests)."""
+    from tests.ui_helpers import burst
+
+    app = live_app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await live(pilot, hosts)
+        await burst(pilot, "tab", "j", "j", "j")
+        await until(lambda: record(app, "gpu-box").selected_port == 8000, what="the cursor on port 8000")
+        assert app.host_screen.selected == "gpu-box"
+        await burst(pilot, "shift+tab", "j")
+        await until(lambda: app.host_screen.selected == "lab", what="back in the host list")
+        assert record(app, "gpu-box").selected_port == 8000

@@ -37,7 +37,14 @@ class JobForm(ModalScreen[JobRequest | None]):
     JobForm #form-error { color: $error; height: auto; }
     JobForm #form-help { color: $text-muted; margin-top: 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel"),
+        # Priority: run as the key is read, so focus has moved before the next key is handed to a
+        # field. Textual's own tab runs after the field has had it, by when the keys typed after
+        # it (fast, pasted, or in one burst over a slow link) are queued in the field it left.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+    ]
 
     def __init__(self, alias: str, request: JobRequest) -> None:
         super().__init__()
