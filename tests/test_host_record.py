@@ -125,6 +125,24 @@ def test_x_says_which_kernels_and_which_forward_end_with_the_server():
         "?\nIts 5 kernels end: nb0.ipynb, nb1.ipynb, nb2.ipynb, ….\nIts forward from localhost:18888 closes.")
 
 
+def test_x_on_a_job_says_what_ends_with_its_server_and_that_the_output_stays():
+    from dataclasses import replace
+
+    from jtui.core.model import Kernel
+    from jtui.ui.server_actions import cancel_question
+
+    assert cancel_question(HostRecord("hpc", HostStatus("hpc")), "7", "pending, no Jupyter yet", None) == (
+        "Cancel job 7 (pending, no Jupyter yet) with scancel?\nThe job's output stays.")
+    server = JupyterServer(port=39023, pid=17728, url="http://cn1:39023/", job_id="7")
+    record = HostRecord("hpc", HostStatus("hpc"), sample=Sample(time=1.0, servers=(server,)),
+                        kernels=((39023, (Kernel("k1", "python3", "fit.ipynb"),), ""),),
+                        forwards=(Forward(local_port=39729, remote_port=39023),))
+    assert cancel_question(record, "7", "Jupyter on cn1:39023", server) == (
+        "Cancel job 7 (Jupyter on cn1:39023) with scancel?\nIts kernel ends: fit.ipynb.\n"
+        "Its forward from localhost:39729 closes.\nThe job's output stays.")
+    assert "No kernel runs there." in cancel_question(replace(record, kernels=((39023, (), ""),)), "7", "x", server)
+
+
 def test_a_submitted_jobs_row_follows_its_wait_until_squeue_lists_it():
     from jtui.ui.state import with_job_seen
 

@@ -325,6 +325,8 @@ async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login,
         await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the question")
         server = next(s for s in record(app, "testhost").servers if s.job_id == job_id)
         assert app.screen.question.startswith(f"Cancel job {job_id} (Jupyter on cn1:{server.port})")  # the node's name
+        local = record(app, "testhost").forward_ports[server.port]
+        assert f"Its forward from localhost:{local} closes.\nThe job's output stays." in app.screen.question
         await pilot.press("y")
         await until(lambda: cluster.job(job_id).get("JobState") == "CANCELLED", 30, "scancel")
         await until(lambda: "cancelled (scancel)" in messages(app), what="the answer to x")

@@ -107,7 +107,7 @@ class JobActions:
 
         self.run_core(alias, f"job {job.job_id}", call)
 
-    def cancel_job(self, session: "HostSession", job_id: str, what: str) -> None:
+    def cancel_job(self, session: "HostSession", job_id: str, question: str) -> None:
         from jtui.ui.confirm_screen import ConfirmScreen
 
         alias = session.alias
@@ -127,7 +127,6 @@ class JobActions:
                 self.cancel_worker(alias, job_id)
                 self.run_core(alias, "cancel", call)
 
-        question = f"Cancel job {job_id} ({what}) with scancel?\nIts Jupyter and kernels end; the job's output stays."
         self.app.push_screen(ConfirmScreen(f"cancel on {alias}", question, "Cancel job"), answered)
 
     def cancel_worker(self, alias: str, job_id: str) -> None:

@@ -35,10 +35,8 @@ def not_connected(alias: str, status) -> str:
     }[status.state]
 
 
-def stop_question(record: state.HostRecord, server: JupyterServer) -> str:
-    """What x asks: which server, and what ends with it (its kernels by notebook, its forward if it has one)."""
-    home = record.sample.remote_home if record.sample else ""
-    where = f" in {short_path(server.root_dir, home)}" if server.root_dir else ""
+def what_ends(record: state.HostRecord, server: JupyterServer) -> str:
+    """What ends with `server`: its kernels by notebook, and its forward if it has one."""
     kernels, note = record.kernels_of(server.port)
     known = not note and any(port == server.port for port, _, _ in record.kernels)
     names = [k.path.rsplit("/", 1)[-1] if k.path else (k.name or "?") for k in kernels]
@@ -50,7 +48,20 @@ def stop_question(record: state.HostRecord, server: JupyterServer) -> str:
     local = record.forward_ports.get(server.port)
     if local is not None:
         ending += f"\nIts forward from localhost:{local} closes."
-    return f"Stop the Jupyter server on port {server.port} (pid {server.pid}){where}?\n{ending}"
+    return ending
+
+
+def stop_question(record: state.HostRecord, server: JupyterServer) -> str:
+    """What x asks: which server, and what ends with it."""
+    home = record.sample.remote_home if record.sample else ""
+    where = f" in {short_path(server.root_dir, home)}" if server.root_dir else ""
+    return f"Stop the Jupyter server on port {server.port} (pid {server.pid}){where}?\n{what_ends(record, server)}"
+
+
+def cancel_question(record: state.HostRecord, job_id: str, what: str, server: JupyterServer | None) -> str:
+    """What x asks of a job: which one, and what ends with it (its server's kernels and forward)."""
+    ending = f"{what_ends(record, server)}\n" if server is not None else ""
+    return f"Cancel job {job_id} ({what}) with scancel?\n{ending}The job's output stays."
 
 
 class ServerActions:
@@ -205,7 +216,7 @@ class ServerActions:
         record = self.record(session.alias) if session is not None else None
         job = record.selected_job if record is not None else None
         if job is not None:
-            self.cancel_job(session, job.job_id, f"{job.state.lower()}, no Jupyter yet")
+            self.cancel_job(session, job.job_id, cancel_question(record, job.job_id, f"{job.state.lower()}, no Jupyter yet", None))
             return
         session, server = self._session_and_server()
         if server is None:
@@ -213,7 +224,8 @@ class ServerActions:
         if server.job_id:
             job = self.record(session.alias).job_of(server)
             node = job.node if job is not None and job.node else server.hostname  # cn042, not its address
-            self.cancel_job(session, server.job_id, f"Jupyter on {node}:{server.port}")
+            question = cancel_question(self.record(session.alias), server.job_id, f"Jupyter on {node}:{server.port}", server)
+            self.cancel_job(session, server.job_id, question)
             return
         from jtui.ui.confirm_screen import ConfirmScreen
 
