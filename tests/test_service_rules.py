@@ -278,14 +278,18 @@ def test_status_text_says_how_long_each_server_and_service_has_run_on_the_hosts_
     now = 1700007200.0  # the sample's time: the remote clock, whatever this machine's says
     server = JupyterServer(port=8888, pid=400, url="http://localhost:8888/", token="t", started=now - 3 * 86400 - 60)
     service = Service(6006, "127.0.0.1", 300, "tensorboard --logdir runs", "TensorBoard", started=now - 7200)
-    unknown = Service(8050, "127.0.0.1", 301, "python app.py", "HTTP")
-    lines = status_text("h", StatusReport(Sample(time=now, servers=(server,), services=(service, unknown)))).splitlines()
+    unknown = Service(8050, "127.0.0.1", 301, "/opt/conda/bin/python -u /home/ada/dash/app.py", "HTTP")
+    server = replace(server, root_dir="/home/ada/proj")
+    sample = Sample(time=now, servers=(server,), services=(service, unknown), remote_home="/home/ada")
+    lines = status_text("h", StatusReport(sample)).splitlines()
     assert "  jupyter  port 8888  pid 400  up 3d  " in [line[:len("  jupyter  port 8888  pid 400  up 3d  ")] for line in lines]
     assert "  TensorBoard  port 6006  pid 300  up 2h  tensorboard --logdir runs" in lines
-    assert "  HTTP         port 8050  pid 301  python app.py" in lines
+    assert "  HTTP         port 8050  pid 301  app.py" in lines  # as the screen names it (the JSON has it whole)
+    assert any(line.startswith("  jupyter  port 8888  pid 400  up 3d  ~/proj  ") for line in lines)
     assert "  cpu  ?%  ? cores  load ?" in lines  # a sample without figures (no /proc/stat yet) still prints
     hidden = Service(2024, "0.0.0.0", None, "", "")
     long = Service(8051, "127.0.0.1", 302, "python -m dashboard " + "--option " * 20, "HTTP")
     lines = status_text("h", StatusReport(Sample(time=now, services=(hidden, long)))).splitlines()
     assert "  service      port 2024  pid ?  (process not visible)  exposed (0.0.0.0)" in lines
-    assert len(lines[-1]) == len("  HTTP         port 8051  pid 302  ") + 80 and lines[-1].endswith("--opt…")
+    assert len(lines[-1]) == len("  HTTP         port 8051  pid 302  ") + 80 and lines[-1].endswith("--opti…")
+    assert lines[-1].startswith("  HTTP         port 8051  pid 302  dashboard --option")

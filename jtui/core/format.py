@@ -53,3 +53,25 @@ def short_path(path: str, home: str | None = None) -> str:
     if home and (path == home or path.startswith(home.rstrip("/") + "/")):
         return "~" + path[len(home.rstrip("/")):]
     return path or "?"
+
+
+INTERPRETERS = ("python", "node", "ruby", "perl", "java")
+
+
+def short_command(command: str, home: str, width: int) -> str:
+    """A command line in `width`: the program (the script, for an interpreter) and its arguments, ~ for home."""
+    words = command.split()
+    if not words:
+        return ""
+    program, rest = words[0].rsplit("/", 1)[-1], words[1:]
+    if program.startswith(INTERPRETERS):
+        while rest and rest[0].startswith("-") and rest[0] != "-m":  # the interpreter's own flags
+            rest = rest[1:]
+        if rest[:1] == ["-m"] and len(rest) > 1:
+            program, rest = rest[1], rest[2:]
+        elif rest:
+            program, rest = rest[0].rsplit("/", 1)[-1], rest[1:]
+    text = " ".join([program, *rest])
+    if home:
+        text = text.replace(home.rstrip("/") + "/", "~/")
+    return clip(text, width)

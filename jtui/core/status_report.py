@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from jtui.core.format import GIB, clip, duration, gib
+from jtui.core.format import GIB, duration, gib, short_command, short_path
 from jtui.core.kernels import Kernel
 from jtui.core.model import Sample
 from jtui.core.services import HIDDEN_PROCESS, danger_line, open_to_all
@@ -106,7 +106,9 @@ def _up(sample: Sample, started: float | None) -> str:
 
 
 def status_text(alias: str, report: StatusReport) -> str:
+    """As the screen says it: paths and commands with the remote home as ~ (the JSON has them whole)."""
     sample = report.sample
+    home = sample.remote_home
     lines = [alias]
     if not sample.supported:
         lines.append(f"  unsupported: {sample.os} (no load figures)")
@@ -126,7 +128,7 @@ def status_text(alias: str, report: StatusReport) -> str:
         lines.append("  no Jupyter servers running")
     for s in sample.servers:
         where = f"  listens on {s.address or s.hostname} (exposed)" if s.exposed else ""
-        lines.append(f"  jupyter  port {s.port}  pid {s.pid}{_up(sample, s.started)}  {s.root_dir}  {s.version}  "
+        lines.append(f"  jupyter  port {s.port}  pid {s.pid}{_up(sample, s.started)}  {short_path(s.root_dir, home)}  {s.version}  "
                      f"auth {s.auth}{where}")
         if open_to_all(s):
             lines.append(f"    WARNING: {danger_line(s)}")
@@ -155,5 +157,5 @@ def status_text(alias: str, report: StatusReport) -> str:
     for v in sample.services:
         exposed = f"  exposed ({v.address})" if v.exposed else ""
         lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}{_up(sample, v.started)}  "
-                     f"{clip(v.command, COMMAND_WIDTH) or HIDDEN_PROCESS}{exposed}")
+                     f"{short_command(v.command, home, COMMAND_WIDTH) or HIDDEN_PROCESS}{exposed}")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widget import MountError
 from textual.widgets import DataTable
 
-from jtui.core.format import clip, duration, gib, percent, short_path, size, sparkline
+from jtui.core.format import clip, duration, gib, percent, short_command, short_path, size, sparkline
 from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
 from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, open_to_all
 from jtui.ui import colors
@@ -52,9 +52,6 @@ def gone_kind(forward) -> str:
     return getattr(target, "kind", "") or "port"
 
 
-INTERPRETERS = ("python", "node", "ruby", "perl", "java")
-
-
 GONE_NOTES = ("gone: f closes the forward", "gone: f closes it", "gone (f)")
 
 
@@ -75,25 +72,6 @@ def cut(text: str, width: int, style: Style | None = None) -> Text:
     fitted = Text(text, style=style or "")
     fitted.truncate(width, overflow="ellipsis")
     return fitted
-
-
-def short_command(command: str, home: str, width: int = WHERE_WIDTH) -> str:
-    """A command line that fits a cell: the program (the script, for an interpreter) and its arguments."""
-    words = command.split()
-    if not words:
-        return ""
-    program, rest = words[0].rsplit("/", 1)[-1], words[1:]
-    if program.startswith(INTERPRETERS):
-        while rest and rest[0].startswith("-") and rest[0] != "-m":  # the interpreter's own flags
-            rest = rest[1:]
-        if rest[:1] == ["-m"] and len(rest) > 1:
-            program, rest = rest[1], rest[2:]
-        elif rest:
-            program, rest = rest[0].rsplit("/", 1)[-1], rest[1:]
-    text = " ".join([program, *rest])
-    if home:
-        text = text.replace(home.rstrip("/") + "/", "~/")
-    return clip(text, width)
 
 
 def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
