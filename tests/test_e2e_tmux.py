@@ -180,3 +180,24 @@ def test_jtui_status_asks_for_a_passphrase_on_the_terminal_as_ssh_does(tmux, jtu
     screen = tmux.wait_for(lambda s: "exit=" in s, what="the run under BatchMode yes")
     assert "Passphrase for" not in screen and "exit=1" in screen
     assert "the SSH config says BatchMode yes" in screen
+
+
+def test_a_filter_typed_in_one_burst_reaches_the_filter(tmux, tmp_path, isolated_dirs):
+    """`/box⏎j` sent to the terminal at once (a fast typist, a paste, a laggy link): every letter
+    lands in the filter, ⏎ keeps it (and connects nothing), j moves to the next match."""
+    hosts = tmp_path / "hosts"
+    # Port 1 on this machine: refused, if anything ever dialled it (autoconnect is off).
+    hosts.write_text("".join(f"Host {name}\n  HostName 127.0.0.1\n  Port 1\n" for name in ("alpha-box", "beta", "gamma-box")))
+    (isolated_dirs / "config" / "jtui").mkdir(parents=True, exist_ok=True)
+    (isolated_dirs / "config" / "jtui" / "config.toml").write_text("[defaults]\nautoconnect = false\n")
+    env = {k: os.environ[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=str(tmp_path), TERM="xterm-256color", PATH=os.environ["PATH"])
+    tmux.start([sys.executable, "-m", "jtui", "--config", str(hosts)], env)
+    tmux.wait_for(lambda screen: "gamma-box" in screen and "not connected" in screen, what="the first frame")
+    tmux.keys("/box", "Enter", "j")
+    selected = re.compile(r"gamma-box  \S+@127\.0\.0\.1:1 ")  # the detail pane's header
+    screen = tmux.wait_for(lambda screen: selected.search(screen) is not None, what="gamma-box selected")
+    listed = [line.split("│")[1] for line in screen.splitlines() if line.startswith("│")]
+    assert any(cell.strip(" ▊▎") == "box" for cell in listed), f"the kept filter shows what was typed:\n{screen}"
+    assert not any("beta" in cell for cell in listed), "beta is filtered out"
+    assert "refused" not in screen and "connecting" not in screen, "enter connected nothing"
