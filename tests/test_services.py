@@ -252,7 +252,7 @@ async def test_a_hub_is_listed_and_c_copies_its_login_url_without_a_token(hub_bo
         assert await asyncio.to_thread(get, app.clipboard.replace("localhost", "127.0.0.1")) == 200
 
 
-def app_with_hub_token(sshd, isolated_dirs, monkeypatch):
+def app_with_hub_token(sshd, isolated_dirs, monkeypatch, user: str = HUB_USER):
     """jtui on the test host, with a hub token for it (from the environment) and the hub's user."""
     from jtui.app import build_app
 
@@ -260,8 +260,24 @@ def app_with_hub_token(sshd, isolated_dirs, monkeypatch):
     folder = isolated_dirs / "config" / "jtui"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.toml").write_text(
-        f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{HUB_USER}"\n')
+        f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{user}"\n')
     return build_app([str(sshd.config_file)])
+
+
+async def test_a_user_the_hub_does_not_know_is_named_with_where_to_set_it(hub_box, isolated_dirs, monkeypatch):
+    from tests.ui_helpers import connected, record, until
+
+    sshd, hub = hub_box
+    app = app_with_hub_token(sshd, isolated_dirs, monkeypatch, user="nobody-here")
+    async with app.run_test(size=(130, 45)):
+        await connected(app)
+        await until(lambda: hub.port in {s.port for s in record(app, "testhost").services}, what="the hub listed")
+        table = app.host_screen.detail.servers
+        table.focus()
+        table.move_cursor(row=[row.value for row in table.rows].index(str(hub.port)))
+        await until(lambda: record(app, "testhost").hub is not None and record(app, "testhost").hub.note, what="the note")
+        assert ("the hub knows no nobody-here user (set user in [hosts.testhost.jupyterhub] of config.toml)"
+                in record(app, "testhost").hub.note)
 
 
 async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hub_box, isolated_dirs, monkeypatch):

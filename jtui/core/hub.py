@@ -58,8 +58,8 @@ def hub_token(settings: HubSettings | None, alias: str, env: Mapping[str, str] =
 class HubApi:
     """The hub's REST API at a JupyterHub service's port, through `conn`."""
 
-    def __init__(self, conn, hub: Service, token: str) -> None:
-        self.conn, self.hub, self.token = conn, hub, token
+    def __init__(self, conn, hub: Service, token: str, alias: str = "NAME") -> None:
+        self.conn, self.hub, self.token, self.alias = conn, hub, token, alias
         self.host = remote_connect_host(hub)
 
     async def _call(self, method: str, path: str, *, timeout: float = 10.0, on_data=None) -> Any:
@@ -73,7 +73,7 @@ class HubApi:
                            "read:servers and servers for this user (a token from /hub/token has them)")
         if response.status == 404:
             raise HubError(f"the hub knows no {path.split('/')[2] if path.count('/') > 1 else 'such'} "
-                           "user (set user in [hosts.NAME.jupyterhub])")
+                           f"user (set user in [hosts.{self.alias}.jupyterhub] of config.toml)")
         if response.status >= 400:
             raise HubError(f"the hub answered {response.status} to {method} {path}: {_message(response.body)}")
         return response.json() if response.body and on_data is None else None

@@ -290,7 +290,7 @@ class HostSession:
             return HubState(hub.port, note=str(exc))
 
     def _hub_api(self, hub: Service, conn=None) -> HubApi:
-        return HubApi(conn or self.conn, hub, hub_token(self.host_settings.jupyterhub, self.alias))
+        return HubApi(conn or self.conn, hub, hub_token(self.host_settings.jupyterhub, self.alias), self.alias)
 
     async def _hub_user(self, api: HubApi) -> str:
         """Whose servers: the setting, else the token's own user, else the SSH user."""
