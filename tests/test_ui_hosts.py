@@ -272,3 +272,17 @@ def test_a_reload_names_the_hosts_it_added_and_removed():
     assert hosts_change(["a", "b"], ["b"]) == "a removed (1 host)."
     assert hosts_change(["a"], ["b", "c", "d", "e", "f"]) == "b, c, d and 2 more added; a removed (5 hosts)."
     assert hosts_change(["a", "b"], ["a", "b"]) == "2 hosts, none added or removed."
+
+
+async def test_after_a_filter_matching_nothing_the_list_has_the_keys_again():
+    """A filter matching nothing hides the table, and Textual takes its focus: once the filter
+    matches again, j and k move in it, and esc clears a kept filter that matches nothing."""
+    app = offline_app()
+    async with app.run_test() as pilot:
+        hosts = app.query_one(HostList)
+        await pilot.press("slash", "z", "z", "backspace", "backspace", "enter", "j")
+        assert hosts.table.has_focus and app.host_screen.selected == "lab"
+        await pilot.press("slash", "z", "z", "enter")
+        assert hosts.table.row_count == 0
+        await pilot.press("escape")
+        assert not hosts.filter_text and hosts.table.row_count == 4 and hosts.table.has_focus

@@ -255,7 +255,7 @@ class HostList(Vertical):
         """Whether `event` was the filter's: typed into it, or esc clearing a kept one."""
         key = event.key
         if not self.typing:
-            if key == "escape" and self.filter_text and self.table.has_focus:
+            if key == "escape" and self.filter_text and (self.table.has_focus or self.screen.focused is None):
                 self.close_filter(clear=True)
                 return True
             return False
@@ -280,6 +280,8 @@ class HostList(Vertical):
         self.filter_text = text
         self._fill()
         self._show_filter()
+        if self.table.display and self.screen.focused is None:  # hidden by a filter matching nothing, it lost focus
+            self.table.focus()
 
     def _show_filter(self) -> None:
         box = self._filter
