@@ -65,10 +65,6 @@ class JtuiApp(App[int]):
         )
         return self.host_screen
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While the host filter is typed into, ? and q are letters (the palette stays)."""
-        return not (action in ("help", "quit") and self.host_screen is not None and self.host_screen.typing_filter)
-
     def on_mount(self) -> None:
         inventory = self.inventory
         if not self.is_headless:

@@ -183,7 +183,7 @@ def test_jtui_status_asks_for_a_passphrase_on_the_terminal_as_ssh_does(tmux, jtu
 
 
 def test_a_filter_typed_in_one_burst_reaches_the_filter(tmux, tmp_path, isolated_dirs):
-    """`/box⏎j` sent to the terminal at once (a fast typist, a paste, a laggy link): every letter
+    """`/box⏎j` sent to the terminal at once (a fast typist, a laggy link): every letter
     lands in the filter, ⏎ keeps it (and connects nothing), j moves to the next match."""
     hosts = tmp_path / "hosts"
     # Port 1 on this machine: refused, if anything ever dialled it (autoconnect is off).

@@ -184,3 +184,4 @@ def test_an_empty_server_list_beside_a_jupyter_service_says_why_it_is_not_a_serv
     text = no_server_text((board, stray))
     assert text.startswith("The Jupyter on port 43143 left no runtime file where jtui looks")
     assert "f forwards it" in text and "s starts one" in text
+    assert no_server_text((), start="ctrl+s") == "no Jupyter server — press ctrl+s to start one"  # as [keys] binds it

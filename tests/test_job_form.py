@@ -27,7 +27,7 @@ async def test_the_focused_field_shows_what_is_typed():
 
 
 async def test_fields_typed_in_one_burst_land_in_their_fields():
-    """"debug⇥0:10:00⏎" typed fast, pasted or arriving at once over a slow link: tab moves focus
+    """"debug⇥0:10:00⏎" typed fast, or arriving at once over a slow link: tab moves focus
     before the next key is handed out, so no key lands in the field it left."""
     from tests.ui_helpers import burst
 

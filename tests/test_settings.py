@@ -266,3 +266,10 @@ def test_setup_is_per_host_over_defaults():
     assert s.for_host("hpc").setup == "module load cuda; conda activate ds"
     assert s.for_host("other").setup == "module load python"
     assert parse_settings("").for_host("x").setup is None
+
+
+def test_messages_name_a_hosts_table_as_it_is_written_in_config_toml():
+    from jtui.core.settings import host_table
+
+    assert host_table("gpu-box") == "[hosts.gpu-box]"
+    assert host_table("hub.example.org", "jupyterhub") == '[hosts."hub.example.org".jupyterhub]'

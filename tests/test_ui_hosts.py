@@ -209,7 +209,7 @@ async def test_updates_while_a_modal_is_open_reach_the_main_screen(tmp_path):
 
 
 async def test_keys_typed_fast_after_slash_go_into_the_filter():
-    """`/ho` then enter then `j` in one burst (fast typing, a paste, a laggy link): no key is lost
+    """`/ho` then enter then `j` in one burst (fast typing, a laggy link): no key is lost
     to the list, and enter does not connect a host."""
     from tests.ui_helpers import burst
 
@@ -227,35 +227,51 @@ async def test_keys_typed_fast_after_slash_go_into_the_filter():
 
 
 async def test_while_the_filter_is_typed_into_the_keys_shown_are_the_filters():
-    """Letters go into the filter then, so the footer (or the narrow key line) must not offer s, c, q..."""
+    """Letters go into the filter then, so the footer (offering s, c, q...) makes way for a line
+    saying enter and esc; ctrl+p's palette still runs any action."""
     from textual.widgets import Footer
-
-    def footer_words(app) -> str:
-        return " ".join(str(item.render()) for item in app.host_screen.query_one(Footer).query("FooterKey"))
 
     app = offline_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        assert "start" in footer_words(app) and "quit" in footer_words(app)
+        footer, key_line = app.host_screen.query_one(Footer), app.host_screen.key_line
+        assert footer.display and not key_line.display
         await pilot.press("slash", "q", "s")
         await pilot.pause()
-        words = footer_words(app)
-        assert "start" not in words and "quit" not in words and "help" not in words
-        assert app.host_screen.query_one("#filter").border_subtitle == "⏎ keep · esc clear"
+        assert not footer.display and key_line.display
+        assert str(key_line.render()).split() == ["enter", "keep", "filter", "esc", "clear", "filter"]
         assert app.host_screen.host_list.filter_text == "qs" and app.is_running
+        await pilot.press("ctrl+p", *"help")  # the palette, opened while typing, runs what it lists
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(lambda: type(app.screen).__name__ == "HelpScreen", what="help from the palette")
+        await pilot.press("escape")
         await pilot.press("enter")
         await pilot.pause()
-        assert "start" in footer_words(app) and not app.host_screen.query_one("#filter").border_subtitle
-        await pilot.resize_terminal(60, 20)  # the narrow key line
+        assert footer.display and not key_line.display and app.host_screen.host_list.filter_text == "qs"
+        await pilot.resize_terminal(60, 20)  # the narrow key line, which is there anyway
         await pilot.press("slash")
         await pilot.pause()
-        assert "keep filter" in str(app.host_screen.key_line.render())
+        assert "keep filter" in str(key_line.render())
         await pilot.press("escape")
         await pilot.pause()
-        assert "start" in str(app.host_screen.key_line.render())
+        assert "start" in str(key_line.render())
 
 
-async def test_tab_while_typing_keeps_the_filter_and_moves_on():
+async def test_a_paste_while_typing_goes_into_the_filter():
+    """With bracketed paste a terminal sends a paste as one event, not as keys."""
+    from textual import events
+
+    app = offline_app()
+    async with app.run_test() as pilot:
+        hosts = app.query_one(HostList)
+        await pilot.press("slash")
+        app.post_message(events.Paste("old-\nignored"))
+        await pilot.pause()
+        assert hosts.filter_text == "old-" and hosts.visible_aliases() == ["old-box"]
+
+
+async def test_tab_while_typing_ends_the_typing_and_keeps_the_filter():
     app = offline_app()
     async with app.run_test() as pilot:
         hosts = app.query_one(HostList)
@@ -275,12 +291,14 @@ def test_a_reload_names_the_hosts_it_added_and_removed():
 
 
 async def test_after_a_filter_matching_nothing_the_list_has_the_keys_again():
-    """A filter matching nothing hides the table, and Textual takes its focus: once the filter
-    matches again, j and k move in it, and esc clears a kept filter that matches nothing."""
+    from tests.ui_helpers import burst
+
+    """A filter matching nothing leaves the table no rows and no room, but its focus: once the
+    filter matches again, j and k move in it, and esc clears a kept filter that matches nothing."""
     app = offline_app()
     async with app.run_test() as pilot:
         hosts = app.query_one(HostList)
-        await pilot.press("slash", "z", "z", "backspace", "backspace", "enter", "j")
+        await burst(pilot, "slash", "z", "z", "backspace", "backspace", "enter", "j")
         assert hosts.table.has_focus and app.host_screen.selected == "lab"
         await pilot.press("slash", "z", "z", "enter")
         assert hosts.table.row_count == 0

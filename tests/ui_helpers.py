@@ -49,7 +49,7 @@ async def connected(app, alias: str = "testhost", sample: bool = True) -> None:
 
 
 async def burst(pilot, *keys: str) -> None:
-    """Keys as a terminal delivers them when typed fast or pasted: all queued before any is handled.
+    """Keys as a terminal delivers them when typed fast or over a laggy link: all queued before any is handled.
 
     Pilot's press() lets the app settle after each key, so it cannot show a
     key going to the widget that had focus a moment before.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 GIB = 1024**3
 
@@ -72,6 +74,6 @@ def short_command(command: str, home: str, width: int) -> str:
         elif rest:
             program, rest = rest[0].rsplit("/", 1)[-1], rest[1:]
     text = " ".join([program, *rest])
-    if home:
-        text = text.replace(home.rstrip("/") + "/", "~/")
+    if home.rstrip("/"):  # the home at the start of a word (or an option's value) only: /data/home/al is not ~
+        text = re.sub(r"(^|[\s=:])" + re.escape(home.rstrip("/") + "/"), r"\1~/", text)
     return clip(text, width)

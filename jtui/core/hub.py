@@ -21,13 +21,12 @@ from typing import Any
 from jtui.core.http import HttpError, request
 from jtui.core.logs import register_secret
 from jtui.core.model import HubServer, HubState, Service  # noqa: F401 (HubServer, HubState: here for callers)
-from jtui.core.settings import HubSettings
+from jtui.core.settings import HubSettings, host_table
 from jtui.core.urls import remote_connect_host
 
 START_TIMEOUT = 120.0  # seconds: a spawner may queue; the hub says how far it got meanwhile
 STOP_TIMEOUT = 60.0
-HOW_TO = ("set token_file or token_env in [hosts.{alias}.jupyterhub] of config.toml "
-          "(a token from the hub's /hub/token page)")
+HOW_TO = "set token_file or token_env in {table} of config.toml (a token from the hub's /hub/token page)"
 
 
 class HubError(Exception):
@@ -37,7 +36,7 @@ class HubError(Exception):
 def hub_token(settings: HubSettings | None, alias: str, env: Mapping[str, str] = os.environ) -> str:
     """The API token from the file or variable the settings name; HubError says what is missing."""
     if settings is None or not (settings.token_file or settings.token_env):
-        raise HubError(f"no API token for this hub: {HOW_TO.format(alias=alias)}")
+        raise HubError(f"no API token for this hub: {HOW_TO.format(table=host_table(alias, 'jupyterhub'))}")
     token = ""
     if settings.token_env:
         token = env.get(settings.token_env, "").strip()
@@ -58,7 +57,7 @@ def hub_token(settings: HubSettings | None, alias: str, env: Mapping[str, str] =
 class HubApi:
     """The hub's REST API at a JupyterHub service's port, through `conn`."""
 
-    def __init__(self, conn, hub: Service, token: str, alias: str = "NAME") -> None:
+    def __init__(self, conn, hub: Service, token: str, alias: str) -> None:
         self.conn, self.hub, self.token, self.alias = conn, hub, token, alias
         self.host = remote_connect_host(hub)
 
@@ -73,7 +72,7 @@ class HubApi:
                            "read:servers and servers for this user (a token from /hub/token has them)")
         if response.status == 404:
             raise HubError(f"the hub knows no {path.split('/')[2] if path.count('/') > 1 else 'such'} "
-                           f"user (set user in [hosts.{self.alias}.jupyterhub] of config.toml)")
+                           f"user (set user in {host_table(self.alias, 'jupyterhub')} of config.toml)")
         if response.status >= 400:
             raise HubError(f"the hub answered {response.status} to {method} {path}: {_message(response.body)}")
         return response.json() if response.body and on_data is None else None

@@ -9,7 +9,6 @@ as variables, quoted by the transport (jtui.core.remote).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -25,7 +24,7 @@ from jtui.core.logs import scrub
 from jtui.core.model import JupyterServer
 from jtui.core.remote import Remote, script_source
 from jtui.core.runtime_files import RUNTIME_NAME, RuntimeFileError, parse_runtime_text
-from jtui.core.settings import DEFAULT_JUPYTER, DEFAULT_ROOT_DIR, HostSettings
+from jtui.core.settings import DEFAULT_JUPYTER, DEFAULT_ROOT_DIR, HostSettings, host_table
 from jtui.core.urls import remote_connect_host
 
 log = logging.getLogger(__name__)
@@ -131,8 +130,7 @@ def start_variables(host: HostSettings, *, token: str, as_root: bool | None = No
 
 
 def _hint(command: str, alias: str = "") -> str:
-    key = alias if re.fullmatch(r"[A-Za-z0-9_-]+", alias) else json.dumps(alias)
-    table = f"[hosts.{key}]" if alias else "this host's [hosts.NAME] table"
+    table = host_table(alias) if alias else "this host's [hosts.NAME] table"
     return (
         f"jtui ran `{command}` through the login shell. If Jupyter lives elsewhere on this host, "
         f'set `jupyter = "..."` in {table} in config.toml '

@@ -6,6 +6,8 @@ a typo must never stop jtui from starting.
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -238,3 +240,9 @@ def load_settings(path: Path) -> Settings:
     except UnicodeDecodeError:
         return Settings(problems=(f"{path}: not UTF-8 text; using defaults",), path=str(path))
     return parse_settings(text, str(path))
+
+
+def host_table(alias: str, sub: str = "") -> str:
+    """The config.toml table for `alias` as the user writes it: [hosts.gpu-box], [hosts."a.b.org".jupyterhub]."""
+    key = alias if re.fullmatch(r"[A-Za-z0-9_-]+", alias) else json.dumps(alias)
+    return f"[hosts.{key}{'.' + sub if sub else ''}]"

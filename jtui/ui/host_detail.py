@@ -97,14 +97,15 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
     return text
 
 
-def no_server_text(services) -> str:
-    """What the empty server list says. A Jupyter listed among the services is one whose runtime
-    file (its token) is not where jtui looks: saying only "no Jupyter server" would contradict its row."""
+def no_server_text(services, start: str = "s", forward: str = "f") -> str:
+    """What the empty server list says, with the start and forward keys as bound. A Jupyter listed
+    among the services is one whose runtime file (its token) is not where jtui looks: saying only
+    "no Jupyter server" would contradict its row."""
     strays = [s.port for s in services if s.kind == "Jupyter"]
     if not strays:
-        return "no Jupyter server — press s to start one"
+        return f"no Jupyter server — press {start} to start one"
     return (f"The Jupyter on port {strays[0]} left no runtime file where jtui looks (another JUPYTER_RUNTIME_DIR?): "
-            "f forwards it, its log has its token. s starts one jtui can open.")
+            f"{forward} forwards it, its log has its token. {start} starts one jtui can open.")
 
 
 class ServerTable(LiveTable):
@@ -439,7 +440,9 @@ class HostDetail(Vertical):
             empty.show(Text(record.activity, style=palette[colors.WARN]))
             empty.display = True
         elif not servers and not jobs:
-            empty.show(Text(no_server_text(services), style=palette[colors.MUTED]) if sample else "")
+            keys = self.app.keys_of
+            empty.show(Text(no_server_text(services, keys("start"), keys("forward")), style=palette[colors.MUTED])
+                       if sample else "")
             empty.display = True
         else:
             empty.display = False

@@ -4,8 +4,8 @@ The filter is typed into the list itself, not into an Input: Textual hands
 each key to whichever widget has focus when the key is read, so the keys
 of "/gpu⏎" typed fast (or arriving in one burst over a slow link) would
 reach the list before focus had moved to an Input, and be lost, or act
-(⏎ connects). The screen passes every key to `HostList.take_key` first;
-one widget's queue keeps them in order.
+(⏎ connects). The screen passes `HostList.take_key` every key the focused
+widget leaves, before any binding runs; one queue keeps them in order.
 """
 
 from __future__ import annotations
@@ -84,9 +84,6 @@ NARROWEST = 24  # the title, the filter box and a failed host's reason
 COMPACT_WIDEST = 22  # names only, in a narrow terminal: at most this, and at most COMPACT_SHARE of it
 COMPACT_SHARE = 0.4
 COMPACT_NARROWEST = 12
-
-
-FILTER_KEYS = "⏎ keep · esc clear"  # on the box while typing: the footer's keys are letters then
 
 
 def filter_line(text: str, typing: bool) -> Text:
@@ -187,7 +184,7 @@ class HostList(Vertical):
         no_match = self.query_one("#no-match", Static)
         no_match.update(f"no host matches {self.filter_text!r} (esc clears)")
         no_match.display = bool(self.aliases) and not visible
-        table.display = bool(visible)
+        table.set_class(not visible, "-none")
         self.post_message(self.Selected(self.selected))
 
     @property
@@ -255,7 +252,7 @@ class HostList(Vertical):
         """Whether `event` was the filter's: typed into it, or esc clearing a kept one."""
         key = event.key
         if not self.typing:
-            if key == "escape" and self.filter_text and (self.table.has_focus or self.screen.focused is None):
+            if key == "escape" and self.filter_text and self.table.has_focus:
                 self.close_filter(clear=True)
                 return True
             return False
@@ -268,11 +265,11 @@ class HostList(Vertical):
             self.close_filter(clear=True)
         elif key in ("backspace", "ctrl+h"):
             self._set_filter(self.filter_text[:-1])
-        elif key in ("ctrl+u", "ctrl+w"):
+        elif key == "ctrl+u":
             self._set_filter("")
         elif event.is_printable and event.character:
             self._set_filter(self.filter_text + event.character)
-        else:  # up, down, tab, ctrl+p: as they are without a filter
+        else:  # up and down move in the matches, as without a filter
             return False
         return True
 
@@ -280,8 +277,11 @@ class HostList(Vertical):
         self.filter_text = text
         self._fill()
         self._show_filter()
-        if self.table.display and self.screen.focused is None:  # hidden by a filter matching nothing, it lost focus
-            self.table.focus()
+
+    def paste(self, text: str) -> None:
+        """Pasted while typing: its first line joins the filter."""
+        lines = text.strip().splitlines()
+        self._set_filter(self.filter_text + (lines[0].strip() if lines else ""))
 
     def _show_filter(self) -> None:
         box = self._filter
@@ -289,7 +289,6 @@ class HostList(Vertical):
             return
         box.display = self.typing or bool(self.filter_text)
         box.set_class(self.typing, "-typing")
-        box.border_subtitle = FILTER_KEYS if self.typing else ""
         box.update(filter_line(self.filter_text, self.typing))
         self.screen.filter_changed()
 

@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.events import Key
+from textual.events import Key, Paste
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -120,7 +120,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self._lay_out()
 
     def on_key(self, event: Key) -> None:
-        """Every key the screen's widgets leave is the filter's first (host_list.py says why)."""
+        """Keys the focused widget leaves go to the filter before any binding (host_list.py says why)."""
         if not self.host_list.typing and event.key in self.app.bound["filter"].keys:
             self.host_list.open_filter()
         elif not self.host_list.take_key(event):
@@ -128,17 +128,17 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         event.stop()
         event.prevent_default()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While the filter is typed into, keys are letters: the footer shows none of the actions."""
-        return not self.typing_filter
-
-    @property
-    def typing_filter(self) -> bool:
-        return self.host_list.typing and self.app.screen is self
+    def on_paste(self, event: Paste) -> None:
+        """A paste (one event, with bracketed paste) while the filter is typed into goes into it."""
+        if self.host_list.typing:
+            event.stop()
+            self.host_list.paste(event.text)
 
     def filter_changed(self) -> None:
-        self.refresh_bindings()
-        self.key_line.typing = self.host_list.typing
+        """While the filter is typed into, letters are its own: the key line, saying enter and esc, takes the footer's place."""
+        typing = self.host_list.typing
+        self.set_class(typing, "-typing")
+        self.key_line.typing = typing
         self.key_line.redraw()
 
     def _lay_out(self) -> None:

@@ -41,7 +41,7 @@ class JobForm(ModalScreen[JobRequest | None]):
         Binding("escape", "cancel", "cancel"),
         # Priority: run as the key is read, so focus has moved before the next key is handed to a
         # field. Textual's own tab runs after the field has had it, by when the keys typed after
-        # it (fast, pasted, or in one burst over a slow link) are queued in the field it left.
+        # it (fast, or in one burst over a slow link) are queued in the field it left.
         Binding("tab", "app.focus_next", show=False, priority=True),
         Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
