@@ -185,3 +185,21 @@ def test_an_empty_server_list_beside_a_jupyter_service_says_why_it_is_not_a_serv
     assert text.startswith("The Jupyter on port 43143 left no runtime file where jtui looks")
     assert "f forwards it" in text and "s starts one" in text
     assert no_server_text((), start="ctrl+s") == "no Jupyter server — press ctrl+s to start one"  # as [keys] binds it
+
+
+def test_a_stopped_server_shutting_down_is_not_listed_as_a_service():
+    """Jupyter removes its runtime file before its process exits: for a sample or two the probe
+    sees a Jupyter listening with no runtime file, which is how a stranger's server looks."""
+    from jtui.core.model import Service
+    from jtui.ui.state import with_stopped
+
+    server = JupyterServer(port=8888, pid=4321, url="http://localhost:8888/")
+    running = with_sample(HostRecord("gpu", HostStatus("gpu")), Sample(time=1.0, servers=(server,)))
+    stopped = with_stopped(running, server)
+    assert stopped.servers == ()
+    dying = Service(8888, "127.0.0.1", 4321, "jupyter-lab --no-browser", "Jupyter")
+    other = Service(6006, "127.0.0.1", 99, "tensorboard --logdir runs", "TensorBoard")
+    shutting = with_sample(stopped, Sample(time=2.0, services=(dying, other)))
+    assert shutting.services == (other,)
+    again = Service(8888, "127.0.0.1", 5555, "jupyter-lab --no-browser", "Jupyter")  # a new process on that port
+    assert with_sample(shutting, Sample(time=3.0, services=(again,))).services == (again,)

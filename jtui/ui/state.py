@@ -44,7 +44,8 @@ class HostRecord:
     mem_history: tuple[float, ...] = ()
     stale: bool = False  # the servers listed are from before a reconnect
     started: tuple[tuple[JupyterServer, int], ...] = ()  # started by jtui, not yet sampled: (server, samples since)
-    stopped: frozenset[tuple[int, int]] = frozenset()  # stopped by jtui, still in the last sample
+    stopped: frozenset[tuple[int, int]] = frozenset()  # stopped by jtui, still in the last sample (as a server or, its
+    # runtime file gone but its process still shutting down, as a listening service: listed as neither)
     forwards: tuple[Forward, ...] = ()
     activity: str = ""  # what jtui is doing there right now, e.g. "starting Jupyter: ..."
     selected_port: int | None = None  # the server the user has (or jtui put) the cursor on
@@ -91,7 +92,8 @@ class HostRecord:
     def services(self) -> tuple[Service, ...]:
         """The other things listening there, by port (a port the server table lists is not repeated)."""
         ports = {s.port for s in self.servers}
-        return tuple(s for s in (self.sample.services if self.sample else ()) if s.port not in ports)
+        return tuple(s for s in (self.sample.services if self.sample else ())
+                     if s.port not in ports and (s.pid, s.port) not in self.stopped)
 
     @property
     def jobs(self) -> tuple[Job, ...]:
@@ -185,6 +187,7 @@ def with_status(record: HostRecord, status: HostStatus) -> HostRecord:
 
 def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     seen = {_key(s) for s in sample.servers}
+    dying = {(v.pid, v.port) for v in sample.services}  # a stopped server whose runtime file went before its process
     started = tuple((s, n + 1) for s, n in record.started if _key(s) not in seen and n + 1 <= STARTED_GRACE)
     cpu, mem = record.cpu_history, record.mem_history
     if sample.cpu_percent is not None:  # a point on both sparklines, so they stay aligned in time
@@ -194,7 +197,7 @@ def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     submitted = tuple(j for j in record.submitted if j.job_id not in listed)
     return replace(
         record, sample=sample, cpu_history=cpu, mem_history=mem, stale=False,
-        started=started, stopped=record.stopped & seen, submitted=submitted, ended=record.ended & listed,
+        started=started, stopped=record.stopped & (seen | dying), submitted=submitted, ended=record.ended & listed,
     )
 
 
