@@ -223,17 +223,18 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
     spark = SPARK_WIDTH if width >= NARROW_PANE else 8
     text.append(sparkline(cpu_hist, spark).rjust(spark), style=palette[colors.CPU])
     text.append(f" {percent(record.cpu_percent):>4}")
-    text.append(cpu_figures(sample.cores, sample.load, width - 4 - spark - 5))
+    prefix = 4 + spark  # "CPU " or "MEM " and the sparkline
+    text.append(cpu_figures(sample.cores, sample.load, width - prefix - 5))
     text.append("\n")
     text.append("MEM ", style="bold")
     text.append(sparkline(mem_hist, spark).rjust(spark), style=palette[colors.MEM])
     memory = f" {sample.mem_percent or 0:3.0f}%"
     amounts = f"  {gib(sample.mem_used)} / {gib(sample.mem_total)} GiB"
-    if 4 + spark + len(memory) + len(amounts) <= width:  # else the percentage alone, rather than wrap
+    if prefix + len(memory) + len(amounts) <= width:  # else the percentage alone, rather than wrap
         memory += amounts
     text.append(memory)
     swap = f"  swap {gib(sample.swap_used)}/{gib(sample.swap_total)}" if sample.swap_total else ""
-    if 4 + spark + len(memory) + len(swap) <= width:
+    if prefix + len(memory) + len(swap) <= width:
         text.append(swap, style=muted)
     for gpu in sample.gpus:
         text.append("\n")

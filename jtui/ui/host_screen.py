@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from jtui.core.model import HostState, Service
+from jtui.core.model import HostState
 from jtui.ui import state
 from jtui.ui.host_detail import HostDetail
 from jtui.ui.host_list import HostList
@@ -251,9 +251,9 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     @on(HostDetail.ServerHighlighted)
     def _server_highlighted(self, message: HostDetail.ServerHighlighted) -> None:
         self._change(message.alias, state.with_selected_port, message.port)
-        item = self.record(message.alias).selected_item
-        if self.app.fleet is not None and isinstance(item, Service) and item.kind == "JupyterHub":
-            self.app.fleet.session(message.alias).follow_hub(item.port)  # of two hubs, the one on screen
+        hub = self._hub_selected(message.alias)
+        if self.app.fleet is not None and hub is not None:
+            self.app.fleet.session(message.alias).follow_hub(hub.port)  # of two hubs, the one on screen
 
     @on(HostTable.Chosen, "#hosts")
     def _enter_on_host(self, event: HostTable.Chosen) -> None:
