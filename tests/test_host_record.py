@@ -183,8 +183,12 @@ def test_an_empty_server_list_beside_a_jupyter_service_says_why_it_is_not_a_serv
     stray = Service(43143, "127.0.0.1", 2223, "jupyter-lab --no-browser", "Jupyter")
     text = no_server_text((board, stray))
     assert text.startswith("The Jupyter on port 43143 left no runtime file where jtui looks")
-    assert "f forwards it" in text and "s starts one" in text
+    assert "f on its row forwards it" in text and "s starts one" in text
     assert no_server_text((), start="ctrl+s") == "no Jupyter server — press ctrl+s to start one"  # as [keys] binds it
+    hub = Service(8000, "0.0.0.0", 2300, "configurable-http-proxy --port 8000", "JupyterHub")
+    # the cursor on the hub's row: s starts the user's server on the hub, as the lines below it say
+    assert no_server_text((board, hub), on_hub=True) == "no Jupyter server outside the hub"
+    assert "starts" not in no_server_text((hub, stray), on_hub=True)
 
 
 def test_a_stopped_server_shutting_down_is_not_listed_as_a_service():
@@ -203,3 +207,21 @@ def test_a_stopped_server_shutting_down_is_not_listed_as_a_service():
     assert shutting.services == (other,)
     again = Service(8888, "127.0.0.1", 5555, "jupyter-lab --no-browser", "Jupyter")  # a new process on that port
     assert with_sample(shutting, Sample(time=3.0, services=(again,))).services == (again,)
+
+
+def test_a_failed_host_says_once_that_r_retries_now():
+    import time
+    from collections import defaultdict
+
+    from rich.style import Style
+
+    from jtui.ui.host_detail import header_text, stats_text
+
+    colours = defaultdict(Style)
+    reason = "connection refused: nothing listens on that port"
+    counting = HostStatus("dead", HostState.FAILED, reason, attempt=2, next_retry=time.monotonic() + 20)
+    header = header_text(None, counting, colours, 80).plain
+    assert header.endswith("s (r: now).") and "Retrying in" in header
+    assert stats_text(HostRecord("dead", counting), colours).plain == ""  # not "press r" a second time
+    given_up = HostStatus("dead", HostState.FAILED, reason)  # no retry counted down: the key is said below
+    assert stats_text(HostRecord("dead", given_up), colours).plain == "press r to try again now"

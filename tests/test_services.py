@@ -292,11 +292,13 @@ async def test_with_a_token_jtui_starts_and_stops_the_users_server_on_the_hub(hu
         keys = [row.value for row in table.rows]
         table.focus()
         table.move_cursor(row=keys.index(str(hub.port)))
-        await until(lambda: (h := record(app, "testhost").hub) is not None and h.user == HUB_USER and not h.note,
-                    what="the hub's servers")
+        await until(lambda: (h := record(app, "testhost").hub) is not None and h.port == hub.port
+                    and h.user == HUB_USER and not h.note, what="the hub's servers")  # this hub's, of any on the machine
         assert record(app, "testhost").hub.default is None
         box = app.host_screen.detail.query_one("#hub")
         await until(lambda: "s starts one · c copies the hub's login URL" in str(box.render()), what="what s does")
+        empty = app.host_screen.detail.query_one("#servers-empty")  # above it: not "press s to start one" as well
+        assert not empty.display or "start" not in str(empty.render())
         await pilot.press("s")
         await until(lambda: "on the hub" in record(app, "testhost").activity, what="progress", timeout=10)
         await until(lambda: f"/user/{HUB_USER}/ started" in messages(app), what="started on the hub", timeout=120)

@@ -215,10 +215,15 @@ def danger_line(server: JupyterServer) -> str:
             "127.0.0.1 with a token (jtui's s does).")
 
 
+def is_hub(item: object) -> bool:
+    """A JupyterHub's row, where s, c and x act on the user's server on the hub."""
+    return isinstance(item, Service) and item.kind == "JupyterHub"
+
+
 def hub_of(sample, port: int | None = None) -> Service | None:
     """The JupyterHub on the host (its public port), if the user runs one; the one on `port` when
     there are several and it is still listed."""
-    hubs = [s for s in sample.services if s.kind == "JupyterHub"]
+    hubs = [s for s in sample.services if is_hub(s)]
     return next((s for s in hubs if s.port == port), hubs[0] if hubs else None)
 
 

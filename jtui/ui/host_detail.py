@@ -16,8 +16,8 @@ from textual.widget import MountError
 from textual.widgets import DataTable
 
 from jtui.core.format import clip, duration, gib, percent, short_command, short_path, size, sparkline
-from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler, Service
-from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, open_to_all
+from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler
+from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, is_hub, open_to_all
 from jtui.ui import colors
 from jtui.ui.host_list import mark
 from jtui.ui.kernel_view import KernelView
@@ -97,15 +97,17 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
     return text
 
 
-def no_server_text(services, start: str = "s", forward: str = "f") -> str:
+def no_server_text(services, start: str = "s", forward: str = "f", on_hub: bool = False) -> str:
     """What the empty server list says, with the start and forward keys as bound. A Jupyter listed
     among the services is one whose runtime file (its token) is not where jtui looks: saying only
-    "no Jupyter server" would contradict its row."""
+    "no Jupyter server" would contradict its row. On a hub's row, s starts the user's server on the
+    hub (the lines below say so), not one of jtui's."""
     strays = [s.port for s in services if s.kind == "Jupyter"]
     if not strays:
-        return f"no Jupyter server — press {start} to start one"
-    return (f"The Jupyter on port {strays[0]} left no runtime file where jtui looks (another JUPYTER_RUNTIME_DIR?): "
-            f"{forward} forwards it, its log has its token. {start} starts one jtui can open.")
+        return "no Jupyter server outside the hub" if on_hub else f"no Jupyter server — press {start} to start one"
+    text = (f"The Jupyter on port {strays[0]} left no runtime file where jtui looks (another JUPYTER_RUNTIME_DIR?): "
+            f"{forward} on its row forwards it, its log has its token.")
+    return text if on_hub else f"{text} {start} starts one jtui can open."
 
 
 class ServerTable(LiveTable):
@@ -185,10 +187,15 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict
     explained_below = resolved is not None and resolved.error and resolved.error in status.reason  # stats_text
     if status.reason and not explained_below:  # a sentence of its own, below: it may be long, and it wraps
         text.append(f"\n{status.reason[0].upper()}{status.reason[1:]}.", style=style)
-    if status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING):
+    if retry_due(status):
         wait = max(0, status.next_retry - time.monotonic())
         text.append(f" Retrying in {wait:.0f} s (r: now).", style=palette[colors.MUTED])
     return text
+
+
+def retry_due(status: HostStatus) -> bool:
+    """A retry is counted down in the header, which says r tries now."""
+    return status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING)
 
 
 WAITING = {
@@ -211,7 +218,7 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
         text.append("\nFix the file: jtui reads it again by itself.", style=muted)
         return text
     if sample is None:
-        if "press " not in record.status.reason:  # else the header's reason says which key already
+        if "press " not in record.status.reason and not retry_due(record.status):  # else the header says the key
             text.append(WAITING[record.status.state], style=muted)
         return text
     if not sample.supported:
@@ -442,7 +449,8 @@ class HostDetail(Vertical):
             empty.display = True
         elif not servers and not jobs:
             keys = self.app.keys_of
-            empty.show(Text(no_server_text(services, keys("start"), keys("forward")), style=palette[colors.MUTED])
+            on_hub = record is not None and is_hub(record.selected_item)
+            empty.show(Text(no_server_text(services, keys("start"), keys("forward"), on_hub), style=palette[colors.MUTED])
                        if sample else "")
             empty.display = True
         else:
@@ -476,7 +484,7 @@ class HostDetail(Vertical):
         """Under a JupyterHub row: the user's servers on it, and what s, x and c do there."""
         box = self.query_one("#hub", LiveText)
         item = record.selected_item if record else None
-        if not isinstance(item, Service) or item.kind != "JupyterHub":
+        if not is_hub(item):
             box.display = False
             return
         box.show(hub_text(record.hub if record.hub and record.hub.port == item.port else None, palette))

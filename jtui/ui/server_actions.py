@@ -14,7 +14,7 @@ from textual.message import Message
 
 from jtui.core.format import short_path
 from jtui.core.model import HostState, JupyterServer, Service
-from jtui.core.services import describe
+from jtui.core.services import describe, is_hub
 from jtui.ui import state
 from jtui.ui.messages import ActivityChanged, ForwardToggled, ServerStarted, ServerStopped, UrlReady
 
@@ -182,7 +182,7 @@ class ServerActions:
             from jtui.core.urls import url_for
 
             forward = session.forward_for(server) or await session.forward(server)
-            if isinstance(server, Service) and server.kind == "JupyterHub":  # the user's server when it runs
+            if is_hub(server):  # the user's server when it runs
                 url = hub_url(hub.default if hub and hub.port == server.port else None, forward.local_port)
             else:
                 url = url_for(server, forward.local_port)
@@ -205,7 +205,7 @@ class ServerActions:
 
     def _hub_selected(self, alias: str) -> Service | None:
         item = self.record(alias).selected_item
-        return item if isinstance(item, Service) and item.kind == "JupyterHub" else None
+        return item if is_hub(item) else None
 
     def action_stop(self) -> None:
         session = self._session()
