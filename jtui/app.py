@@ -18,8 +18,10 @@ import threading
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
+from jtui.core.format import wrap_prose
 from jtui.core.inventory import (
     Inventory, config_stamp, hosts_stamp, load_inventory, reload_inventory, where_hosts_come_from,
 )
@@ -31,6 +33,9 @@ from jtui.ui.live import ROW_KEYS
 
 log = logging.getLogger(__name__)
 SIGNAL_EXIT_GRACE = 5.0  # seconds a SIGTERM'd exit may take before jtui leaves without Textual
+TOAST_TEXT = 56  # prose in a notification wraps here (Textual's toasts were 60 wide)
+MIN_TOAST_TEXT = 20
+TOAST_CHROME = 3  # the toast's left border and padding (jtui.tcss)
 
 
 class JtuiApp(App[int]):
@@ -64,6 +69,14 @@ class JtuiApp(App[int]):
             inventory.aliases, where_hosts_come_from(inventory), inventory.problems + self.ui_problems
         )
         return self.host_screen
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Textual's notify, for what jtui says: names and errors from hosts are never markup (a
+        notebook `[draft] fit.ipynb` keeps its brackets), and prose is wrapped to the toast's
+        width by jtui, so a URL is one line the user can select (jtui.tcss sizes toasts to fit)."""
+        width = max(MIN_TOAST_TEXT, min(TOAST_TEXT, self.size.width - TOAST_CHROME))
+        super().notify(wrap_prose(message, width), title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_mount(self) -> None:
         inventory = self.inventory

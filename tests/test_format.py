@@ -21,3 +21,12 @@ def test_paths_and_clips():
     assert short_path("/home/al/proj", "/home/al") == "~/proj"
     assert short_path("/home/alice", "/home/al") == "/home/alice"
     assert clip("abcdef", 4) == "abc…" and clip("abc", 4) == "abc"
+
+
+def test_prose_wraps_at_spaces_and_a_url_stays_on_one_line():
+    from jtui.core.format import wrap_prose
+
+    url = "http://localhost:45381/?token=d89231cd58807cfc84a6d6580f3743b289042b761c9ce7f7"
+    text = wrap_prose(f"copied instead, because no local display was found\n{url}\n\nok", 20)
+    assert text.split("\n") == ["copied instead,", "because no local", "display was found", url, "", "ok"]
+    assert wrap_prose("a-long-hyphenated-name-kept", 10) == "a-long-hyphenated-name-kept"

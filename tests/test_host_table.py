@@ -6,6 +6,7 @@ from rich.style import Style
 from textual.app import App
 
 from jtui.ui.host_table import HostRow, HostTable, pad
+from tests.ui_helpers import screen_lines
 
 GREEN = Style(color="green")
 
@@ -34,10 +35,6 @@ class Board(App):
 
     def on_host_table_chosen(self, message: HostTable.Chosen) -> None:
         self.events.append(("chosen", message.alias))
-
-
-def screen_lines(app) -> list[str]:
-    return ["".join(text for text, _, _ in strip).rstrip() for strip in app.screen._compositor.render_strips()]
 
 
 def background(app, y: int):

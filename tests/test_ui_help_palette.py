@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList
 
 from jtui.app import build_app
 from tests.test_snapshots import live, live_app
-from tests.ui_helpers import SCREEN_HOSTS, offline_app, until
+from tests.ui_helpers import SCREEN_HOSTS, messages, offline_app, until
 
 
 @pytest.fixture
@@ -45,10 +45,6 @@ def help_lines(app) -> list[str]:
 def footer_keys(app) -> dict[str, str]:
     """What the footer shows: description -> key, as drawn."""
     return {str(key.description): key.key_display for key in app.screen.query("FooterKey")}
-
-
-def notes(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
 
 
 async def palette_options(pilot) -> list[str]:
@@ -94,14 +90,14 @@ async def test_remapped_keys_work_and_show_in_footer_and_help(settings):
         assert footer_keys(app)["start"] == "S"
         await pilot.press("c")  # the old key does nothing now
         await pilot.pause()
-        assert "not connected" not in notes(app)
+        assert "not connected" not in messages(app)
         await pilot.press("y")
         await pilot.pause()
-        assert "gpu-box is not connected" in notes(app)  # the copy action ran, and said why it can't
+        assert "gpu-box is not connected" in messages(app)  # the copy action ran, and said why it can't
         app.clear_notifications()
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "gpu-box is not connected" in notes(app)
+        assert "gpu-box is not connected" in messages(app)
         await pilot.press("question_mark")
         rows = help_lines(app)
         assert any(row.startswith("y ") and "copy the server's localhost URL" in row for row in rows), rows
@@ -120,7 +116,7 @@ async def test_bad_keymap_entries_are_reported_and_the_rest_applies(settings):
         assert "keys.start took 'c' from copy, which now has no key" in problems
         await pilot.press("c")
         await pilot.pause()
-        assert "gpu-box is not connected" in notes(app)  # c starts now (and says why it can't)
+        assert "gpu-box is not connected" in messages(app)  # c starts now (and says why it can't)
         assert footer_keys(app)["start"] == "c"
         assert "copy URL" not in footer_keys(app)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from jtui.app import build_app
 from jtui.core.model import HostState
 from jtui.ui.host_list import HostList
-from tests.ui_helpers import messages, offline_app, record, until
+from tests.ui_helpers import messages, offline_app, record, screen_lines, until
 
 
 def header(app) -> str:
@@ -304,3 +304,20 @@ async def test_after_a_filter_matching_nothing_the_list_has_the_keys_again():
         assert hosts.table.row_count == 0
         await pilot.press("escape")
         assert not hosts.filter_text and hosts.table.row_count == 4 and hosts.table.has_focus
+
+
+async def test_a_notification_keeps_a_url_on_one_line_and_brackets_as_written():
+    """A terminal that drops OSC 52 leaves the user to select the URL in the notification: Textual's
+    60-column toast split it over two lines. And names from hosts are not markup: `[draft]` stayed
+    hidden as a style tag."""
+    url = "http://localhost:45381/?token=d89231cd58807cfc84a6d6580f3743b289042b761c9ce7f7"
+    app = offline_app()
+    async with app.run_test(size=(80, 30), notifications=True) as pilot:
+        app.notify("no local display (DISPLAY and WAYLAND_DISPLAY are unset): copied instead.\n" + url, title="copied")
+        app.notify("Interrupted the kernel of [draft] fit.ipynb.", title="gpu-box")
+        await pilot.pause(0.2)
+        lines = screen_lines(app)
+        assert any(line.endswith(url) for line in lines), "\n".join(lines)
+        assert any("[draft] fit.ipynb" in line for line in lines)
+        prose = next(line for line in lines if "no local display" in line)
+        assert "copied instead" not in prose  # prose still wraps, to the toast's width

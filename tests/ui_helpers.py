@@ -33,8 +33,13 @@ def record(app, alias: str):
 
 
 def messages(app) -> str:
-    """Every notification's text so far."""
-    return "\n".join(str(n.message) for n in app._notifications)
+    """Every notification's text so far, one line each (as read, whatever its wrapping on screen)."""
+    return "\n".join(" ".join(str(n.message).split()) for n in app._notifications)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen's rows as drawn, every layer (toasts too), right-trimmed."""
+    return ["".join(text for text, _, _ in strip).rstrip() for strip in app.screen._compositor.render_strips()]
 
 
 def titles(app) -> str:

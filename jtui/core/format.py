@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GIB = 1024**3
@@ -48,6 +49,15 @@ def duration(seconds: float | None) -> str:
 def clip(text: str, width: int) -> str:
     """`text` in `width` characters at most, an ellipsis at its end saying it was cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def wrap_prose(text: str, width: int) -> str:
+    """`text` with each of its lines wrapped at spaces to `width`; a word longer than that (a URL
+    with its token, a path) is kept whole on a line of its own, so it can be selected and copied."""
+    lines = []
+    for line in text.split("\n"):
+        lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""]
+    return "\n".join(lines)
 
 
 def short_path(path: str, home: str | None = None) -> str:
