@@ -40,3 +40,18 @@ async def test_fields_typed_in_one_burst_land_in_their_fields():
         await burst(pilot, *"debug", "tab", *"0:10:00", "tab", "tab", *"8G", "shift+tab", *"2", "enter")
         await until(lambda: chosen, what="the form submitted")
         assert chosen == [JobRequest(partition="debug", time="0:10:00", cpus="2", mem="8G")]
+
+
+async def test_a_refused_value_is_shown_as_typed():
+    """The form's error quotes the value: as markup, `[all]` was a style tag and vanished."""
+    from textual.widgets import Static
+
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await app.push_screen(JobForm("hpc", JobRequest(cpus="[all]")))
+        await until(lambda: isinstance(app.screen, JobForm), what="the job form")
+        await pilot.press("enter")
+        error = app.screen.query_one("#form-error", Static)
+        await until(lambda: error.display, what="the error")
+        assert "cpus must be a whole number, not '[all]'" in str(error.render())

@@ -59,7 +59,7 @@ class JobForm(ModalScreen[JobRequest | None]):
                     label, hint = LABELS[field.name]
                     yield Label(label)
                     yield Input(getattr(self.request, field.name), placeholder=hint, id=f"job-{field.name}")
-            yield Static("", id="form-error")
+            yield Static("", id="form-error", markup=False)  # says what the user typed, brackets and all
             yield Static("Enter submits (sbatch) · Escape cancels · Tab moves", id="form-help")
 
     def on_mount(self) -> None:
