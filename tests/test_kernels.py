@@ -255,3 +255,30 @@ async def test_the_kernel_table_and_its_keys(box, isolated_dirs):
         await pilot.press("y")
         await until(lambda: "Shut down the kernel of doomed.ipynb." in messages(app), what="the answer")
         await until(lambda: "doomed.ipynb" not in listed(), what="the kernel gone")
+
+
+async def test_a_key_right_after_a_move_acts_on_the_row_moved_to(box, isolated_dirs):
+    """j then R in one burst (typed fast, or arriving at once over a slow link): R asked about the
+    kernel the cursor had just left, and y would have restarted it."""
+    from jtui.app import build_app
+    from tests.ui_helpers import burst, connected, record, until
+
+    sshd, jupyter, _, _ = box
+    folder = isolated_dirs / "config" / "jtui"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text("refresh = 0.5\n")
+    app = build_app([str(sshd.config_file)])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(app)
+        await until(lambda: len(record(app, "testhost").kernels_of(jupyter.port)[0]) >= 3, what="the kernels")
+        table = app.host_screen.query_one("#kernels")
+        paths = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert record(app, "testhost").selected_kernel_of_server.path == paths[0]
+        await burst(pilot, "j", "R")
+        await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the question")
+        question = str(app.screen.query_one("Static").render())
+        assert paths[1] in question and paths[0] not in question, question
+        await pilot.press("n")

@@ -20,7 +20,7 @@ from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, Jupyt
 from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, is_hub, open_to_all
 from jtui.ui import colors
 from jtui.ui.host_list import mark
-from jtui.ui.kernel_view import KernelView
+from jtui.ui.kernel_view import KernelTable, KernelView
 from jtui.ui.live import LiveTable, LiveText, fit_table
 from jtui.ui.state import HostRecord, job_row_key
 
@@ -344,6 +344,18 @@ class HostDetail(Vertical):
 
     def on_resize(self) -> None:
         self.watch_record(self.record)  # the sparklines' width follows the pane's
+
+    def server_under_cursor(self) -> int | None:
+        """The server table's row under its cursor now (a port, or a job's key); None when hidden."""
+        table = self.servers
+        key = table.key_under_cursor if table.display else None
+        return int(key) if key is not None else None
+
+    def kernel_under_cursor(self) -> str | None:
+        """The kernel table's row under its cursor now (a kernel id); None when hidden."""
+        view = self.query_one(KernelView)
+        table = view.query_one(KernelTable)
+        return table.key_under_cursor if view.display and table.display else None
 
     def watch_record(self, record: HostRecord | None) -> None:
         if not self.is_mounted:

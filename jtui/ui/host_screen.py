@@ -165,6 +165,19 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     def record(self, alias: str) -> HostRecord:
         return self.records.get(alias) or state.new_record(alias)
 
+    def catch_up_cursors(self, alias: str) -> None:
+        """Take the rows under the server and kernel cursors into the record, before a key acts on
+        them. Keys that come in one burst (j then D) run before the tables' highlight messages
+        arrive: D shut down the kernel the cursor had just left."""
+        if self.detail.record is None or self.detail.record.alias != alias:
+            return  # the pane still shows the host the list just left
+        # Both read before either change: each redraws the tables, which may put a cursor back.
+        port, kernel = self.detail.server_under_cursor(), self.detail.kernel_under_cursor()
+        if port is not None and port != self.record(alias).selected_port:
+            self._change(alias, state.with_selected_port, port)
+        if kernel is not None and kernel != self.record(alias).selected_kernel:
+            self._change(alias, state.with_selected_kernel, kernel)  # another server's: its first is meant
+
     def _change(self, alias: str, change: Callable[..., HostRecord], *args, at_once: bool = False) -> HostRecord:
         """The one way a record changes: replace it, then let the widgets that show it know."""
         before = self.record(alias)

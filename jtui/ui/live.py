@@ -142,6 +142,12 @@ class LiveTable(DataTable):
         super().__init__(*args, **kwargs)
         self._shown_keys: list[str] = []
 
+    @property
+    def key_under_cursor(self) -> str | None:
+        """The row under the cursor now: its RowHighlighted may still be queued behind other keys."""
+        keys = self._shown_keys
+        return keys[self.cursor_row] if 0 <= self.cursor_row < len(keys) else None
+
     def clear(self, columns: bool = False):
         self._shown_keys = []
         return super().clear(columns)

@@ -65,14 +65,17 @@ def cancel_question(record: state.HostRecord, job_id: str, what: str, server: Ju
 
 
 class ServerActions:
-    """Needs from the screen: app, selected, record(), _change(), run_core(), notify(), last_hint."""
+    """Needs from the screen: app, selected, record(), _change(), catch_up_cursors(), run_core(), notify(),
+    last_hint."""
 
     def _session(self) -> "HostSession | None":
-        """The selected host's session if it is connected; else say why, and what to do, and return None."""
+        """The selected host's session if it is connected; else say why, and what to do, and return None.
+        Every key on a server, job, hub or kernel starts here, so the record is caught up with the cursors."""
         alias = self.selected
         if alias is None:
             self.notify("No host selected.", severity="warning")
             return None
+        self.catch_up_cursors(alias)
         status = self.record(alias).status
         if status.state != HostState.CONNECTED or self.app.fleet is None:
             self.notify(not_connected(alias, status), severity="warning")
