@@ -227,13 +227,11 @@ def test_status_json_carries_kernels_and_gpu_processes(box):
 async def test_the_kernel_table_and_its_keys(box, isolated_dirs):
     """On screen: the kernels of the selected server; i, R and D act on the one under the cursor."""
     from jtui.app import build_app
-    from tests.ui_helpers import connected, messages, record, until
+    from tests.ui_helpers import connected, messages, record, until, write_config_toml
 
     sshd, jupyter, nb, _ = box
     extra = await asyncio.to_thread(open_notebook, jupyter, "doomed.ipynb")
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text("refresh = 0.5\n")
+    write_config_toml(isolated_dirs, "refresh = 0.5\n")
     app = build_app([str(sshd.config_file)])
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(app)
@@ -261,12 +259,10 @@ async def test_a_key_right_after_a_move_acts_on_the_row_moved_to(box, isolated_d
     """j then R in one burst (typed fast, or arriving at once over a slow link): R asked about the
     kernel the cursor had just left, and y would have restarted it."""
     from jtui.app import build_app
-    from tests.ui_helpers import burst, connected, record, until
+    from tests.ui_helpers import burst, connected, record, until, write_config_toml
 
     sshd, jupyter, _, _ = box
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text("refresh = 0.5\n")
+    write_config_toml(isolated_dirs, "refresh = 0.5\n")
     app = build_app([str(sshd.config_file)])
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(app)

@@ -15,7 +15,7 @@ from jtui.core.errors import describe
 from jtui.core.link import BACKOFF_MAX, backoff_delay
 from jtui.core.model import HostState
 from jtui.ui.host_list import short_reason
-from tests.ui_helpers import messages, offline_app, record, until
+from tests.ui_helpers import messages, offline_app, record, until, write_config_toml
 
 
 def shown(app, selector: str) -> str:
@@ -68,9 +68,7 @@ async def test_a_40_by_10_terminal_keeps_the_state_and_the_keys(tmp_path):
 
 
 async def test_the_key_line_follows_remapped_keys(isolated_dirs):
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text('[keys]\nstart = "S"\nhelp = "h"\n')
+    write_config_toml(isolated_dirs, '[keys]\nstart = "S"\nhelp = "h"\n')
     app = offline_app()
     async with app.run_test(size=(60, 20)) as pilot:
         await pilot.pause()
@@ -144,10 +142,7 @@ def test_retries_never_wait_longer_than_the_cap():
 
 
 async def test_editing_only_config_toml_says_settings_reloaded(isolated_dirs):
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = folder / "config.toml"
-    settings.write_text("refresh = 2.0\n")
+    settings = write_config_toml(isolated_dirs, "refresh = 2.0\n")
     app = offline_app()
     async with app.run_test() as pilot:
         await pilot.pause()

@@ -128,11 +128,9 @@ async def test_services_are_listed_named_and_marked(lab):
 async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, isolated_dirs):
     from jtui.app import build_app
     from jtui.ui.host_detail import COLUMNS
-    from tests.ui_helpers import connected, messages, record, until
+    from tests.ui_helpers import connected, messages, record, until, write_config_toml
 
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text("refresh = 0.5\n")
+    write_config_toml(isolated_dirs, "refresh = 0.5\n")
     app = build_app([str(lab["sshd"].config_file)])
     async with app.run_test(size=(130, 45)) as pilot:
         await connected(app)
@@ -255,12 +253,11 @@ async def test_a_hub_is_listed_and_c_copies_its_login_url_without_a_token(hub_bo
 def app_with_hub_token(sshd, isolated_dirs, monkeypatch, user: str = HUB_USER):
     """jtui on the test host, with a hub token for it (from the environment) and the hub's user."""
     from jtui.app import build_app
+    from tests.ui_helpers import write_config_toml
 
     monkeypatch.setenv("JTUI_TEST_HUB_TOKEN", HUB_TOKEN)
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text(
-        f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{user}"\n')
+    write_config_toml(isolated_dirs,
+                      f'refresh = 0.5\n[hosts.testhost.jupyterhub]\ntoken_env = "JTUI_TEST_HUB_TOKEN"\nuser = "{user}"\n')
     return build_app([str(sshd.config_file)])
 
 

@@ -288,13 +288,11 @@ async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login,
 
     from jtui.app import build_app
     from jtui.ui.job_form import JobForm
-    from tests.ui_helpers import connected, messages, record, until
+    from tests.ui_helpers import connected, messages, record, until, write_config_toml
 
     cluster, sshd = login
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text('refresh = 0.5\n[hosts.testhost]\nlauncher = "slurm"\n'
-                                        '[hosts.testhost.slurm]\npartition = "debug"\ntime = "0:20:00"\n')
+    write_config_toml(isolated_dirs, 'refresh = 0.5\n[hosts.testhost]\nlauncher = "slurm"\n'
+                                     '[hosts.testhost.slurm]\npartition = "debug"\ntime = "0:20:00"\n')
     app = build_app([str(sshd.config_file)])
     async with app.run_test(size=(130, 45)) as pilot:
         await connected(app)
@@ -365,12 +363,10 @@ async def test_s_asks_once_between_a_job_and_the_login_node(login, isolated_dirs
     from jtui.app import build_app
     from jtui.core import choices
     from jtui.ui.job_form import JobForm, LauncherChoice
-    from tests.ui_helpers import connected, record, until
+    from tests.ui_helpers import connected, record, until, write_config_toml
 
     cluster, sshd = login
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text('refresh = 0.5\n')
+    write_config_toml(isolated_dirs, 'refresh = 0.5\n')
     app = build_app([str(sshd.config_file)])
     async with app.run_test(size=(130, 45)) as pilot:
         await connected(app)

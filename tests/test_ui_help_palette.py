@@ -13,20 +13,13 @@ from textual.widgets import Input, OptionList
 
 from jtui.app import build_app
 from tests.test_snapshots import live, live_app
-from tests.ui_helpers import SCREEN_HOSTS, messages, offline_app, until
+from tests.ui_helpers import SCREEN_HOSTS, messages, offline_app, until, write_config_toml
 
 
 @pytest.fixture
 def settings(isolated_dirs):
     """Write config.toml where jtui reads it."""
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def write(text: str):
-        (folder / "config.toml").write_text(text)
-        return folder / "config.toml"
-
-    return write
+    return lambda text: write_config_toml(isolated_dirs, text)
 
 
 def screen_text(app) -> str:

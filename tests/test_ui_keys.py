@@ -13,15 +13,13 @@ from jtui.ui.host_detail import COLUMNS
 from tests.harness.http import api_status
 from tests.harness.jupyter import start_jupyter
 from tests.harness.sockets import listeners
-from tests.ui_helpers import connected, messages, record, titles, until
+from tests.ui_helpers import connected, messages, record, titles, until, write_config_toml
 
 pytestmark = pytest.mark.integration
 
 
 def write_settings(isolated_dirs, jupyter: str = "jupyter server") -> None:
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(exist_ok=True)
-    (folder / "config.toml").write_text(f'refresh = 0.3\n[defaults]\njupyter = "{jupyter}"\nroot_dir = "~/work"\n')
+    write_config_toml(isolated_dirs, f'refresh = 0.3\n[defaults]\njupyter = "{jupyter}"\nroot_dir = "~/work"\n')
 
 
 def servers(app):
@@ -174,9 +172,7 @@ async def test_keys_on_a_host_that_is_not_connected_explain(tmp_path, isolated_d
 
 
 async def test_autoconnect_false_waits_for_enter(fresh_sshd, isolated_dirs, tmp_path):
-    folder = isolated_dirs / "config" / "jtui"
-    folder.mkdir(exist_ok=True)
-    (folder / "config.toml").write_text("refresh = 0.3\n[hosts.lazy]\nautoconnect = false\n")
+    write_config_toml(isolated_dirs, "refresh = 0.3\n[hosts.lazy]\nautoconnect = false\n")
     config = tmp_path / "two.conf"
     config.write_text(fresh_sshd.client_config("testhost") + fresh_sshd.client_config("lazy"))
     app = build_app([str(config)])

@@ -12,6 +12,14 @@ CONFIGS = Path(__file__).parent / "configs"
 SCREEN_HOSTS = CONFIGS / "screens" / "hosts.conf"
 
 
+def write_config_toml(isolated_dirs: Path, text: str) -> Path:
+    """jtui's config.toml in the test's own config dir (the isolated_dirs fixture)."""
+    folder = isolated_dirs / "config" / "jtui"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(text)
+    return folder / "config.toml"
+
+
 def offline_app(config: Path = SCREEN_HOSTS, **kwargs):
     """The real app on a fixed hosts file, with no connections (deterministic screens)."""
     return build_app([str(config)], autoconnect=False, **kwargs)
