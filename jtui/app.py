@@ -14,11 +14,11 @@ import logging
 import os
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from jtui.core.format import wrap_prose
@@ -31,11 +31,14 @@ from jtui.ui.idle_gc import TICK, IdleCollector
 from jtui.ui.keys import BoundAction, bound_actions, describe_keys, keymap_problems, known_keymap
 from jtui.ui.live import ROW_KEYS
 
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
 log = logging.getLogger(__name__)
 SIGNAL_EXIT_GRACE = 5.0  # seconds a SIGTERM'd exit may take before jtui leaves without Textual
 TOAST_TEXT = 56  # prose in a notification wraps here (Textual's toasts were 60 wide)
 MIN_TOAST_TEXT = 20
-TOAST_CHROME = 3  # the toast's left border and padding (jtui.tcss)
+TOAST_CHROME = 2  # the toast's left border and padding (jtui.tcss)
 
 
 class JtuiApp(App[int]):
@@ -71,12 +74,14 @@ class JtuiApp(App[int]):
         return self.host_screen
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
-        """Textual's notify, for what jtui says: names and errors from hosts are never markup (a
-        notebook `[draft] fit.ipynb` keeps its brackets), and prose is wrapped to the toast's
-        width by jtui, so a URL is one line the user can select (jtui.tcss sizes toasts to fit)."""
-        width = max(MIN_TOAST_TEXT, min(TOAST_TEXT, self.size.width - TOAST_CHROME))
-        super().notify(wrap_prose(message, width), title=title, severity=severity, timeout=timeout, markup=markup)
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Textual's notify. jtui's own text comes with markup=False (names and errors from hosts:
+        `[draft] fit.ipynb` keeps its brackets; HostScreen.notify's default) and is wrapped here to
+        the toast's width, so a URL is one line the user can select (jtui.tcss sizes toasts to
+        fit). Textual's own notifications keep their markup."""
+        if not markup:
+            message = wrap_prose(message, max(MIN_TOAST_TEXT, min(TOAST_TEXT, self.size.width - TOAST_CHROME)))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_mount(self) -> None:
         inventory = self.inventory
@@ -115,7 +120,8 @@ class JtuiApp(App[int]):
 
         self.demo_server = await start_demo_server()
         if DEMO_ALIAS in self.inventory.scan.aliases:
-            self.notify(f"Your config's host {DEMO_ALIAS!r} is hidden while --demo runs.", severity="warning")
+            self.notify(f"Your config's host {DEMO_ALIAS!r} is hidden while --demo runs.", severity="warning",
+                        markup=False)
         self.inventory = self.inventory.with_own_host(DEMO_ALIAS, self.demo_server.config_file)
         self._show_hosts()
         self.host_screen.host_list.select(DEMO_ALIAS)
@@ -123,7 +129,7 @@ class JtuiApp(App[int]):
         if self.autoconnect:
             self.host_screen.welcome(DEMO_ALIAS, intro, title="jtui --demo")
         else:
-            self.notify(f"{intro} Press enter to connect.", title="jtui --demo", timeout=15)
+            self.notify(f"{intro} Press enter to connect.", title="jtui --demo", timeout=15, markup=False)
         if self.autoconnect:
             self._start_fleet()
 
@@ -132,7 +138,8 @@ class JtuiApp(App[int]):
         """The app's own workers (the demo server, reloading config) fail on screen, never in a crash."""
         if event.state == WorkerState.ERROR and event.worker.node is self:
             log.warning("worker %s failed: %s", event.worker.name, event.worker.error)
-            self.notify(f"{event.worker.error}", title=f"{event.worker.name} failed", severity="error", timeout=10)
+            self.notify(f"{event.worker.error}", title=f"{event.worker.name} failed", severity="error", timeout=10,
+                        markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
@@ -193,9 +200,10 @@ class JtuiApp(App[int]):
         if self.fleet is not None:
             await self.fleet.update(inventory, hosts_edited)
         if hosts_edited or inventory.aliases != before.aliases or inventory.scan != before.scan:
-            self.notify(f"Hosts reloaded: {hosts_change(before.aliases, inventory.aliases)}", title="config changed")
+            self.notify(f"Hosts reloaded: {hosts_change(before.aliases, inventory.aliases)}", title="config changed",
+                        markup=False)
         else:
-            self.notify("Settings reloaded.", title="config changed")
+            self.notify("Settings reloaded.", title="config changed", markup=False)
 
     def _show_hosts(self) -> None:
         inventory = self.inventory

@@ -30,3 +30,5 @@ def test_prose_wraps_at_spaces_and_a_url_stays_on_one_line():
     text = wrap_prose(f"copied instead, because no local display was found\n{url}\n\nok", 20)
     assert text.split("\n") == ["copied instead,", "because no local", "display was found", url, "", "ok"]
     assert wrap_prose("a-long-hyphenated-name-kept", 10) == "a-long-hyphenated-name-kept"
+    command = "  ssh -N -L 40911:localhost:40911 al@2001:db8::1"  # indented: a command, kept whole
+    assert wrap_prose(f"On your laptop, run:\n{command}", 16) == f"On your laptop,\nrun:\n{command}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jtui.app import build_app
-from jtui.core.model import HostState
+from jtui.core.model import HostState, JupyterServer
 from jtui.ui.host_list import HostList
 from tests.ui_helpers import messages, offline_app, record, screen_lines, until
 
@@ -309,15 +309,51 @@ async def test_after_a_filter_matching_nothing_the_list_has_the_keys_again():
 async def test_a_notification_keeps_a_url_on_one_line_and_brackets_as_written():
     """A terminal that drops OSC 52 leaves the user to select the URL in the notification: Textual's
     60-column toast split it over two lines. And names from hosts are not markup: `[draft]` stayed
-    hidden as a style tag."""
+    hidden as a style tag. Textual's own notifications keep theirs."""
+    from jtui.ui.handoff import copy_url
+
     url = "http://localhost:45381/?token=d89231cd58807cfc84a6d6580f3743b289042b761c9ce7f7"
     app = offline_app()
     async with app.run_test(size=(80, 30), notifications=True) as pilot:
-        app.notify("no local display (DISPLAY and WAYLAND_DISPLAY are unset): copied instead.\n" + url, title="copied")
-        app.notify("Interrupted the kernel of [draft] fit.ipynb.", title="gpu-box")
+        await copy_url(app, url, JupyterServer(port=8888, pid=1, url="http://localhost:8888/"), 45381,
+                       why="no local display (DISPLAY and WAYLAND_DISPLAY are unset): copied instead.")
+        app.host_screen.notify("Interrupted the kernel of [draft] fit.ipynb.", title="gpu-box")  # as the keys say it
+        app.notify("Press [b]ctrl+q[/b] to quit the app", title="Do you want to quit?")  # as Textual says it
         await pilot.pause(0.2)
         lines = screen_lines(app)
         assert any(line.endswith(url) for line in lines), "\n".join(lines)
         assert any("[draft] fit.ipynb" in line for line in lines)
+        assert any(line.endswith("Press ctrl+q to quit the app") for line in lines)
         prose = next(line for line in lines if "no local display" in line)
         assert "copied instead" not in prose  # prose still wraps, to the toast's width
+
+
+async def test_a_key_as_jtui_starts_is_answered_not_a_crash():
+    """The detail pane's tables are mounted just after the first frame; a key before then looked
+    for their cursors, and jtui exited with a traceback."""
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("c")
+        await until(lambda: "gpu-box is not connected" in messages(app), what="the answer")
+        assert app.is_running
+
+
+async def test_x_right_after_j_asks_about_the_server_moved_to(hosts):
+    """j then x in one burst on the server table (typed fast, or arriving at once over a slow link):
+    x asked to stop the server the cursor had just left."""
+    from tests.test_snapshots import live_app
+    from tests.ui_helpers import burst
+
+    app = live_app(hosts)
+    async with app.run_test(size=(130, 45)) as pilot:
+        await hosts.settle(app)
+        table = app.host_screen.detail.servers
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert record(app, "gpu-box").selected_item.port == 8890
+        await burst(pilot, "j", "x")
+        await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the question")
+        question = str(app.screen.query_one("Static").render())
+        assert "Stop the Jupyter server on port 8892" in question, question
+        await pilot.press("n")

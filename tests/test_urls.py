@@ -107,4 +107,4 @@ def test_laptop_hint(env, port, hostname, command, in_message):
     assert hint is not None
     assert hint.command == command
     assert in_message in hint.message
-    assert "localhost" in hint.message and command in hint.message
+    assert "localhost" in hint.message and f"\n  {command}" in hint.message  # a line of its own: kept whole

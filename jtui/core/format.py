@@ -53,9 +53,13 @@ def clip(text: str, width: int) -> str:
 
 def wrap_prose(text: str, width: int) -> str:
     """`text` with each of its lines wrapped at spaces to `width`; a word longer than that (a URL
-    with its token, a path) is kept whole on a line of its own, so it can be selected and copied."""
+    with its token, a path) is kept whole on a line of its own, so it can be selected and copied,
+    and so is an indented line (a command to run)."""
     lines = []
     for line in text.split("\n"):
+        if line.startswith(" "):
+            lines.append(line)
+            continue
         lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""]
     return "\n".join(lines)
 

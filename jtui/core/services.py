@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import TypeGuard
 
 from jtui.core.model import JupyterServer, KernelProcesses, ListeningSocket, Service
 
@@ -215,7 +216,7 @@ def danger_line(server: JupyterServer) -> str:
             "127.0.0.1 with a token (jtui's s does).")
 
 
-def is_hub(item: object) -> bool:
+def is_hub(item: object) -> TypeGuard[Service]:
     """A JupyterHub's row, where s, c and x act on the user's server on the hub."""
     return isinstance(item, Service) and item.kind == "JupyterHub"
 

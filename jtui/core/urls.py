@@ -120,6 +120,6 @@ def laptop_hint(
     name = f"{hostname} ({address})" if hostname and hostname != address else address
     message = (
         f"jtui runs over SSH on {name}: `localhost` in this URL is that machine, "
-        f"not your laptop. On your laptop, run: {command}"
+        f"not your laptop. On your laptop, run:\n  {command}"
     )
     return LaptopHint(machine=address, message=message, command=command)

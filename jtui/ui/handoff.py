@@ -33,7 +33,7 @@ async def copy_url(
     hint = laptop_hint(os.environ, local_port, socket.gethostname())
     if hint:
         lines += [hint.message, "Press l to copy that command."]
-    app.notify("\n".join(lines), title="copied", timeout=20 if hint else 10)
+    app.notify("\n".join(lines), title="copied", timeout=20 if hint else 10, markup=False)
     return hint
 
 
@@ -41,6 +41,6 @@ async def open_url(app: App, url: str, server: JupyterServer | Service, local_po
     """The local browser when there is one; else copy, saying why."""
     reason = no_browser_reason()
     if reason is None and await asyncio.to_thread(open_in_browser, url):
-        app.notify(url, title="opened in the browser")
+        app.notify(url, title="opened in the browser", markup=False)
         return None
     return await copy_url(app, url, server, local_port, why=f"{reason or 'no browser found'}: copied instead.")

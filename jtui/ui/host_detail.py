@@ -187,13 +187,13 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict
     explained_below = resolved is not None and resolved.error and resolved.error in status.reason  # stats_text
     if status.reason and not explained_below:  # a sentence of its own, below: it may be long, and it wraps
         text.append(f"\n{status.reason[0].upper()}{status.reason[1:]}.", style=style)
-    if retry_due(status):
+    if retry_counting_down(status):
         wait = max(0, status.next_retry - time.monotonic())
         text.append(f" Retrying in {wait:.0f} s (r: now).", style=palette[colors.MUTED])
     return text
 
 
-def retry_due(status: HostStatus) -> bool:
+def retry_counting_down(status: HostStatus) -> bool:
     """A retry is counted down in the header, which says r tries now."""
     return status.next_retry is not None and status.state in (HostState.FAILED, HostState.RECONNECTING)
 
@@ -218,7 +218,7 @@ def stats_text(record: HostRecord, palette: dict[str, Style], width: int = 80) -
         text.append("\nFix the file: jtui reads it again by itself.", style=muted)
         return text
     if sample is None:
-        if "press " not in record.status.reason and not retry_due(record.status):  # else the header says the key
+        if "press " not in record.status.reason and not retry_counting_down(record.status):  # else the header says the key
             text.append(WAITING[record.status.state], style=muted)
         return text
     if not sample.supported:
@@ -346,13 +346,18 @@ class HostDetail(Vertical):
         self.watch_record(self.record)  # the sparklines' width follows the pane's
 
     def server_under_cursor(self) -> int | None:
-        """The server table's row under its cursor now (a port, or a job's key); None when hidden."""
+        """The server table's row under its cursor now (a port, or a job's key); None when hidden or
+        not mounted yet (the tables come just after the first frame)."""
+        if not self._complete:
+            return None
         table = self.servers
         key = table.key_under_cursor if table.display else None
         return int(key) if key is not None else None
 
     def kernel_under_cursor(self) -> str | None:
-        """The kernel table's row under its cursor now (a kernel id); None when hidden."""
+        """The kernel table's row under its cursor now (a kernel id); None when hidden or not mounted yet."""
+        if not self._complete:
+            return None
         view = self.query_one(KernelView)
         table = view.query_one(KernelTable)
         return table.key_under_cursor if view.display and table.display else None

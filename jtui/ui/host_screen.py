@@ -47,6 +47,8 @@ from jtui.ui.server_actions import ServerActions
 from jtui.ui.state import HostRecord
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from jtui.app import JtuiApp
 
 log = logging.getLogger(__name__)
@@ -165,6 +167,12 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     def record(self, alias: str) -> HostRecord:
         return self.records.get(alias) or state.new_record(alias)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """What jtui says about hosts names their notebooks, paths and errors, never markup:
+        `[draft] fit.ipynb` is not a style tag (Textual's Widget.notify reads markup)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def catch_up_cursors(self, alias: str) -> None:
         """Take the rows under the server and kernel cursors into the record, before a key acts on
         them. Keys that come in one burst (j then D) run before the tables' highlight messages
@@ -174,7 +182,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         # Both read before either change: each redraws the tables, which may put a cursor back.
         port, kernel = self.detail.server_under_cursor(), self.detail.kernel_under_cursor()
         if port is not None and port != self.record(alias).selected_port:
-            self._change(alias, state.with_selected_port, port)
+            self._select_port(alias, port)
         if kernel is not None and kernel != self.record(alias).selected_kernel:
             self._change(alias, state.with_selected_kernel, kernel)  # another server's: its first is meant
 
@@ -263,10 +271,14 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     @on(HostDetail.ServerHighlighted)
     def _server_highlighted(self, message: HostDetail.ServerHighlighted) -> None:
-        self._change(message.alias, state.with_selected_port, message.port)
-        hub = self._hub_selected(message.alias)
+        self._select_port(message.alias, message.port)
+
+    def _select_port(self, alias: str, port: int) -> None:
+        """The server table's row the keys act on; on a hub's row, that hub is the one jtui asks."""
+        self._change(alias, state.with_selected_port, port)
+        hub = self._hub_selected(alias)
         if self.app.fleet is not None and hub is not None:
-            self.app.fleet.session(message.alias).follow_hub(hub.port)  # of two hubs, the one on screen
+            self.app.fleet.session(alias).follow_hub(hub.port)  # of two hubs, the one on screen
 
     @on(HostTable.Chosen, "#hosts")
     def _enter_on_host(self, event: HostTable.Chosen) -> None:

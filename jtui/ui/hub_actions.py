@@ -45,6 +45,9 @@ class HubActions:
 
     def hub_stop(self, session: "HostSession", hub: Service) -> None:
         record = self.record(session.alias)
+        if record.hub is not None and record.hub.port != hub.port:  # the cursor just moved to another hub
+            self.notify(f"Asking the hub on port {hub.port} for your servers: press x again in a moment.")
+            return
         running = record.hub.default if record.hub else None
         if running is None:
             self.notify(record.hub.note if record.hub and record.hub.note

@@ -212,12 +212,14 @@ class ServerActions:
 
     def action_stop(self) -> None:
         session = self._session()
-        hub = self._hub_selected(session.alias) if session is not None else None
+        if session is None:
+            return
+        hub = self._hub_selected(session.alias)
         if hub is not None:
             self.hub_stop(session, hub)
             return
-        record = self.record(session.alias) if session is not None else None
-        job = record.selected_job if record is not None else None
+        record = self.record(session.alias)
+        job = record.selected_job
         if job is not None:
             self.cancel_job(session, job.job_id, cancel_question(record, job.job_id, f"{job.state.lower()}, no Jupyter yet", None))
             return
