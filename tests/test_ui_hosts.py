@@ -319,7 +319,7 @@ async def test_a_notification_keeps_a_url_on_one_line_and_brackets_as_written():
                        why="no local display (DISPLAY and WAYLAND_DISPLAY are unset): copied instead.")
         app.host_screen.notify("Interrupted the kernel of [draft] fit.ipynb.", title="gpu-box")  # as the keys say it
         app.notify("Press [b]ctrl+q[/b] to quit the app", title="Do you want to quit?")  # as Textual says it
-        await pilot.pause(0.2)
+        await until(lambda: any("ctrl+q" in line for line in screen_lines(app)), what="the three toasts drawn")
         lines = screen_lines(app)
         assert any(line.endswith(url) for line in lines), "\n".join(lines)
         assert any("[draft] fit.ipynb" in line for line in lines)
