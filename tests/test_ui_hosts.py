@@ -357,3 +357,16 @@ async def test_x_right_after_j_asks_about_the_server_moved_to(hosts):
         question = str(app.screen.query_one("Static").render())
         assert "Stop the Jupyter server on port 8892" in question, question
         await pilot.press("n")
+
+
+async def test_s_typed_into_the_filter_is_a_letter_of_it():
+    """s starts a server as soon as it is read (so a job form is up for the keys after it); in the
+    filter it is a letter like any other."""
+    from tests.ui_helpers import burst
+
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await burst(pilot, "slash", "s", "h")
+        assert app.host_screen.host_list.filter_text == "sh"
+        assert "not connected" not in messages(app)  # s did not try to start one on gpu-box

@@ -72,13 +72,15 @@ def problems_text(problems: list[str], one_line: bool = False) -> str:
 class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
     BINDINGS = [
-        Binding("s", "start", "start", id="start", tooltip="start a Jupyter server on the selected host"),
+        # s and / have priority: they run as the key is read, so that the keys typed after them
+        # (fast, or in one read over a slow link) go to the job form s opened or the filter / did.
+        Binding("s", "start", "start", id="start", priority=True, tooltip="start a Jupyter server on the selected host"),
         Binding("f", "forward", "forward", id="forward", tooltip="forward the selected server to localhost (again: unbind)"),
         Binding("c", "copy", "copy URL", id="copy", tooltip="copy the server's localhost URL with its token (forwards first)"),
         Binding("o", "open", "open", id="open", tooltip="open that URL in the local browser (forwards first)"),
         Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first)"),
         Binding("r", "refresh", "refresh", id="refresh", tooltip="refresh now / reconnect a failed host"),
-        Binding("slash", "filter", "filter", id="filter", tooltip="filter hosts by name (enter keeps it, esc clears)"),
+        Binding("slash", "filter", "filter", id="filter", priority=True, tooltip="filter hosts by name (enter keeps it, esc clears)"),
         Binding("enter", "connect", "connect", show=False, id="connect", tooltip="connect the selected host now, asking for a passphrase, password or code"),
         Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="after a copy over SSH: copy the laptop-side ssh -N -L command"),
         Binding("i", "interrupt_kernel", "interrupt", show=False, id="interrupt", tooltip="interrupt the selected kernel (stops the running cell)"),
@@ -123,9 +125,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     def on_key(self, event: Key) -> None:
         """Keys the focused widget leaves go to the filter before any binding (host_list.py says why)."""
-        if not self.host_list.typing and event.key in self.app.bound["filter"].keys:
-            self.host_list.open_filter()
-        elif not self.host_list.take_key(event):
+        if not self.host_list.take_key(event):
             return
         event.stop()
         event.prevent_default()
@@ -135,6 +135,11 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         if self.host_list.typing:
             event.stop()
             self.host_list.paste(event.text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the filter is typed into, s and / are letters of it: as priority bindings they would
+        otherwise run before the filter saw the key."""
+        return not (action in ("start", "filter") and self.host_list.typing)
 
     def filter_changed(self) -> None:
         """While the filter is typed into, letters are its own: the key line, saying enter and esc, takes the footer's place."""

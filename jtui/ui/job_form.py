@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
@@ -21,6 +22,25 @@ LABELS = {
     "account": ("account", "the site's default"),
     "sbatch_args": ("more", "other sbatch options"),
 }
+
+
+class Field(Input):
+    """An Input that edits and submits as it reads each key. Textual's Input runs backspace and
+    enter as bindings, when the key comes back up from the field, and by then a tab typed after
+    it (in one burst: fast typing, a slow link) has moved focus: the backspace ran in the next
+    field. Letters are already handled as read; these join them, in the field's own order."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "backspace":
+            event.stop()
+            event.prevent_default()
+            self.action_delete_left()
+        elif event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
+        else:
+            await super()._on_key(event)
 
 
 class JobForm(ModalScreen[JobRequest | None]):
@@ -50,6 +70,29 @@ class JobForm(ModalScreen[JobRequest | None]):
         super().__init__()
         self.alias = alias
         self.request = request
+        self._ahead: list[events.Key] | None = []  # keys typed before the first field had focus; None after
+
+    def type_ahead(self, event: events.Key) -> None:
+        """A key read before the form's first field had focus: `s` and what was typed after it, in
+        one read (fast typing, a slow link), were lost. Kept until the first field has focus, then
+        each goes where it would have gone: tab moves focus at once (as the priority binding does),
+        the rest go to the field in focus, which takes them in order (Field)."""
+        if self._ahead is not None:
+            self._ahead.append(event)
+        elif event.key == "tab":
+            self.focus_next()
+        elif event.key == "shift+tab":
+            self.focus_previous()
+        elif event.key == "escape":
+            self.action_cancel()
+        elif self.focused is not None:
+            self.focused.post_message(events.Key(event.key, event.character))
+
+    def on_key(self, event: events.Key) -> None:
+        if self.focused is None:  # read while the form was mounting: no field had focus yet
+            event.stop()
+            event.prevent_default()
+            self.type_ahead(event)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -58,13 +101,16 @@ class JobForm(ModalScreen[JobRequest | None]):
                 for field in fields(JobRequest):
                     label, hint = LABELS[field.name]
                     yield Label(label)
-                    yield Input(getattr(self.request, field.name), placeholder=hint, id=f"job-{field.name}")
+                    yield Field(getattr(self.request, field.name), placeholder=hint, id=f"job-{field.name}")
             yield Static("", id="form-error", markup=False)  # says what the user typed, brackets and all
             yield Static("Enter submits (sbatch) · Escape cancels · Tab moves", id="form-help")
 
     def on_mount(self) -> None:
         self.query_one("#form-error", Static).display = False
-        self.query_one(Input).focus()
+        self.set_focus(self.query_one(Input))  # at once, not after a refresh: the keys typed ahead follow
+        ahead, self._ahead = self._ahead or [], None
+        for event in ahead:
+            self.type_ahead(event)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
