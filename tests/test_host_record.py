@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
+
+from rich.style import Style
+
 from jtui.core.forwards import Forward
 from jtui.core.model import HostState, HostStatus, Job, JupyterServer, Sample, Scheduler
 from jtui.ui.state import (
@@ -11,6 +16,7 @@ from jtui.ui.state import (
 SERVER = JupyterServer(port=8888, pid=10, url="http://127.0.0.1:8888/")
 OTHER = JupyterServer(port=8890, pid=11, url="http://127.0.0.1:8890/")
 FORWARD = Forward(local_port=40001, remote_port=8888, wanted_port=8888, server=SERVER)
+WORDS_ONLY = defaultdict(Style)  # a palette for the tests of what the lines say, not their colours
 
 
 def record(*servers: JupyterServer, stale: bool = False) -> HostRecord:
@@ -159,16 +165,12 @@ def test_a_submitted_jobs_row_follows_its_wait_until_squeue_lists_it():
 
 
 def test_a_narrow_header_keeps_the_state_beside_the_name():
-    from collections import defaultdict
-
-    from rich.style import Style
-
     from jtui.core.resolve import ResolvedHost
     from jtui.ui.host_detail import header_text
 
     resolved = ResolvedHost("gpu-box", "127.0.0.1", "root", 54363)
     status = HostStatus("gpu-box", HostState.CONNECTED)
-    colours = defaultdict(Style)  # the words, not their colours
+    colours = WORDS_ONLY
     assert header_text(resolved, status, colours, 80).plain == "gpu-box  root@127.0.0.1:54363  ● connected"
     assert header_text(resolved, status, colours, 39).plain == "gpu-box  ● connected\nroot@127.0.0.1:54363"
 
@@ -210,14 +212,9 @@ def test_a_stopped_server_shutting_down_is_not_listed_as_a_service():
 
 
 def test_a_failed_host_says_once_that_r_retries_now():
-    import time
-    from collections import defaultdict
-
-    from rich.style import Style
-
     from jtui.ui.host_detail import header_text, stats_text
 
-    colours = defaultdict(Style)
+    colours = WORDS_ONLY
     reason = "connection refused: nothing listens on that port"
     counting = HostStatus("dead", HostState.FAILED, reason, attempt=2, next_retry=time.monotonic() + 20)
     header = header_text(None, counting, colours, 80).plain

@@ -6,7 +6,6 @@ a typo must never stop jtui from starting.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -244,5 +243,7 @@ def load_settings(path: Path) -> Settings:
 
 def host_table(alias: str, sub: str = "") -> str:
     """The config.toml table for `alias` as the user writes it: [hosts.gpu-box], [hosts."a.b.org".jupyterhub]."""
+    import json  # only for messages: not on jtui's start
+
     key = alias if re.fullmatch(r"[A-Za-z0-9_-]+", alias) else json.dumps(alias)
     return f"[hosts.{key}{'.' + sub if sub else ''}]"

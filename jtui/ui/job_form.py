@@ -72,7 +72,7 @@ class JobForm(ModalScreen[JobRequest | None]):
         self.request = request
         self._ahead: list[events.Key] | None = []  # keys typed before the first field had focus; None after
 
-    def type_ahead(self, event: events.Key) -> None:
+    def _type_ahead(self, event: events.Key) -> None:
         """A key read before the form's first field had focus: `s` and what was typed after it, in
         one read (fast typing, a slow link), were lost. Kept until the first field has focus, then
         each goes where it would have gone: tab moves focus at once (as the priority binding does),
@@ -92,7 +92,7 @@ class JobForm(ModalScreen[JobRequest | None]):
         if self.focused is None:  # read while the form was mounting: no field had focus yet
             event.stop()
             event.prevent_default()
-            self.type_ahead(event)
+            self._type_ahead(event)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -110,7 +110,7 @@ class JobForm(ModalScreen[JobRequest | None]):
         self.set_focus(self.query_one(Input))  # at once, not after a refresh: the keys typed ahead follow
         ahead, self._ahead = self._ahead or [], None
         for event in ahead:
-            self.type_ahead(event)
+            self._type_ahead(event)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -185,9 +185,16 @@ def with_status(record: HostRecord, status: HostStatus) -> HostRecord:
     return replace(record, status=status, stale=stale)
 
 
+def _still_stopping(stopped: frozenset[tuple[int, int]], seen: set, sample: Sample) -> frozenset[tuple[int, int]]:
+    """The servers jtui stopped that the sample still lists: as a server, or, their runtime file gone
+    before their process, as a listening service. Nothing to look for on most samples of most hosts."""
+    if not stopped:
+        return stopped
+    return stopped & (seen | {(v.pid, v.port) for v in sample.services})
+
+
 def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     seen = {_key(s) for s in sample.servers}
-    dying = {(v.pid, v.port) for v in sample.services}  # a stopped server whose runtime file went before its process
     started = tuple((s, n + 1) for s, n in record.started if _key(s) not in seen and n + 1 <= STARTED_GRACE)
     cpu, mem = record.cpu_history, record.mem_history
     if sample.cpu_percent is not None:  # a point on both sparklines, so they stay aligned in time
@@ -197,7 +204,8 @@ def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     submitted = tuple(j for j in record.submitted if j.job_id not in listed)
     return replace(
         record, sample=sample, cpu_history=cpu, mem_history=mem, stale=False,
-        started=started, stopped=record.stopped & (seen | dying), submitted=submitted, ended=record.ended & listed,
+        started=started, stopped=_still_stopping(record.stopped, seen, sample), submitted=submitted,
+        ended=record.ended & listed,
     )
 
 
