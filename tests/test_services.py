@@ -168,6 +168,11 @@ async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, is
         await pilot.press("x")  # not a Jupyter server: jtui says so and stops nothing
         await until(lambda: "is not a Jupyter server jtui can stop" in messages(app), what="the answer to x")
         assert lab["http"].proc.poll() is None
+        for key in "iRD":  # kernel keys: it has none, and stop is not what they ask for
+            await pilot.press(key)
+        await until(lambda: messages(app).count("it has no kernels") == 3, what="the answer to i, R and D")
+        assert messages(app).count("jtui can stop") == 1
+        assert app.screen is app.host_screen  # nothing asked to confirm
 
 
 def test_jtui_status_json_has_services_and_exposure(lab):

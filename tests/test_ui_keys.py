@@ -12,7 +12,9 @@ from jtui.core.model import HostState
 from jtui.ui.host_detail import COLUMNS
 from tests.harness.http import api_status
 from tests.harness.jupyter import start_jupyter
+from tests.harness.require import need_program
 from tests.harness.sockets import listeners
+from tests.harness.tmux import Tmux
 from tests.ui_helpers import connected, messages, record, titles, until, write_config_toml
 
 pytestmark = pytest.mark.integration
@@ -116,7 +118,19 @@ async def test_o_without_a_display_copies_instead(remote, jupyter, monkeypatch):
         assert await asyncio.to_thread(api_status, app.clipboard) == 200
 
 
-async def test_over_ssh_c_explains_localhost_and_l_copies_the_laptop_command(remote, jupyter, monkeypatch):
+@pytest.fixture
+def inside_tmux(monkeypatch):
+    """jtui inside a real tmux that keeps an app's OSC 52 out of its buffer (tmux's default,
+    set-clipboard external): only jtui's own `tmux load-buffer` reaches it."""
+    need_program("tmux")
+    tmux = Tmux(socket="jtui-test-buffer").start(["sleep", "600"], {})
+    tmux.run("set-option", "-g", "set-clipboard", "external")
+    monkeypatch.setenv("TMUX", f"{tmux.folder}/tmux-{os.getuid()}/{tmux.socket},1,0")
+    yield tmux
+    tmux.kill()
+
+
+async def test_over_ssh_c_explains_localhost_and_l_copies_the_laptop_command(remote, jupyter, monkeypatch, inside_tmux):
     monkeypatch.setenv("SSH_CONNECTION", "192.0.2.10 51000 198.51.100.7 22")
     monkeypatch.setenv("USER", "alice")
     app = build_app([str(remote.config_file)])
@@ -127,8 +141,28 @@ async def test_over_ssh_c_explains_localhost_and_l_copies_the_laptop_command(rem
         await until(lambda: app.clipboard.startswith("http://localhost:"))
         port = int(app.clipboard.split(":")[2].split("/")[0])
         assert "not your laptop" in messages(app)
+        await until(lambda: inside_tmux.buffer() == app.clipboard, what="the URL in tmux's buffer")
         await pilot.press("l")
-        assert app.clipboard == f"ssh -N -L {port}:localhost:{port} alice@198.51.100.7"
+        command = f"ssh -N -L {port}:localhost:{port} alice@198.51.100.7"
+        await until(lambda: app.clipboard == command, what="the laptop command copied")
+        await until(lambda: inside_tmux.buffer() == command, what="the laptop command in tmux's buffer")
+        assert command in messages(app)
+
+
+async def test_a_moved_forward_is_explained_once(remote, jupyter, monkeypatch):
+    """The server's own port is taken here (the remote is this machine), so the forward moves:
+    said when `c` binds it, not again on every `c` that reuses it."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        url = await copy_running(app, pilot)
+        assert messages(app).count("is in use on this machine") == 1
+        await pilot.press("c")
+        await until(lambda: messages(app).count(url) == 2, what="the same URL copied again")
+        await pilot.press("o")
+        await until(lambda: messages(app).count(url) == 3, what="the URL shown for o too")
+        assert messages(app).count("is in use on this machine") == 1
 
 
 async def test_server_without_token_copies_a_plain_url_and_says_so(remote):

@@ -22,9 +22,8 @@ async def copy_url(
     app: App, url: str, server: JupyterServer | Service, local_port: int, why: str = ""
 ) -> LaptopHint | None:
     """OSC 52 copy, tmux's buffer too when inside tmux, and the URL always shown."""
-    app.copy_to_clipboard(url)
     lines = [why, url] if why else [url]
-    tmux_error = await tmux_load_buffer(url)
+    tmux_error = await to_clipboard(app, url)
     if tmux_error:
         lines.append(tmux_error)
     note = url_note(server)
@@ -35,6 +34,18 @@ async def copy_url(
         lines += [hint.message, "Press l to copy that command."]
     app.notify("\n".join(lines), title="copied", timeout=20 if hint else 10, markup=False)
     return hint
+
+
+async def copy_text(app: App, text: str, title: str) -> None:
+    """Copy `text` as a URL is copied, and show it."""
+    tmux_error = await to_clipboard(app, text)
+    app.notify(f"{text}\n{tmux_error}" if tmux_error else text, title=title, markup=False)
+
+
+async def to_clipboard(app: App, text: str) -> str | None:
+    """OSC 52, and tmux's buffer when inside tmux (tmux drops a bare OSC 52 by default); what failed, if anything."""
+    app.copy_to_clipboard(text)
+    return await tmux_load_buffer(text)
 
 
 async def open_url(app: App, url: str, server: JupyterServer | Service, local_port: int) -> LaptopHint | None:

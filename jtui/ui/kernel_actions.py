@@ -28,7 +28,7 @@ class KernelActions:
         self._on_kernel("shutdown", ask="Shut down")
 
     def _on_kernel(self, action: str, ask: str = "") -> None:
-        session, server = self._session_and_server()
+        session, server = self._session_and_server(for_kernels=True)
         if server is None:
             return
         record = self.record(session.alias)

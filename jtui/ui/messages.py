@@ -117,6 +117,7 @@ class UrlReady(Message):
     url: str
     forward: Forward
     browser: bool = False
+    bound_now: bool = False  # the forward was bound for this URL (not one bound before)
 
 
 @dataclass

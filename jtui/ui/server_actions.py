@@ -82,11 +82,18 @@ class ServerActions:
             return None
         return self.app.fleet.session(alias)
 
-    def _session_and_server(self) -> tuple["HostSession | None", JupyterServer | None]:
+    def _session_and_server(self, for_kernels: bool = False) -> tuple["HostSession | None", JupyterServer | None]:
+        """The connected session and the Jupyter server under the cursor; on a service, say why not."""
         session, item = self._session_and_item()
         if isinstance(item, Service):
-            self.notify(f"{describe(item)} is not a Jupyter server jtui can stop: end it on {session.alias} "
-                        f"(pid {item.pid or '?'}) where it runs.", severity="warning")
+            if for_kernels:
+                text = (f"{describe(item)} on port {item.port} is not a Jupyter server: it has no kernels. "
+                        "i, R and D act on the kernels of a Jupyter server's row.")
+            else:
+                pid = f" (pid {item.pid})" if item.pid else ""
+                text = (f"{describe(item)} on port {item.port} is not a Jupyter server jtui can stop: "
+                        f"end it on {session.alias}{pid}, where it runs.")
+            self.notify(text, severity="warning")
             return session, None
         return session, item
 
@@ -184,12 +191,15 @@ class ServerActions:
             from jtui.core.hub import hub_url
             from jtui.core.urls import url_for
 
-            forward = session.forward_for(server) or await session.forward(server)
+            forward = session.forward_for(server)
+            bound_now = forward is None
+            if forward is None:
+                forward = await session.forward(server)
             if is_hub(server):  # the user's server when it runs
                 url = hub_url(hub.default if hub and hub.port == server.port else None, forward.local_port)
             else:
                 url = url_for(server, forward.local_port)
-            return UrlReady(session.alias, server, url, forward, browser)
+            return UrlReady(session.alias, server, url, forward, browser, bound_now)
 
         self.run_core(session.alias, "open" if browser else "copy", call)
 
@@ -199,12 +209,13 @@ class ServerActions:
     def action_open(self) -> None:
         self._hand_over(browser=True)
 
-    def action_laptop_command(self) -> None:
+    async def action_laptop_command(self) -> None:
         if self.last_hint is None:
             self.notify("jtui is not running over SSH: localhost URLs work as they are.")
             return
-        self.app.copy_to_clipboard(self.last_hint.command)
-        self.notify(self.last_hint.command, title="copied laptop command")
+        from jtui.ui.handoff import copy_text
+
+        await copy_text(self.app, self.last_hint.command, "copied laptop command")
 
     def _hub_selected(self, alias: str) -> Service | None:
         item = self.record(alias).selected_item
@@ -278,8 +289,8 @@ class ServerActions:
         from jtui.ui.handoff import copy_url, open_url
 
         forward = message.forward
-        if forward.moved and not self.app.is_demo(message.alias):
-            self.notify(forward.reason, severity="warning")
+        if message.bound_now and forward.moved and not self.app.is_demo(message.alias):
+            self.notify(forward.reason, severity="warning")  # once, as it is bound
         hand = open_url if message.browser else copy_url
         self.last_hint = await hand(self.app, message.url, message.server, forward.local_port)
 
