@@ -211,6 +211,21 @@ def test_a_stopped_server_shutting_down_is_not_listed_as_a_service():
     assert with_sample(shutting, Sample(time=3.0, services=(again,))).services == (again,)
 
 
+def test_a_server_being_stopped_leaves_the_table_at_once_and_comes_back_if_the_stop_fails():
+    """While it shuts down its runtime file goes first: it must not hop to the services for a sample."""
+    from jtui.core.model import Service
+    from jtui.ui.state import with_stopping, without_stopping
+
+    server = JupyterServer(port=8888, pid=4321, url="http://localhost:8888/")
+    other = JupyterServer(port=8890, pid=4400, url="http://localhost:8890/")
+    running = with_sample(HostRecord("gpu", HostStatus("gpu")), Sample(time=1.0, servers=(server, other)))
+    stopping = with_stopping(running, server)
+    assert stopping.servers == (other,) and "stopping the server on port 8888" in stopping.activity
+    dying = Service(8888, "127.0.0.1", 4321, "jupyter-lab --no-browser", "Jupyter")
+    assert with_sample(stopping, Sample(time=2.0, servers=(other,), services=(dying,))).services == ()
+    assert without_stopping(stopping, server).servers == (server, other)
+
+
 def test_a_failed_host_says_once_that_r_retries_now():
     from jtui.ui.host_detail import header_text, stats_text
 

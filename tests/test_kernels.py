@@ -253,6 +253,12 @@ async def test_the_kernel_table_and_its_keys(box, isolated_dirs):
         await pilot.press("y")
         await until(lambda: "Shut down the kernel of doomed.ipynb." in messages(app), what="the answer")
         await until(lambda: "doomed.ipynb" not in listed(), what="the kernel gone")
+        # The cursor is on the row that took its place (not back on the first), and keys act on that one.
+        rest = [path for path in paths if path != "doomed.ipynb"]
+        neighbour = listed()[rest[min(paths.index("doomed.ipynb"), len(rest) - 1)]]
+        assert neighbour.path != paths[0]
+        await until(lambda: record(app, "testhost").selected_kernel == neighbour.id, what="the neighbour selected")
+        assert table.key_under_cursor == neighbour.id
 
 
 async def test_a_key_right_after_a_move_acts_on_the_row_moved_to(box, isolated_dirs):

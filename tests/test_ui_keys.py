@@ -15,7 +15,7 @@ from tests.harness.jupyter import start_jupyter
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.tmux import Tmux
-from tests.ui_helpers import connected, messages, record, titles, until, write_config_toml
+from tests.ui_helpers import burst, connected, messages, record, titles, until, write_config_toml
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +43,9 @@ async def test_s_starts_f_forwards_c_copies_x_stops(remote):
     app = build_app([str(remote.config_file)])
     async with app.run_test(size=(120, 36)) as pilot:
         await connected(app)
-        await pilot.press("s")
+        await burst(pilot, "s", "s")  # a key repeat, or a double press: one server
         await until(lambda: "starting Jupyter" in record(app, "testhost").activity, what="start progress")
+        assert "Already starting a server on testhost." in messages(app)
         await until(lambda: servers(app), what="the started server in the table")
         server = servers(app)[0]
         assert server.root_dir == str(remote.home / "work")
@@ -103,6 +104,30 @@ async def test_x_then_n_keeps_the_server(remote, jupyter):
         assert not record(app, "testhost").activity  # nothing was started to stop it
         assert jupyter.proc.poll() is None
         assert servers(app)
+
+
+async def test_after_x_the_cursor_is_on_the_row_that_took_its_place(remote):
+    """Stopping the middle one of three servers leaves the cursor on the next, and the keys act on
+    it: not back on the first row, which may well be the long-running server."""
+    jupyters = [start_jupyter(remote.runtime_dir, remote.home / f"nb{i}") for i in range(3)]
+    try:
+        app = build_app([str(remote.config_file)])
+        async with app.run_test(size=(120, 36)) as pilot:
+            await connected(app)
+            await until(lambda: len(servers(app)) == 3, what="three servers")
+            table = app.host_screen.detail.servers
+            await pilot.press("tab", "j")
+            _, middle, last = [int(row.value) for row in table.rows][:3]  # servers first, then services
+            await until(lambda: record(app, "testhost").selected_port == middle, what="the cursor on the middle one")
+            await pilot.press("x")
+            await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm dialog")
+            await pilot.press("y")
+            await until(lambda: middle not in {s.port for s in servers(app)}, what="the middle server gone")
+            await until(lambda: record(app, "testhost").selected_port == last, what="the next one selected")
+            assert table.key_under_cursor == str(last)
+    finally:
+        for jupyter in jupyters:
+            jupyter.stop()
 
 
 async def test_o_without_a_display_copies_instead(remote, jupyter, monkeypatch):

@@ -458,7 +458,9 @@ class HostDetail(Vertical):
                                 DROPPED_FIRST)
         wanted = record.selected_port if record else None
         table.show_columns(shown)
-        table.show_rows(list(zip(keys, rows)), str(wanted))
+        under = table.show_rows(list(zip(keys, rows)), str(wanted), scope=record.alias if record else None)
+        if record is not None and wanted is not None and under is not None and under != str(wanted):
+            self.post_message(self.ServerHighlighted(record.alias, int(under)))  # its row went: the next one's
         table.display = bool(keys)
         empty = self.query_one("#servers-empty", LiveText)
         if record is not None and record.activity:
@@ -520,9 +522,9 @@ class HostDetail(Vertical):
         listed = any(port == (server.port if server else None) for port, _, _ in record.kernels)
         home = record.sample.remote_home if record.sample else ""
         idle = self.idle_minutes(record.alias)
-        chosen = record.selected_kernel_of_server
-        self.query_one(KernelView).show(kernels, note, chosen.id if chosen else None, home, idle,
-                                        visible=server is not None and listed)
+        self.query_one(KernelView).show(kernels, note, record.selected_kernel, home, idle,
+                                        visible=server is not None and listed,
+                                        scope=(record.alias, server.port if server else None))
 
     def idle_minutes(self, alias: str) -> float:
         from jtui.core.settings import DEFAULT_GPU_IDLE_MINUTES

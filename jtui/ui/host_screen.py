@@ -97,7 +97,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self._aliases = aliases
         self._empty_text = empty_text
         self._problems = problems
-        self._jobs: dict[Worker, tuple[str, str]] = {}  # worker -> (host, what it does)
+        self._jobs: dict[Worker, tuple[str, str, Callable[[], None] | None]] = {}  # worker -> (host, what it does, undo)
         self._welcomes: dict[str, tuple[str, str]] = {}  # host -> (intro, title), said with its first sample
         self._warned: set[tuple[str, int, int]] = set()  # (host, pid, port) of open servers already shouted about
 
@@ -305,11 +305,13 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     # -- core calls ------------------------------------------------------------
 
-    def run_core(self, alias: str, job: str, call: Callable[[], Awaitable[Message | None]]) -> None:
+    def run_core(self, alias: str, job: str, call: Callable[[], Awaitable[Message | None]],
+                 undo: Callable[[], None] | None = None) -> None:
         """action -> worker -> core call -> message: every key that reaches the core goes this way.
 
         `call` returns the message that carries its result (or None); errors
-        go to `_job_failed`, never to the terminal.
+        go to `_job_failed`, never to the terminal, which runs `undo` (to put
+        back what the action showed at once, as if it had worked).
         """
 
         async def work() -> None:
@@ -318,7 +320,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
                 self.post_message(message)
 
         worker = self.run_worker(work(), name=f"{job} {alias}", group=job, exit_on_error=False)
-        self._jobs[worker] = (alias, job)
+        self._jobs[worker] = (alias, job, undo)
 
     @on(Worker.StateChanged)
     def _job_failed(self, event: Worker.StateChanged) -> None:
@@ -331,8 +333,10 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         error = event.worker.error
         log.warning("worker %s failed: %s", event.worker.name, error)
         if job is not None:
-            alias, what = job
+            alias, what, undo = job
             self._change(alias, state.with_activity, "")
+            if undo is not None:
+                undo()
             self.notify(f"{error}", title=f"{alias}: {what} failed", severity="error", timeout=10)
         else:
             self.notify(f"{error}", title="error", severity="error", timeout=10)

@@ -83,11 +83,12 @@ class KernelView(Vertical):
         self.query_one(KernelTable).show_columns(COLUMNS)
 
     def show(self, kernels: tuple[Kernel, ...], note: str, selected: str | None, home: str,
-             idle_minutes: float, visible: bool) -> None:
+             idle_minutes: float, visible: bool, scope: object = None) -> None:
+        """`scope`: whose kernels these are (a server), so the cursor knows a kernel that went from one that was never here."""
         self.display = visible
         if not visible:
             return
-        self._shown = (kernels, selected, home, idle_minutes)
+        self._shown = (kernels, selected, home, idle_minutes, scope)
         palette = colors.palette(self.app.theme_variables)
         now = time.time()
         self._fill_table(palette, now)
@@ -111,14 +112,16 @@ class KernelView(Vertical):
             self._fill_table(colors.palette(self.app.theme_variables), time.time())
 
     def _fill_table(self, palette, now: float) -> None:
-        kernels, selected, home, idle_minutes = self._shown
+        kernels, selected, home, idle_minutes, scope = self._shown
         shown, rows = fit_table(
             self.size.width, COLUMNS, lambda width: [kernel_row(k, home, now, idle_minutes, palette, width) for k in kernels],
             COLUMNS.index("notebook"), LEAST_NAME, NAME_WIDTH, DROPPED_FIRST,
         )
         table = self.query_one(KernelTable)
         table.show_columns(shown)
-        table.show_rows([(k.id, row) for k, row in zip(kernels, rows)], selected)
+        under = table.show_rows([(k.id, row) for k, row in zip(kernels, rows)], selected, scope)
+        if selected is not None and under is not None and under != selected:
+            self.post_message(self.Highlighted(under))  # its row went: the next one's
         table.display = bool(kernels)
 
     @on(DataTable.RowHighlighted, "#kernels")

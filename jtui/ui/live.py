@@ -141,6 +141,7 @@ class LiveTable(DataTable):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._shown_keys: list[str] = []
+        self._scope: object = None  # whose rows _shown_keys are (show_rows)
 
     @property
     def key_under_cursor(self) -> str | None:
@@ -164,12 +165,19 @@ class LiveTable(DataTable):
         if not same_look(self.get_cell(row_key, column_key), value):
             self.update_cell(row_key, column_key, value, update_width=update_width)
 
-    def show_rows(self, rows: Sequence[tuple[str, Sequence[CellType]]], cursor_key: str | None = None) -> None:
+    def show_rows(self, rows: Sequence[tuple[str, Sequence[CellType]]], cursor_key: str | None = None,
+                  scope: object = None) -> str | None:
         """Show these rows in this order: rebuilt when the keys change, else cell by cell.
 
-        The cursor goes to `cursor_key` when it is shown, else stays on its
-        row number (clamped). No RowHighlighted is posted: the caller knows.
+        The cursor goes to `cursor_key` when it is shown. When its row has
+        just gone from the same list (`scope`: whose rows these are), as when
+        a server stopped or a kernel was shut down, the cursor goes to the row
+        that took its place, as in any list; else it stays on its row number
+        (clamped). No RowHighlighted is posted: the key under the
+        cursor is returned, for the caller to follow when it is not `cursor_key`.
         """
+        before = self._shown_keys if scope == self._scope else []
+        self._scope = scope
         keys = [key for key, _ in rows]
         rows = [(key, [as_text(cell) for cell in cells]) for key, cells in rows]
         with self.prevent(DataTable.RowHighlighted):
@@ -187,9 +195,15 @@ class LiveTable(DataTable):
                     for column, value in zip(columns, cells):
                         self.set_cell(key, column, value)
             if keys:
-                row = keys.index(cursor_key) if cursor_key in keys else min(self.cursor_row, len(keys) - 1)
+                if cursor_key in keys:
+                    row = keys.index(cursor_key)
+                elif cursor_key in before:  # its row went
+                    row = min(before.index(cursor_key), len(keys) - 1)
+                else:
+                    row = min(self.cursor_row, len(keys) - 1)
                 if row != self.cursor_row:
                     self.move_cursor(row=row)
+        return self.key_under_cursor
 
     def _widths_change(self, rows: Sequence[tuple[str, Sequence[CellType]]]) -> bool:
         """Whether a column must grow for these rows, or the table no longer fits and a column can shrink.

@@ -156,7 +156,8 @@ class ServerActions:
                 return None
             return ServerStarted(alias, started.server, started.as_root)
 
-        progress(session.host_settings.jupyter or "jupyter")
+        # At once, not by message: an s right behind this one (a key repeat) must find it starting.
+        self._change(alias, state.with_activity, f"starting Jupyter: {session.host_settings.jupyter or 'jupyter'}")
         self.run_core(alias, "start", call)
 
     def start_failed(self, alias: str, error) -> None:
@@ -259,8 +260,8 @@ class ServerActions:
             await session.stop_jupyter(server)
             return ServerStopped(alias, server)
 
-        self._change(alias, state.with_activity, f"stopping the server on port {server.port}…")
-        self.run_core(alias, "stop", call)
+        self._change(alias, state.with_stopping, server)
+        self.run_core(alias, "stop", call, undo=lambda: self._change(alias, state.without_stopping, server))
 
     # -- their results ------------------------------------------------------------
 

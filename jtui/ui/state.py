@@ -240,6 +240,17 @@ def with_job_gone(record: HostRecord, job_id: str, ended: bool = True) -> HostRe
     return replace(record, submitted=submitted, activity="", ended=(record.ended | {job_id}) if ended else record.ended)
 
 
+def with_stopping(record: HostRecord, server: JupyterServer) -> HostRecord:
+    """A server the user asked to stop leaves the table at once: while it shuts down, its runtime
+    file goes before its socket, and it would come back for a moment as a listening service."""
+    return replace(record, stopped=record.stopped | {_key(server)}, activity=f"stopping the server on port {server.port}…")
+
+
+def without_stopping(record: HostRecord, server: JupyterServer) -> HostRecord:
+    """The stop failed: the server is listed again."""
+    return replace(record, stopped=record.stopped - {_key(server)})
+
+
 def with_stopped(record: HostRecord, server: JupyterServer) -> HostRecord:
     started = tuple(item for item in record.started if _key(item[0]) != _key(server))
     return replace(record, started=started, stopped=record.stopped | {_key(server)}, activity="")
