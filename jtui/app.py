@@ -234,11 +234,22 @@ class JtuiApp(App[int]):
     def keys_of(self, binding_id: str) -> str:
         return describe_keys(self.bound[binding_id], self.get_key_display)
 
+    def words_of(self, binding_id: str) -> str:
+        """What the footer calls a binding."""
+        return self.bound[binding_id].binding.description
+
+    def get_system_commands(self, screen):
+        """Textual's own palette entries, its Quit saying what quitting jtui does."""
+        for command in super().get_system_commands(screen):
+            if command.callback == self.action_quit:
+                command = command._replace(help=f"{self.bound['quit'].binding.tooltip}  [key: {self.keys_of('quit')}]")
+            yield command
+
     def key_rows(self) -> list[tuple[str, str]]:
         """The help screen's table, with the keys as the user has bound them."""
         rows = [
-            (f"↑/↓ {self.keys_of('down')}/{self.keys_of('up')}", "move between hosts (or servers, in the server table)"),
-            ("tab", "switch focus between host list and server table"),
+            (f"↑/↓ {self.keys_of('down')}/{self.keys_of('up')}", "move between hosts (or servers and kernels, in their tables)"),
+            ("tab", "move focus: host list, server table, kernel table"),
         ]
         skip = {"down", "up"}
         rows += [(self.keys_of(a.id), a.binding.tooltip) for a in self.bound.values() if a.id not in skip]

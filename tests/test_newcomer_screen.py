@@ -83,6 +83,26 @@ async def test_wide_terminals_keep_the_footer():
         assert app.host_screen.query_one(Footer).display and not app.host_screen.query_one("#keyline").display
 
 
+async def test_at_80_columns_every_key_is_shown_with_its_word():
+    """Textual's footer needs about 100 columns; at 80 it cut off ? help and q quit."""
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.host_screen.query_one(Footer).display
+        keys = " ".join(shown(app, "#keyline").split())
+        assert keys == "s start c copy f forward o open x stop r refresh / filter ? help q quit"
+
+
+async def test_the_footer_gives_way_to_the_key_line_when_remapped_keys_make_it_too_wide(isolated_dirs):
+    write_config_toml(isolated_dirs, '[keys]\nstart = "ctrl+s"\nstop = "ctrl+x"\nrefresh = "f5"\n')
+    app = offline_app()
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        assert not app.host_screen.query_one(Footer).display
+        keys = shown(app, "#keyline")
+        assert "start" in keys and keys.rstrip().endswith("? help  q quit")
+
+
 # --- words that read ---------------------------------------------------------------------
 
 
@@ -121,7 +141,7 @@ async def test_a_host_that_does_not_answer_reads_as_sentences(tmp_path):
         await until(lambda: record(app, "dead").status.state == HostState.FAILED, what="the host failed")
         await pilot.press("c")
         await pilot.pause()
-        assert "dead cannot be reached (connection refused: nothing listens on that port" in messages(app)
+        assert "dead cannot be reached. Connection refused: nothing listens on that port (check Port, and that sshd runs). Press r" in messages(app)
         assert " is failed" not in messages(app)
         assert "refused" in str(app.host_screen.host_list.table.row("dead").load)
         header = str(app.host_screen.detail.query_one("#detail-header").render())

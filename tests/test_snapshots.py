@@ -216,6 +216,25 @@ async def test_an_80_column_terminal_shows_each_servers_forward_and_age_and_whol
         assert all(len(line) <= stats.size.width for line in lines), (stats.size.width, lines)
 
 
+async def test_after_the_filter_the_footer_offers_s_and_slash_again(hosts):
+    """They are letters of the filter while it is typed into. `/` from the server table moves focus
+    to the host list, and the hidden footer took in that focus's keys without s and /; enter then
+    showed it so, until something else made it look again."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = live_app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await live(pilot, hosts)
+        footer = app.host_screen.query_one(Footer)
+        await pilot.press("tab")
+        assert app.focused is app.host_screen.detail.servers
+        await pilot.press("slash", "g", "p", "enter")
+        await pilot.pause(0.2)
+        assert app.host_screen.host_list.filter_text == "gp" and footer.display
+        assert {"start", "filter"} <= {key.action for key in footer.query(FooterKey)}
+
+
 async def test_tab_then_keys_in_one_burst_move_in_the_pane_tab_went_to(hosts):
     """"⇥jjj" typed fast moves the server cursor: the tables' keys are bindings, looked up where
     focus is when each key is handled, so they follow tab even in one burst (an Input's letters

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList
 
 from jtui.app import build_app
 from tests.test_snapshots import live, live_app
-from tests.ui_helpers import SCREEN_HOSTS, messages, offline_app, until, write_config_toml
+from tests.ui_helpers import SCREEN_HOSTS, messages, offline_app, record, until, write_config_toml
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ async def test_palette_offers_every_action_on_the_selected_host_and_server(hosts
         for title in (
             "Start Jupyter on gpu-box", "Refresh / reconnect gpu-box",
             f"Copy the URL of {where}", f"Open {where} in the browser",
-            f"Forward {where} to localhost (again: unbind)", f"Stop {where}",
+            f"Forward {where} to localhost", f"Stop {where}",
             "Filter hosts by name", "Help: keys and where the configuration lives",
         ):
             assert any(title in option for option in options), (title, options)
@@ -167,6 +167,19 @@ async def test_palette_offers_every_action_on_the_selected_host_and_server(hosts
         await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the stop question")
         assert "port 8890" in str(app.screen.query_one("Static").render())
         await pilot.press("n")
+        await pilot.press("f")  # forwarded, the palette offers to unbind it
+        await until(lambda: 8890 in record(app, "gpu-box").forward_ports, what="the forward")
+        local = record(app, "gpu-box").forward_ports[8890]
+        await pilot.press("ctrl+p")
+        options = await palette_options(pilot)
+        assert f"Unbind the forward of {where} (localhost:{local})" in options
+        assert not any(option.startswith("Forward ") for option in options)
+        await pilot.press(*"quit")
+        await palette_options(pilot)
+        options = app.screen.query_one(OptionList)
+        quit_help = next(str(prompt) for i in range(options.option_count)
+                         if (prompt := options.get_option_at_index(i).prompt) and str(prompt).startswith("Quit"))
+        assert "forwards end, remote servers keep running" in quit_help
 
 
 async def test_palette_offers_connect_for_a_host_that_is_not_connected():

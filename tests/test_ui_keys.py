@@ -226,8 +226,8 @@ async def test_keys_on_a_host_that_is_not_connected_explain(tmp_path, isolated_d
         await until(lambda: record(app, "dead").status.state == HostState.FAILED)
         for key in ("s", "f", "c", "o", "x"):
             await pilot.press(key)
-        assert "dead cannot be reached (connection refused: nothing listens on that port" in messages(app)
-        assert "press r to try again." in messages(app)
+        assert "dead cannot be reached. Connection refused: nothing listens on that port (check Port, and that sshd runs). Press r" in messages(app)
+        assert "Press r to try again." in messages(app)
 
 
 async def test_autoconnect_false_waits_for_enter(fresh_sshd, isolated_dirs, tmp_path):

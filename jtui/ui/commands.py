@@ -18,7 +18,7 @@ HOST_ACTIONS = (
 SERVER_ACTIONS = (
     ("copy", "Copy the URL of {server}"),
     ("open", "Open {server} in the browser"),
-    ("forward", "Forward {server} to localhost (again: unbind)"),
+    ("forward", "Forward {server} to localhost"),
     ("stop", "Stop {server}"),
 )
 KERNEL_ACTIONS = (
@@ -64,7 +64,10 @@ class JtuiCommands(Provider):
         if server:
             home = record.sample.remote_home if record.sample else ""
             where = f"{host}:{server.port}" + (f" ({short_path(server.root_dir, home)})" if server.root_dir else "")
+            local = record.forward_ports.get(server.port)
             for binding_id, title in SERVER_ACTIONS:
+                if binding_id == "forward" and local is not None:
+                    title = f"Unbind the forward of {{server}} (localhost:{local})"
                 add(binding_id, title, server=where)
         kernel = record.selected_kernel_of_server if record else None
         if kernel:

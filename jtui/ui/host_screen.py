@@ -28,7 +28,7 @@ from jtui.ui import state
 from jtui.ui.host_detail import HostDetail
 from jtui.ui.host_list import HostList
 from jtui.ui.host_table import HostTable
-from jtui.ui.key_line import KeyLine
+from jtui.ui.key_line import KeyLine, footer_width
 from jtui.ui.messages import (
     ActivityChanged,
     ForwardsChanged,
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-NARROW = 80  # columns: below, the host list shows names only and one line of keys replaces the footer
+NARROW = 80  # columns: below, the host list shows names only (and the key line replaces the footer, as where it would not fit)
 SHORT = 20  # rows: below, config problems take one line
 
 
@@ -147,12 +147,15 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self.set_class(typing, "-typing")
         self.key_line.typing = typing
         self.key_line.redraw()
+        self.refresh_bindings()  # check_action's answer for s and / changed with it
 
     def _lay_out(self) -> None:
         """Fit the screen to the terminal: narrow and short terminals keep the host's state and the keys."""
         width, height = self.size
         narrow, short = width < NARROW, height < SHORT
+        keyline = narrow or width < footer_width(self.app.keys_of, self.app.words_of)  # the footer would cut ? and q
         self.set_class(narrow, "-narrow")
+        self.set_class(keyline, "-keyline")
         self.set_class(short, "-short")
         self.set_class(not self._aliases, "-empty")
         self.host_list.compact = narrow
@@ -160,7 +163,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         text = problems_text(self._problems, one_line=short or narrow)
         self.problems_box.update(text)
         self.problems_box.display = bool(text)
-        if narrow:
+        if keyline:
             self.key_line.redraw()
 
     # -- the records -----------------------------------------------------------

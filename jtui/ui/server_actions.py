@@ -23,14 +23,15 @@ if TYPE_CHECKING:
 
 
 def not_connected(alias: str, status) -> str:
-    """Why a key cannot act on `alias` now, and what to do, as a sentence."""
-    reason = f" ({status.reason})" if status.reason else ""
+    """Why a key cannot act on `alias` now, and what to do: the reason (which may have a
+    parenthesis of its own) as a sentence of its own."""
+    reason = f" {status.reason[0].upper()}{status.reason[1:]}." if status.reason else ""
     return {
         HostState.NOT_CONNECTED: f"{alias} is not connected yet: press enter to connect.",
         HostState.CONNECTING: f"{alias} is still connecting; try again in a moment.",
-        HostState.RECONNECTING: f"{alias} is reconnecting{reason}; try again in a moment.",
+        HostState.RECONNECTING: f"{alias} is reconnecting.{reason} Try again in a moment.",
         HostState.NEEDS_INPUT: f"{alias} waits for you: {status.reason or 'press enter to log in'}.",
-        HostState.FAILED: f"{alias} cannot be reached{reason}: press r to try again.",
+        HostState.FAILED: f"{alias} cannot be reached.{reason} Press r to try again.",
         HostState.CONNECTED: f"{alias} is connected.",
     }[status.state]
 
