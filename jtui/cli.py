@@ -172,7 +172,7 @@ async def _open(args, inventory) -> int:
     watch = None
     try:
         if args.service:
-            say(f"forwarding {describe(opened.server)} (pid {opened.server.pid or '?'})")
+            say(f"forwarding {describe(opened.server)}" + (f" (pid {opened.server.pid})" if opened.server.pid else ""))
         else:
             how = "started" if opened.started else "reusing"
             say(f"{how} Jupyter on remote port {opened.server.port} (pid {opened.server.pid})")

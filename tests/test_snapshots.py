@@ -235,6 +235,17 @@ async def test_after_the_filter_the_footer_offers_s_and_slash_again(hosts):
         assert {"start", "filter"} <= {key.action for key in footer.query(FooterKey)}
 
 
+async def test_enter_on_a_connected_host_goes_to_its_servers(hosts):
+    """enter logs in to a host; on one that is connected it did nothing, and said nothing."""
+    app = live_app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await live(pilot, hosts)
+        assert app.host_screen.selected == "gpu-box"
+        await pilot.press("enter", "j")
+        assert app.focused is app.host_screen.detail.servers
+        await until(lambda: record(app, "gpu-box").selected_port == 8892, what="j moving in the server table")
+
+
 async def test_tab_then_keys_in_one_burst_move_in_the_pane_tab_went_to(hosts):
     """"⇥jjj" typed fast moves the server cursor: the tables' keys are bindings, looked up where
     focus is when each key is handled, so they follow tab even in one burst (an Input's letters

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 SPARK_WIDTH = 20  # samples a sparkline shows; fewer in a narrow pane
 NARROW_PANE = 60
 COLUMNS = ("port", "what", "pid", "up", "local", "where")  # where last, as ps puts COMMAND: a narrow pane cuts it
-WHERE_WIDTH = 32  # characters of a root dir or a command line, at most
+WHERE_WIDTH = 64  # characters of a root dir or a command line, at most (a wide pane gives them its room)
 LEAST_WHERE = 8
 GPU_NAME_WIDTH = 24  # a GPU's model name, at most: the figures after it line up
 GPU_NAME_LEAST = 8

@@ -81,7 +81,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first)"),
         Binding("r", "refresh", "refresh", id="refresh", tooltip="refresh now / reconnect a failed host"),
         Binding("slash", "filter", "filter", id="filter", priority=True, tooltip="filter hosts by name (enter keeps it, esc clears)"),
-        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="connect the selected host now, asking for a passphrase, password or code"),
+        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="log in now (passphrase, password or code); connected: go to its servers"),
         Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="after a copy over SSH: copy the laptop-side ssh -N -L command"),
         Binding("i", "interrupt_kernel", "interrupt", show=False, id="interrupt", tooltip="interrupt the selected kernel (stops the running cell)"),
         Binding("R", "restart_kernel", "restart kernel", show=False, id="restart", tooltip="restart the selected kernel (asks first)"),
@@ -380,9 +380,19 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         self.host_list.open_filter()
 
     def action_connect(self) -> None:
+        """enter: log in to the selected host; on a connected one, go into its server table."""
         alias = self.selected
-        if alias is not None:
-            self.app.ensure_fleet().session(alias).reconnect_now(interactive=True)
+        if alias is None:
+            return
+        if self.record(alias).status.state == HostState.CONNECTED:
+            table = self.detail.servers
+            if table.display and table.row_count:
+                table.focus()
+            else:
+                self.notify(f"{alias} is connected, with no server or service to go to: press "
+                            f"{self.app.keys_of('start')} to start Jupyter.")
+            return
+        self.app.ensure_fleet().session(alias).reconnect_now(interactive=True)
 
     def action_refresh(self) -> None:
         alias = self.selected
