@@ -142,6 +142,7 @@ async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, is
         assert str(lab["tensorboard"].port) in keys and str(lab["http"].port) in keys
         cells = dict(zip(COLUMNS, (str(cell) for cell in table.get_row(str(lab["tensorboard"].port)))))
         assert re.fullmatch(r"\d+[smhd]", cells["up"]), cells
+        assert len(cells["where"]) > 40 and cells["where"].startswith("tensorboard --logdir"), cells  # a wide pane's room
         assert "Jupyter servers and services" in str(detail.query_one("#servers-title").render())
         # The wide-open server is shouted about once, whichever row is selected.
         await until(lambda: "neither token nor password" in messages(app), what="the loud warning")
