@@ -234,6 +234,10 @@ class JtuiApp(App[int]):
     def keys_of(self, binding_id: str) -> str:
         return describe_keys(self.bound[binding_id], self.get_key_display)
 
+    def key_help(self, binding_id: str) -> str:
+        """A binding's palette help: what it does, and its keys."""
+        return f"{self.bound[binding_id].binding.tooltip}  [key: {self.keys_of(binding_id)}]"
+
     def words_of(self, binding_id: str) -> str:
         """What the footer calls a binding."""
         return self.bound[binding_id].binding.description
@@ -242,7 +246,7 @@ class JtuiApp(App[int]):
         """Textual's own palette entries, its Quit saying what quitting jtui does."""
         for command in super().get_system_commands(screen):
             if command.callback == self.action_quit:
-                command = command._replace(help=f"{self.bound['quit'].binding.tooltip}  [key: {self.keys_of('quit')}]")
+                command = command._replace(help=self.key_help("quit"))
             yield command
 
     def key_rows(self) -> list[tuple[str, str]]:

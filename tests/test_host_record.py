@@ -211,6 +211,24 @@ def test_a_stopped_server_shutting_down_is_not_listed_as_a_service():
     assert with_sample(shutting, Sample(time=3.0, services=(again,))).services == (again,)
 
 
+def test_a_forwarded_server_being_stopped_is_not_a_gone_forward_meanwhile():
+    """Its forward is unbound as part of the stop; until then it is no row "nothing listens there"."""
+    from jtui.ui.state import with_stopping
+
+    stopping = with_stopping(record(SERVER, OTHER), SERVER)
+    assert stopping.servers == (OTHER,) and stopping.gone_forwards == ()
+
+
+def test_a_server_jtui_just_started_leaves_the_table_at_once_when_stopped():
+    from jtui.ui.state import with_stopping
+
+    started = with_started(record(OTHER), SERVER)
+    assert SERVER in started.servers
+    stopping = with_stopping(started, SERVER)
+    assert stopping.servers == (OTHER,)
+    assert with_sample(stopping, Sample(time=2.0, servers=(OTHER,))).servers == (OTHER,)  # not sampled yet: still gone
+
+
 def test_a_server_being_stopped_leaves_the_table_at_once_and_comes_back_if_the_stop_fails():
     """While it shuts down its runtime file goes first: it must not hop to the services for a sample."""
     from jtui.core.model import Service
@@ -223,7 +241,9 @@ def test_a_server_being_stopped_leaves_the_table_at_once_and_comes_back_if_the_s
     assert stopping.servers == (other,) and "stopping the server on port 8888" in stopping.activity
     dying = Service(8888, "127.0.0.1", 4321, "jupyter-lab --no-browser", "Jupyter")
     assert with_sample(stopping, Sample(time=2.0, servers=(other,), services=(dying,))).services == ()
-    assert without_stopping(stopping, server).servers == (server, other)
+    moved_on = with_selected_port(stopping, other.port)  # the cursor went to the row that took its place
+    back = without_stopping(moved_on, server)
+    assert back.servers == (server, other) and back.selected_port == server.port
 
 
 def test_a_failed_host_says_once_that_r_retries_now():

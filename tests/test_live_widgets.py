@@ -79,6 +79,24 @@ async def test_the_columns_are_rebuilt_only_when_they_change():
         assert table.get_row("h2") == [Text("h2")]
 
 
+async def test_the_cursor_goes_to_the_row_that_took_the_place_of_one_that_went():
+    app = Board()
+    async with app.run_test(size=(60, 30)):
+        table = app.query_one(LiveTable)
+        assert table.show_rows(rows(4, "1%"), "h1", scope="gpu") == "h1"
+        # h1 went: the cursor is on h2, where h1 was, and says so (the caller follows it).
+        assert table.show_rows([r for r in rows(4, "1%") if r[0] != "h1"], "h1", scope="gpu") == "h2"
+        assert table.cursor_row == 1
+        # The last row went: the one above it.
+        assert table.show_rows(rows(2, "1%"), "h3", scope="gpu") == "h1"
+        # Another host's rows, whose own choice is not among them: the first row, not the row number
+        # the cursor had, though the keys are the same.
+        assert table.show_rows(rows(2, "1%"), None, scope="lab") == "h0"
+        # The same list with nothing chosen: the cursor stays where it is.
+        table.move_cursor(row=1)
+        assert table.show_rows(rows(2, "2%"), None, scope="lab") == "h1"
+
+
 async def test_rows_shown_again_unchanged_draw_nothing_and_changed_cells_draw_once():
     app = Board()
     async with app.run_test(size=(60, 30)) as pilot:

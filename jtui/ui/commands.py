@@ -51,10 +51,9 @@ class JtuiCommands(Provider):
 
         def add(binding_id: str, title: str, **names: str) -> None:
             action = app.bound[binding_id]
-            help_text = f"{action.binding.tooltip}  [key: {app.keys_of(binding_id)}]"
             # A screen's action runs on the screen, the app's (help, quit) on the app.
             target = screen if hasattr(screen, f"action_{action.binding.action}") else app
-            found.append((title.format(**names), help_text, partial(app.run_action, action.binding.action, target)))
+            found.append((title.format(**names), app.key_help(binding_id), partial(app.run_action, action.binding.action, target)))
 
         if host:
             for binding_id, title in HOST_ACTIONS:

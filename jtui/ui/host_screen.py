@@ -290,7 +290,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     @on(HostTable.Chosen, "#hosts")
     def _enter_on_host(self, event: HostTable.Chosen) -> None:
-        """enter on the host table: the table takes the key first, so connect here."""
+        """enter on the host table: the table takes the key first, so act on it here."""
         event.stop()
         self.action_connect()
 
@@ -384,10 +384,9 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         alias = self.selected
         if alias is None:
             return
-        if self.record(alias).status.state == HostState.CONNECTED:
-            table = self.detail.servers
-            if table.display and table.row_count:
-                table.focus()
+        if self.record(alias).connected:
+            if self.detail.server_under_cursor() is not None:  # the table is there, with rows
+                self.detail.servers.focus()
             else:
                 self.notify(f"{alias} is connected, with no server or service to go to: press "
                             f"{self.app.keys_of('start')} to start Jupyter.")

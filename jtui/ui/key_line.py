@@ -15,7 +15,7 @@ KEYS = (("start", "start", "start"), ("copy", "copy", "copy"), ("forward", "forw
         ("stop", "stop", "stop"), ("refresh", "refresh", "retry"), ("filter", "filter", "find"))
 ALWAYS = (("help", "help"), ("quit", "quit"))
 FOOTER = ("start", "forward", "copy", "open", "stop", "refresh", "filter", "help", "quit")  # its order
-PALETTE_HINT = 16  # what Textual's footer adds on the right: "    ▏^p palette", and its padding
+PALETTE_HINT = 16  # what Textual's footer needs besides the keys: ^p palette (14), a space after the last key, one spare
 TYPING = (("enter", "keep filter"), ("esc", "clear filter"))  # while the host filter is typed into
 
 

@@ -169,14 +169,16 @@ class LiveTable(DataTable):
                   scope: object = None) -> str | None:
         """Show these rows in this order: rebuilt when the keys change, else cell by cell.
 
-        The cursor goes to `cursor_key` when it is shown. When its row has
-        just gone from the same list (`scope`: whose rows these are), as when
-        a server stopped or a kernel was shut down, the cursor goes to the row
-        that took its place, as in any list; else it stays on its row number
-        (clamped). No RowHighlighted is posted: the key under the
-        cursor is returned, for the caller to follow when it is not `cursor_key`.
+        The cursor goes to `cursor_key` when it is shown. Else, in the same
+        list as before (`scope`: whose rows these are), it goes to the row
+        that took the place of `cursor_key`'s when that row has just gone (a
+        server stopped, a kernel shut down), as in any list, or stays on its
+        row (clamped); in another list, to the first row. No RowHighlighted
+        is posted: the key under the cursor is returned, for the caller to
+        follow when it is not `cursor_key`.
         """
-        before = self._shown_keys if scope == self._scope else []
+        same_list = scope == self._scope
+        before = self._shown_keys if same_list else []
         self._scope = scope
         keys = [key for key, _ in rows]
         rows = [(key, [as_text(cell) for cell in cells]) for key, cells in rows]
@@ -199,8 +201,10 @@ class LiveTable(DataTable):
                     row = keys.index(cursor_key)
                 elif cursor_key in before:  # its row went
                     row = min(before.index(cursor_key), len(keys) - 1)
-                else:
+                elif same_list:
                     row = min(self.cursor_row, len(keys) - 1)
+                else:
+                    row = 0
                 if row != self.cursor_row:
                     self.move_cursor(row=row)
         return self.key_under_cursor

@@ -88,8 +88,9 @@ class ServerActions:
         session, item = self._session_and_item()
         if isinstance(item, Service):
             if for_kernels:
+                keys = ", ".join(self.app.keys_of(i) for i in ("interrupt", "restart", "shutdown"))
                 text = (f"{describe(item)} on port {item.port} is not a Jupyter server: it has no kernels. "
-                        "i, R and D act on the kernels of a Jupyter server's row.")
+                        f"{keys} act on the kernels of a Jupyter server's row.")
             else:
                 pid = f" (pid {item.pid})" if item.pid else ""
                 text = (f"{describe(item)} on port {item.port} is not a Jupyter server jtui can stop: "

@@ -44,8 +44,8 @@ class HostRecord:
     mem_history: tuple[float, ...] = ()
     stale: bool = False  # the servers listed are from before a reconnect
     started: tuple[tuple[JupyterServer, int], ...] = ()  # started by jtui, not yet sampled: (server, samples since)
-    stopped: frozenset[tuple[int, int]] = frozenset()  # stopped by jtui, still in the last sample (as a server or, its
-    # runtime file gone but its process still shutting down, as a listening service: listed as neither)
+    stopped: frozenset[tuple[int, int]] = frozenset()  # stopped or being stopped by jtui, still in the last sample (as a
+    # server or, its runtime file gone but its process still shutting down, as a listening service: listed as neither)
     forwards: tuple[Forward, ...] = ()
     activity: str = ""  # what jtui is doing there right now, e.g. "starting Jupyter: ..."
     selected_port: int | None = None  # the server the user has (or jtui put) the cursor on
@@ -61,7 +61,7 @@ class HostRecord:
         (or whose job it saw end)."""
         listed = [s for s in (self.sample.servers if self.sample else ()) if _key(s) not in self.stopped]
         keys = {_key(s) for s in listed}
-        servers = listed + [s for s, _ in self.started if _key(s) not in keys]
+        servers = listed + [s for s, _ in self.started if _key(s) not in keys and _key(s) not in self.stopped]
         return tuple(s for s in servers if not (s.job_id and s.job_id in self.ended))
 
     @property
@@ -76,7 +76,8 @@ class HostRecord:
         URL, and each is a row of its own, so the user sees the port held and f closes it."""
         if self.sample is None or self.stale:
             return ()
-        listed = {s.port for s in self.servers} | {s.port for s in self.sample.services}
+        # Every server the sample lists counts, one being stopped too: its forward goes with it.
+        listed = {s.port for s in self.servers} | {s.port for s in self.sample.servers} | {s.port for s in self.sample.services}
         return tuple(f for f in self.forwards if f.remote_port not in listed)
 
     @property
@@ -186,8 +187,9 @@ def with_status(record: HostRecord, status: HostStatus) -> HostRecord:
 
 
 def _still_stopping(stopped: frozenset[tuple[int, int]], seen: set, sample: Sample) -> frozenset[tuple[int, int]]:
-    """The servers jtui stopped that the sample still lists: as a server, or, their runtime file gone
-    before their process, as a listening service. Nothing to look for on most samples of most hosts."""
+    """The servers jtui stopped (or is stopping) that are still there: in the sample as a server or,
+    their runtime file gone before their process, as a listening service; or just started, not
+    sampled yet (in `seen` too). Nothing to look for on most samples of most hosts."""
     if not stopped:
         return stopped
     return stopped & (seen | {(v.pid, v.port) for v in sample.services})
@@ -204,7 +206,8 @@ def with_sample(record: HostRecord, sample: Sample) -> HostRecord:
     submitted = tuple(j for j in record.submitted if j.job_id not in listed)
     return replace(
         record, sample=sample, cpu_history=cpu, mem_history=mem, stale=False,
-        started=started, stopped=_still_stopping(record.stopped, seen, sample), submitted=submitted,
+        started=started, stopped=_still_stopping(record.stopped, seen | {_key(s) for s, _ in started}, sample),
+        submitted=submitted,
         ended=record.ended & listed,
     )
 
@@ -247,8 +250,8 @@ def with_stopping(record: HostRecord, server: JupyterServer) -> HostRecord:
 
 
 def without_stopping(record: HostRecord, server: JupyterServer) -> HostRecord:
-    """The stop failed: the server is listed again."""
-    return replace(record, stopped=record.stopped - {_key(server)})
+    """The stop failed: the server is listed again, under the cursor as when x was pressed."""
+    return replace(record, stopped=record.stopped - {_key(server)}, selected_port=server.port)
 
 
 def with_stopped(record: HostRecord, server: JupyterServer) -> HostRecord:
