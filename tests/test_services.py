@@ -167,12 +167,12 @@ async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, is
         local = record(app, "testhost").forward_ports[lab["http"].port]
         assert await asyncio.to_thread(get, f"http://127.0.0.1:{local}/") == 200
         await pilot.press("x")  # not a Jupyter server: jtui says so and stops nothing
-        await until(lambda: "is not a Jupyter server jtui can stop" in messages(app), what="the answer to x")
+        await until(lambda: "is not a Jupyter server: jtui cannot stop it" in messages(app), what="the answer to x")
         assert lab["http"].proc.poll() is None
         for key in "iRD":  # kernel keys: it has none, and stop is not what they ask for
             await pilot.press(key)
-        await until(lambda: messages(app).count("it has no kernels") == 3, what="the answer to i, R and D")
-        assert messages(app).count("jtui can stop") == 1
+        await until(lambda: messages(app).count("jtui sees no kernels there") == 3, what="the answer to i, R and D")
+        assert messages(app).count("jtui cannot stop it") == 1
         assert app.screen is app.host_screen  # nothing asked to confirm
 
 

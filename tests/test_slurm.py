@@ -82,6 +82,7 @@ async def test_the_cluster_is_on_its_host_panel(login):
         assert sched.kind == "slurm" and not sched.error
         parts = {p.name: p for p in sched.partitions}
         assert parts["debug"].nodes_total == 1 and parts["debug"].available
+        assert parts["debug"].default and not parts["gpu"].default  # slurm.conf's Default=YES
         assert rec.samples[-1].cpu_percent is not None or len(rec.samples) == 1
     finally:
         await session.close()
@@ -201,6 +202,8 @@ async def test_a_job_killed_by_its_time_limit_leaves_with_its_reason(login):
         notice = next(n for n in rec.notices if "reached its time limit" in n)
         assert f"Job {job} on cn1 reached its time limit (00:01:00)" in notice
         assert "Last lines of its output" in notice and "ServerApp" in notice  # Jupyter's own log
+        assert "[hosts.testhost.slurm]" in notice and f"Its output: ~/.local/state/jtui/jobs/{job}.out on testhost." in notice
+        assert all(len(line) <= 100 for line in notice.split("Last lines of its output:")[1].splitlines())
         assert started.server.token not in notice  # Jupyter printed its URLs, token included
         assert any("reaches its time limit in 1 min" in n for n in rec.notices), "warned before the end"
     finally:

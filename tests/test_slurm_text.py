@@ -77,8 +77,16 @@ def test_the_form_becomes_sbatchs_own_options_one_word_each():
                                        "--gres=gpu:1", "--account=proj x", "--qos=short", "--constraint=a100&ib"]
     with pytest.raises(ValueError, match="cpus must be a whole number"):
         sbatch_options(JobRequest(cpus="4; rm -rf ~"))
+    with pytest.raises(ValueError, match="1 or more, not '0'"):
+        sbatch_options(JobRequest(cpus="0"))
     with pytest.raises(ValueError, match="cannot set --output"):
         sbatch_options(JobRequest(sbatch_args="--output=/tmp/x"))
+    for word, option in (("-Jfoo", "--job-name"), ("-J", "--job-name"), ("--job=x", "--job-name"), ("--out=/tmp/x", "--output"),
+                         ("-e/tmp/err", "--error"), ("--error", "--error"), ("--wr=hostname", "--wrap")):
+        with pytest.raises(ValueError, match=f"cannot set {option}"):
+            sbatch_options(JobRequest(sbatch_args=f"--qos=short {word}"))
+    assert sbatch_options(JobRequest(sbatch_args="-pdebug --exclusive --export=ALL -N1")) == [
+        "-pdebug", "--exclusive", "--export=ALL", "-N1"]
     with pytest.raises(ValueError, match="cannot read sbatch_args"):
         sbatch_options(JobRequest(sbatch_args="'unclosed"))
 

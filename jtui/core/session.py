@@ -30,6 +30,8 @@ from jtui.core.settings import HostSettings
 
 log = logging.getLogger(__name__)
 
+ENDED_TAIL_LINES, ENDED_TAIL_WIDTH = 6, 100  # of an ended job's output, in its notice
+
 
 class SessionListener(Protocol):
     def session_status(self, status: HostStatus) -> None: ...
@@ -361,7 +363,9 @@ class HostSession:
             asyncio.get_running_loop().create_task(self._say_ended(ended))
 
     async def _say_ended(self, job_ids: list[str]) -> None:
-        from jtui.core.schedulers.slurm_text import ended_reason
+        from jtui.core.format import clip
+        from jtui.core.schedulers.slurm_text import JOBS_DIR, ended_reason
+        from jtui.core.settings import host_table
 
         for job_id in job_ids:
             try:
@@ -370,8 +374,11 @@ class HostSession:
                 log.info("%s: cannot ask how job %s ended: %s", self.alias, job_id, exc)
                 continue
             if ended is not None:
-                tail = "\n".join(ended.tail.rstrip().splitlines()[-8:])
-                self._notice(ended_reason(ended) + (f"\n\nLast lines of its output:\n{tail}" if tail else ""), True)
+                # A few lines, each cut: JupyterLab's last words can be a screenful of one line.
+                tail = "\n".join(clip(line, ENDED_TAIL_WIDTH) for line in ended.tail.rstrip().splitlines()[-ENDED_TAIL_LINES:])
+                where = f"Its output: {JOBS_DIR}/{job_id}.out on {self.alias}."
+                self._notice(f"{ended_reason(ended, host_table(self.alias, 'slurm'))} {where}"
+                             + (f"\n\nLast lines of its output:\n{tail}" if tail else ""), True)
 
     # -- Jupyter ---------------------------------------------------------------
 

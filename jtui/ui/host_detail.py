@@ -135,7 +135,7 @@ def job_where(job: Job | None, server: JupyterServer, palette: dict[str, Style],
     text = Text(job.node if job and job.node else server.hostname)
     if job is not None and job.time_left is not None:
         hours, minutes = divmod(job.time_left // 60, 60)
-        left = f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+        left = f"{hours}h{minutes:02d}m" if hours else f"{minutes}m" if minutes else "<1m"  # not "0m" for a minute
         text.append(f" {left} left", style=palette[colors.ERROR] if short_of_time(job) else palette[colors.MUTED])
     text.truncate(width, overflow="ellipsis")
     return text

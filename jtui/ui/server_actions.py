@@ -87,14 +87,16 @@ class ServerActions:
         """The connected session and the Jupyter server under the cursor; on a service, say why not."""
         session, item = self._session_and_item()
         if isinstance(item, Service):
+            if item.kind == "Jupyter":  # no runtime file jtui can read: no token, no API
+                what = f"{describe(item)} left no runtime file where jtui looks, so jtui cannot use its API"
+            else:
+                what = f"{describe(item)} is not a Jupyter server"
             if for_kernels:
                 keys = ", ".join(self.app.keys_of(i) for i in ("interrupt", "restart", "shutdown"))
-                text = (f"{describe(item)} on port {item.port} is not a Jupyter server: it has no kernels. "
-                        f"{keys} act on the kernels of a Jupyter server's row.")
+                text = f"{what}: jtui sees no kernels there. {keys} act on the kernels of a Jupyter server's row."
             else:
                 pid = f" (pid {item.pid})" if item.pid else ""
-                text = (f"{describe(item)} on port {item.port} is not a Jupyter server jtui can stop: "
-                        f"end it on {session.alias}{pid}, where it runs.")
+                text = f"{what}: jtui cannot stop it. End it on {session.alias}{pid}, where it runs."
             self.notify(text, severity="warning")
             return session, None
         return session, item

@@ -85,17 +85,32 @@ def sbatch_options(request: JobRequest) -> list[str]:
         value = getattr(request, name).strip()
         if not value:
             continue
-        if name == "cpus" and not value.isdigit():
-            raise ValueError(f"cpus must be a whole number, not {value!r}")
+        if name == "cpus" and not (value.isdigit() and int(value) > 0):
+            raise ValueError(f"cpus must be a whole number, 1 or more, not {value!r}")
         options.append(f"{flag}={value}")
     try:
         extra = shlex.split(request.sbatch_args)
     except ValueError as exc:
         raise ValueError(f"cannot read sbatch_args {request.sbatch_args!r}: {exc}") from None
     for word in extra:
-        if word.split("=", 1)[0] in ("-o", "--output", "-J", "--job-name", "--wrap"):
-            raise ValueError(f"sbatch_args cannot set {word.split('=', 1)[0]}: jtui needs the job's name and output")
+        reserved = reserved_option(word)
+        if reserved:
+            raise ValueError(f"sbatch_args cannot set {reserved}: jtui needs the job's name and output")
     return options + extra
+
+
+RESERVED = {"-J": "--job-name", "-o": "--output", "-e": "--error", "": "--wrap"}  # short -> long
+
+
+def reserved_option(word: str) -> str | None:
+    """The option jtui sets itself that `word` would set, as sbatch reads it: -Jname and -J name,
+    --job-name=x, and what getopt takes for it (--job=x, --out=x: a long option's unambiguous start)."""
+    if word.startswith("--"):
+        name = word.split("=", 1)[0]
+        return next((long for long in RESERVED.values() if len(name) > 2 and long.startswith(name)), None)
+    if word.startswith("-") and word[:2] in RESERVED:
+        return RESERVED[word[:2]]
+    return None
 
 
 def job_script(host: HostSettings) -> str:

@@ -16,7 +16,7 @@ JOB_NAME = "jtui-jupyter"  # how jtui finds its own jobs again after a restart
 JOBS_DIR = "~/.local/state/jtui/jobs"  # on the login node: ID.out (the job's output), ID/ (its runtime files)
 # %j (the name, which may hold anything) last, so a "|" in it cannot shift the other fields.
 SQUEUE_FORMAT = "%i|%T|%r|%N|%P|%M|%L|%S|%j"
-SINFO_FIELDS = "PartitionName:|,Available:|,NodeAIOT:|,Gres:|,GresUsed:"
+SINFO_FIELDS = "Partition:|,Available:|,NodeAIOT:|,Gres:|,GresUsed:"
 NO_REASONS = {"None", "(null)", ""}
 MAX_JOBS = 200
 MAX_PARTITIONS = 100
@@ -157,14 +157,14 @@ def parse_scontrol_job(text: str) -> dict[str, str]:
     return out
 
 
-def ended_reason(job: EndedJob) -> str:
-    """Why a job's Jupyter is gone, as a sentence with what to do."""
+def ended_reason(job: EndedJob, table: str = "config.toml's slurm table for the host") -> str:
+    """Why a job's Jupyter is gone, as a sentence with what to do (`table`: where the host's job settings go)."""
     jid = f"Job {job.job_id}"
     where = f" on {job.node}" if job.node and job.node != "(null)" else ""
     state = job.state
     if state == "TIMEOUT":
         return (f"{jid}{where} reached its time limit ({job.time_limit}) and Slurm ended it. "
-                "Ask for more time in the form (time) or in [hosts.NAME.slurm].")
+                f"Ask for more time in the form (time), or for every job in {table}.")
     if state == "OUT_OF_MEMORY":
         return f"{jid}{where} ran out of memory and Slurm killed it. Ask for more (mem) in the form."
     if state in ("NODE_FAIL", "BOOT_FAIL"):
