@@ -56,4 +56,4 @@ async def test_a_refused_value_is_shown_as_typed():
         await pilot.press("enter")
         error = app.screen.query_one("#form-error", Static)
         await until(lambda: error.display, what="the error")
-        assert "cpus must be a whole number, not '[all]'" in str(error.render())
+        assert "cpus must be a whole number, 1 or more, not '[all]'" in str(error.render())
