@@ -301,7 +301,7 @@ async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login,
         await connected(app)
         await until(lambda: record(app, "testhost").sample.scheduler is not None
                     and record(app, "testhost").sample.scheduler.partitions, what="the cluster")
-        assert "debug 1/1 idle" in str(app.host_screen.detail.query_one("#cluster").render())
+        assert "debug* 1/1 idle" in str(app.host_screen.detail.query_one("#cluster").render())  # * : the default partition
         # s and what is typed after it in one read (fast typing, a slow link): the keys after s were
         # handed to the host screen, and lost, before the form was up.
         await burst(pilot, "s", "tab", "tab", "9", "backspace", "1")
@@ -324,6 +324,17 @@ async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login,
 
         await until(lambda: f"job {job_id} Jupyter" in first_row() and "cn1 " in first_row() and "m left" in first_row(),
                     30, "the row's job, node and time left")
+        port = next(s for s in record(app, "testhost").servers if s.job_id == job_id).port
+        await pilot.press("ctrl+p")  # the palette names the job and its node too
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        options = app.screen.query_one("OptionList")
+        titles = [str(options.get_option_at_index(i).prompt).split("\n")[0] for i in range(options.option_count)]
+        assert f"Cancel job {job_id}, Jupyter on cn1:{port} (scancel)" in titles, titles
+        assert f"Copy the URL of cn1:{port}" in titles, titles
+        await pilot.press("escape")
+        await until(lambda: app.screen is app.host_screen, what="the palette closed")
         await pilot.press("x")
         await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the question")
         server = next(s for s in record(app, "testhost").servers if s.job_id == job_id)

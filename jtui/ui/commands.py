@@ -62,12 +62,18 @@ class JtuiCommands(Provider):
                 add(binding_id, title, host=host)
         if server:
             home = record.sample.remote_home if record.sample else ""
-            where = f"{host}:{server.port}" + (f" ({short_path(server.root_dir, home)})" if server.root_dir else "")
+            where = f"{record.place_of(server)}:{server.port}" + (
+                f" ({short_path(server.root_dir, home)})" if server.root_dir and not server.job_id else "")
             local = record.forward_ports.get(server.port)
             for binding_id, title in SERVER_ACTIONS:
                 if binding_id == "forward" and local is not None:
                     title = f"Unbind the forward of {{server}} (localhost:{local})"
+                if binding_id == "stop" and server.job_id:
+                    title = f"Cancel job {server.job_id}, Jupyter on {{server}} (scancel)"
                 add(binding_id, title, server=where)
+        elif record is not None and record.selected_job is not None:
+            job = record.selected_job
+            add("stop", f"Cancel job {job.job_id}, {job.state.lower()} (scancel)")
         kernel = record.selected_kernel_of_server if record else None
         if kernel:
             for binding_id, title in KERNEL_ACTIONS:

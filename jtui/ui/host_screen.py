@@ -74,11 +74,11 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     BINDINGS = [
         # s and / have priority: they run as the key is read, so that the keys typed after them
         # (fast, or in one read over a slow link) go to the job form s opened or the filter / did.
-        Binding("s", "start", "start", id="start", priority=True, tooltip="start a Jupyter server on the selected host"),
+        Binding("s", "start", "start", id="start", priority=True, tooltip="start a Jupyter server on the selected host (on a cluster: a Slurm job)"),
         Binding("f", "forward", "forward", id="forward", tooltip="forward the selected server to localhost (again: unbind)"),
         Binding("c", "copy", "copy URL", id="copy", tooltip="copy the server's localhost URL with its token (forwards first)"),
         Binding("o", "open", "open", id="open", tooltip="open that URL in the local browser (forwards first)"),
-        Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first)"),
+        Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first; a job's: scancel)"),
         Binding("r", "refresh", "refresh", id="refresh", tooltip="refresh now / reconnect a failed host"),
         Binding("slash", "filter", "filter", id="filter", priority=True, tooltip="filter hosts by name (enter keeps it, esc clears)"),
         Binding("enter", "connect", "connect", show=False, id="connect", tooltip="log in now (passphrase, password or code); connected: go to its servers"),

@@ -243,8 +243,7 @@ class ServerActions:
         if server is None:
             return
         if server.job_id:
-            job = self.record(session.alias).job_of(server)
-            node = job.node if job is not None and job.node else server.hostname  # cn042, not its address
+            node = self.record(session.alias).place_of(server)
             question = cancel_question(self.record(session.alias), server.job_id, f"Jupyter on {node}:{server.port}", server)
             self.cancel_job(session, server.job_id, question)
             return
@@ -287,7 +286,8 @@ class ServerActions:
             return
         moved = forward.moved and not self.app.is_demo(message.alias)
         note = f"\n{self.moved_note(message.alias, forward)}" if forward.moved else ""
-        self.notify(f"localhost:{forward.local_port} ↔ {message.alias}:{server.port}{note}", title="forwarding",
+        where = self.record(message.alias).place_of(server)
+        self.notify(f"localhost:{forward.local_port} ↔ {where}:{server.port}{note}", title="forwarding",
                     severity="warning" if moved else "information")
 
     async def on_url_ready(self, message: UrlReady) -> None:

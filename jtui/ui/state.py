@@ -122,6 +122,13 @@ class HostRecord:
         """The job row under the cursor, if the cursor is on one."""
         return next((j for j in self.jobs if job_row_key(j) == self.selected_port), None)
 
+    def place_of(self, server: JupyterServer | Service) -> str:
+        """Where a server runs, as the user names it: the host, or a job's node (cn042, not its address)."""
+        if isinstance(server, JupyterServer) and server.job_id:
+            job = self.job_of(server)
+            return job.node if job is not None and job.node else server.hostname or self.alias
+        return self.alias
+
     def job_of(self, server: JupyterServer) -> Job | None:
         """The scheduler's line for the job a server runs in (until squeue lists it: as jtui's wait last saw it)."""
         if not server.job_id:
