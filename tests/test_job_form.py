@@ -28,9 +28,10 @@ async def test_the_focused_field_shows_what_is_typed():
 
 async def test_fields_typed_in_one_burst_land_in_their_fields():
     """"debug⇥0:10:00⏎" typed fast, or arriving at once over a slow link: tab moves focus
-    before the next key is handed out, so no key lands in the field it left; a backspace acts in
-    the field it was typed in (Textual's Input ran it when the key came back up, by when the tab
-    after it had moved focus: "8G⌫G⇧⇥2" gave mem "8GG" and an empty cpus)."""
+    before the next key is handed out, so no key lands in the field it left; a backspace, ctrl+a,
+    ctrl+k or an arrow acts in the field it was typed in, in order with the letters (Textual's
+    Input ran them when the key came back up, by when the tab after it had moved focus: "8G⌫G⇧⇥2"
+    gave mem "8GG" and an empty cpus, and "debug^A^Kgpu" kept "debug")."""
     from tests.ui_helpers import burst
 
     app = offline_app()
@@ -39,9 +40,10 @@ async def test_fields_typed_in_one_burst_land_in_their_fields():
         chosen = []
         await app.push_screen(JobForm("hpc", JobRequest()), chosen.append)
         await until(lambda: isinstance(app.screen, JobForm) and app.focused is not None, what="the job form")
-        await burst(pilot, *"debug", "tab", *"0:10:00", "tab", "tab", *"8G", "backspace", "G", "shift+tab", *"2", "enter")
+        await burst(pilot, *"debug", "ctrl+a", "ctrl+k", *"gpu", "tab", *"0:10:00", "tab", "tab", *"8G", "backspace",
+                    "G", "left", "1", "shift+tab", *"2", "enter")
         await until(lambda: chosen, what="the form submitted")
-        assert chosen == [JobRequest(partition="debug", time="0:10:00", cpus="2", mem="8G")]
+        assert chosen == [JobRequest(partition="gpu", time="0:10:00", cpus="2", mem="81G")]
 
 
 async def test_a_refused_value_is_shown_as_typed():

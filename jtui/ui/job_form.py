@@ -6,7 +6,7 @@ from dataclasses import fields, replace
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -25,20 +25,22 @@ LABELS = {
 
 
 class Field(Input):
-    """An Input that edits and submits as it reads each key. Textual's Input runs backspace and
-    enter as bindings, when the key comes back up from the field, and by then a tab typed after
-    it (in one burst: fast typing, a slow link) has moved focus: the backspace ran in the next
-    field. Letters are already handled as read; these join them, in the field's own order."""
+    """An Input that edits and submits as it reads each key. Textual's Input runs its editing keys
+    (backspace, ctrl+a, ctrl+k, enter...) as bindings, when the key comes back up from the field,
+    and by then a tab typed after it (in one burst: fast typing, a slow link) has moved focus: the
+    backspace ran in the next field, and ctrl+a ctrl+k after the letters typed behind them.
+    Letters are already handled as read; these join them, in the field's own order."""
+
+    _editing_keys: dict[str, list[Binding]] | None = None  # Input's bindings by key, each key split out
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "backspace":
+        if Field._editing_keys is None:
+            Field._editing_keys = BindingsMap(Input.BINDINGS).key_to_bindings
+        bindings = Field._editing_keys.get(event.key)
+        if bindings:
             event.stop()
             event.prevent_default()
-            self.action_delete_left()
-        elif event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            await self.action_submit()
+            await self.run_action(bindings[0].action)
         else:
             await super()._on_key(event)
 
