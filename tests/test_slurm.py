@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -284,6 +285,30 @@ async def test_the_controller_down_is_said_and_the_login_node_stays_usable(login
         await session.close()
         cluster.start_ctld()
         cluster.wait_node("idle", 60)
+
+
+async def test_a_running_jobs_server_stays_listed_while_the_controller_does_not_answer(login):
+    """squeue failing (a busy slurmctld: here a paused one) is no news about the jobs: the running
+    job's server, found by its runtime file, stays listed with its token, and its URL answers."""
+    cluster, sshd = login
+    session, rec = await session_on(sshd)
+    controller = cluster.procs["slurmctld"].pid
+    try:
+        job = await session.submit_job(JobRequest(time="10"))
+        started = await asyncio.wait_for(session.wait_job(job), 90)
+        await rec.wait(lambda: any(s.job_id == job for s in rec.samples[-1].servers), 30)
+        os.kill(controller, signal.SIGSTOP)
+        await rec.wait(lambda: "does not answer" in (rec.samples[-1].scheduler.error or ""), 120)
+        before = len(rec.samples)
+        await rec.wait(lambda: len(rec.samples) > before + 2, 30)
+        assert all(any(s.job_id == job and s.token == started.server.token for s in sample.servers)
+                   for sample in rec.samples[before - 1:])
+        forward = await session.forward(started.server)
+        url = f"http://127.0.0.1:{forward.local_port}/api/sessions"
+        assert await asyncio.to_thread(get, url, started.server.token) == 200
+    finally:
+        os.kill(controller, signal.SIGCONT)
+        await session.close()  # `login` cancels the job
 
 
 async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login, isolated_dirs):

@@ -99,12 +99,17 @@ slurm_ask() {
 }
 
 # Collect slurm_ask's answer (the background run $qp): $sched_text, and jtui's running jobs in $running.
+# When squeue failed (a slow or restarting controller), the jobs that ran still do, as far as
+# anyone knows: their servers stay listed, and answer, until squeue says otherwise.
 sched_read() {
   wait "$qp"
   qp=
   sched_text=$(cat "$sq_out" 2>/dev/null)
   mv -f "$sq_out" "$sq_asked" 2>/dev/null || : >"$sq_asked"  # kept for its time: the last answer's
-  running=$(printf '%s\n' "$sched_text" | sed -n 's/^q\([0-9_]*\)|RUNNING|.*|jtui-jupyter$/\1/p')
+  case $jtui_nl$sched_text$jtui_nl in
+    *"${jtui_nl}Q0$jtui_nl"*)
+      running=$(printf '%s\n' "$sched_text" | sed -n 's/^q\([0-9_]*\)|RUNNING|.*|jtui-jupyter$/\1/p') ;;
+  esac
 }
 
 # The runtime files of jtui's running jobs (in $jobs_dir/ID/, written on the node): $job_files.
