@@ -80,7 +80,8 @@ async def test_every_key_works_on_the_demo_host(home, tmp_path, monkeypatch):
             await pilot.press("x")
             await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the confirmation")
             await pilot.press("y")
-            await until(lambda: not record(app, "demo").servers, what="the server gone")
+            await until(lambda: not record(app, "demo").servers, what="the server gone from the table")  # at once
+            await until(lambda: "Stopped the server on port" in messages(app), what="the stop done")
         assert not alive(started.pid)
     finally:
         if started is not None and alive(started.pid):

@@ -187,6 +187,7 @@ def test_an_empty_server_list_beside_a_jupyter_service_says_why_it_is_not_a_serv
     assert text.startswith("The Jupyter on port 43143 left no runtime file where jtui looks")
     assert "f on its row forwards it" in text and "s starts one" in text
     assert no_server_text((), start="ctrl+s") == "no Jupyter server — press ctrl+s to start one"  # as [keys] binds it
+    assert no_server_text((), submits=True) == "no Jupyter server — press s to submit a job for one"  # launcher = "slurm"
     hub = Service(8000, "0.0.0.0", 2300, "configurable-http-proxy --port 8000", "JupyterHub")
     # the cursor on the hub's row: s starts the user's server on the hub, as the lines below it say
     assert no_server_text((board, hub), on_hub=True) == "no Jupyter server outside the hub"

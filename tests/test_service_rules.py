@@ -271,6 +271,17 @@ def test_status_json_carries_services_and_exposure():
     assert "WARNING" in text and "TensorBoard" in text
 
 
+def test_status_text_marks_the_default_partition_and_says_when_a_pending_job_should_start():
+    from jtui.core.model import Job, Partition, Sample, Scheduler
+    from jtui.core.status_report import StatusReport, status_text
+
+    sched = Scheduler("slurm", (Partition("debug", True, True, 1, 2), Partition("gpu", True, False, 0, 4)),
+                      (Job("7", "jtui-jupyter", "PENDING", "Resources", expected_start="2026-12-05T11:32:41", jtui=True),))
+    lines = status_text("hpc", StatusReport(Sample(time=1.0, scheduler=sched))).splitlines()
+    assert "  slurm  debug* 1/2 idle, gpu 0/4 idle" in lines
+    assert "  job 7  jtui-jupyter  PENDING (Resources)  expected to start 2026-12-05 11:32:41" in lines
+
+
 def test_status_text_says_how_long_each_server_and_service_has_run_on_the_hosts_clock():
     from jtui.core.model import Sample
     from jtui.core.status_report import StatusReport, status_text

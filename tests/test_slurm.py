@@ -327,6 +327,8 @@ async def test_the_screen_submits_with_the_form_and_c_copies_the_jobs_url(login,
         await until(lambda: record(app, "testhost").sample.scheduler is not None
                     and record(app, "testhost").sample.scheduler.partitions, what="the cluster")
         assert "debug* 1/1 idle" in str(app.host_screen.detail.query_one("#cluster").render())  # * : the default partition
+        empty = str(app.host_screen.detail.query_one("#servers-empty").render())
+        assert "press s to submit a job for one" in empty, empty
         # s and what is typed after it in one read (fast typing, a slow link): the keys after s were
         # handed to the host screen, and lost, before the form was up.
         await burst(pilot, "s", "tab", "tab", "9", "backspace", "1")
@@ -422,6 +424,13 @@ async def test_s_asks_once_between_a_job_and_the_login_node(login, isolated_dirs
         assert choices.load("testhost")["launcher"] == "slurm"
         await pilot.press("s")  # asked once: now straight to the form
         await until(lambda: isinstance(app.screen, JobForm), what="the job form again")
+        # sbatch's refusal: the form opens again on what was typed, saying why under the fields.
+        await pilot.press("ctrl+a", "ctrl+k", *"nosuch", "enter")
+        await until(lambda: isinstance(app.screen, JobForm) and app.screen.error, 30, "the form again, with sbatch's answer")
+        error = str(app.screen.query_one("#form-error").render())
+        assert "sbatch refused it" in error and "invalid partition specified: nosuch" in error, error
+        assert app.screen.query_one("#job-partition").value == "nosuch"
+        assert choices.load("testhost").get("slurm", {}).get("partition") != "nosuch", "a refused request is not kept"
         await pilot.press("escape")
     assert not cluster.run("squeue", "-h").stdout.strip(), "Escape submits nothing"
 

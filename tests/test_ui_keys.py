@@ -70,7 +70,8 @@ async def test_s_starts_f_forwards_c_copies_x_stops(remote):
         await pilot.press("x")
         await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm dialog")
         await pilot.press("y")
-        await until(lambda: not servers(app), what="the server gone")
+        await until(lambda: not servers(app), what="the server gone from the table")  # at once, as it stops
+        await until(lambda: "Stopped the server on port" in messages(app), what="the stop done")
         assert not forward_ports(app)
         assert not os.path.exists(server.runtime_file) if server.runtime_file.startswith("/") else True
 
@@ -123,6 +124,7 @@ async def test_after_x_the_cursor_is_on_the_row_that_took_its_place(remote):
             await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm dialog")
             await pilot.press("y")
             await until(lambda: middle not in {s.port for s in servers(app)}, what="the middle server gone")
+            await until(lambda: "Stopped the server on port" in messages(app), what="the stop done")
             await until(lambda: record(app, "testhost").selected_port == last, what="the next one selected")
             assert table.key_under_cursor == str(last)
     finally:

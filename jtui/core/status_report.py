@@ -144,7 +144,7 @@ def status_text(alias: str, report: StatusReport) -> str:
     if sched is not None and sched.error:
         lines.append(f"  slurm  {sched.error}")
     elif sched is not None:
-        parts = ", ".join(f"{p.name} {p.nodes_idle}/{p.nodes_total} idle"
+        parts = ", ".join(f"{p.name}{'*' if p.default else ''} {p.nodes_idle}/{p.nodes_total} idle"
                           + (f" {p.gpus_total - p.gpus_used}/{p.gpus_total} GPUs free" if p.gpus_total else "")
                           for p in sched.partitions)
         lines.append(f"  slurm  {parts}")
@@ -153,7 +153,8 @@ def status_text(alias: str, report: StatusReport) -> str:
             why = f" ({j.reason})" if j.reason else ""
             on = f"  on {j.node}" if j.node else ""
             port = f"  jupyter port {j.server.port}" if j.server else ""
-            lines.append(f"  job {j.job_id}  {j.name}  {j.state}{why}{on}{left}{port}")
+            start = f"  expected to start {j.expected_start.replace('T', ' ')}" if j.state == "PENDING" and j.expected_start else ""
+            lines.append(f"  job {j.job_id}  {j.name}  {j.state}{why}{on}{left}{start}{port}")
     for v in sample.services:
         exposed = f"  exposed ({v.address})" if v.exposed else ""
         lines.append(f"  {v.kind or 'service':<11}  port {v.port}  pid {v.pid or '?'}{_up(sample, v.started)}  "

@@ -97,14 +97,16 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
     return text
 
 
-def no_server_text(services, start: str = "s", forward: str = "f", on_hub: bool = False) -> str:
+def no_server_text(services, start: str = "s", forward: str = "f", on_hub: bool = False, submits: bool = False) -> str:
     """What the empty server list says, with the start and forward keys as bound. A Jupyter listed
     among the services is one whose runtime file (its token) is not where jtui looks: saying only
     "no Jupyter server" would contradict its row. On a hub's row, s starts the user's server on the
-    hub (the lines below say so), not one of jtui's."""
+    hub (the lines below say so), not one of jtui's; on a cluster (`submits`), it submits a job."""
     strays = [s.port for s in services if s.kind == "Jupyter"]
     if not strays:
-        return "no Jupyter server outside the hub" if on_hub else f"no Jupyter server — press {start} to start one"
+        if on_hub:
+            return "no Jupyter server outside the hub"
+        return f"no Jupyter server — press {start} to {'submit a job for one' if submits else 'start one'}"
     text = (f"The Jupyter on port {strays[0]} left no runtime file where jtui looks (another JUPYTER_RUNTIME_DIR?): "
             f"{forward} on its row forwards it, its log has its token.")
     return text if on_hub else f"{text} {start} starts one jtui can open."
@@ -469,7 +471,8 @@ class HostDetail(Vertical):
         elif not servers and not jobs:
             keys = self.app.keys_of
             on_hub = record is not None and is_hub(record.selected_item)
-            empty.show(Text(no_server_text(services, keys("start"), keys("forward"), on_hub), style=palette[colors.MUTED])
+            submits = self.app.inventory.settings.for_host(record.alias).launcher == "slurm" if record else False
+            empty.show(Text(no_server_text(services, keys("start"), keys("forward"), on_hub, submits), style=palette[colors.MUTED])
                        if sample else "")
             empty.display = True
         else:

@@ -43,7 +43,9 @@ class JobActions:
 
         self.app.push_screen(LauncherChoice(session.alias), answered)
 
-    def open_job_form(self, session: "HostSession") -> None:
+    def open_job_form(self, session: "HostSession", request=None, error: str = "") -> None:
+        """The form, filled from the last choice over [hosts.NAME.slurm]; or, with `error`, again on
+        the request sbatch refused, saying why under the fields the user corrects."""
         from jtui.core import choices
         from jtui.core.schedulers.slurm import JobRequest
         from jtui.ui.job_form import JobForm
@@ -52,30 +54,32 @@ class JobActions:
         if session.scheduler is not None and session.scheduler.error:
             self.notify(session.scheduler.error, title=f"{alias}: Slurm", severity="error", timeout=20)
             return
-        settings = JobRequest.from_settings(session.host_settings.slurm)
-        request = JobRequest.from_dict(choices.load(alias).get("slurm")).over(settings)
+        if request is None:
+            settings = JobRequest.from_settings(session.host_settings.slurm)
+            request = JobRequest.from_dict(choices.load(alias).get("slurm")).over(settings)
 
         def answered(chosen: JobRequest | None) -> None:
             if chosen is not None:
-                from dataclasses import asdict
-
-                choices.save(alias, slurm=asdict(chosen))
                 self.submit_job(session, chosen)
 
-        self.app.push_screen(JobForm(alias, request), answered)
+        self.app.push_screen(JobForm(alias, request, error), answered)
 
     def submit_job(self, session: "HostSession", request) -> None:
         alias = session.alias
 
         async def call() -> Message:
+            from dataclasses import asdict
+
+            from jtui.core import choices
             from jtui.core.schedulers.slurm import SubmitError
 
             try:
                 job_id = await session.submit_job(request)
             except (SubmitError, ValueError) as exc:
                 self.post_message(ActivityChanged(alias, ""))
-                self.notify(str(exc), title=f"{alias}: sbatch refused the job", severity="error", timeout=30)
+                self.open_job_form(session, request, f"sbatch refused it: {exc}")
                 return None
+            choices.save(alias, slurm=asdict(request))  # the next form starts from it; a refused one is not kept
             return JobSubmitted(alias, Job(job_id, "jtui-jupyter", "PENDING", partition=request.partition, jtui=True))
 
         self.post_message(ActivityChanged(alias, "submitting the job (sbatch)…"))

@@ -68,10 +68,12 @@ class JobForm(ModalScreen[JobRequest | None]):
         Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
 
-    def __init__(self, alias: str, request: JobRequest) -> None:
+    def __init__(self, alias: str, request: JobRequest, error: str = "") -> None:
+        """`error`: why sbatch refused `request`, when the form opens again on it."""
         super().__init__()
         self.alias = alias
         self.request = request
+        self.error = error
         self._ahead: list[events.Key] | None = []  # keys typed before the first field had focus; None after
 
     def _type_ahead(self, event: events.Key) -> None:
@@ -108,7 +110,7 @@ class JobForm(ModalScreen[JobRequest | None]):
             yield Static("Enter submits (sbatch) · Escape cancels · Tab moves", id="form-help")
 
     def on_mount(self) -> None:
-        self.query_one("#form-error", Static).display = False
+        self._show_error(self.error)
         self.set_focus(self.query_one(Input))  # at once, not after a refresh: the keys typed ahead follow
         ahead, self._ahead = self._ahead or [], None
         for event in ahead:
@@ -121,11 +123,14 @@ class JobForm(ModalScreen[JobRequest | None]):
         try:
             sbatch_options(request)
         except ValueError as exc:
-            error = self.query_one("#form-error", Static)
-            error.update(str(exc))
-            error.display = True
+            self._show_error(str(exc))
             return
         self.dismiss(request)
+
+    def _show_error(self, text: str) -> None:
+        error = self.query_one("#form-error", Static)
+        error.update(text)
+        error.display = bool(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
