@@ -51,6 +51,11 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def sentence(text: str) -> str:
+    """A clause as a sentence of its own: capital first, full stop last."""
+    return f"{text[0].upper()}{text[1:]}." if text else ""
+
+
 def wrap_prose(text: str, width: int) -> str:
     """`text` with each of its lines wrapped at spaces to `width`; a word longer than that (a URL
     with its token, a path) is kept whole on a line of its own, so it can be selected and copied,

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widget import MountError
 from textual.widgets import DataTable
 
-from jtui.core.format import clip, duration, gib, percent, short_command, short_path, size, sparkline
+from jtui.core.format import clip, duration, gib, percent, sentence, short_command, short_path, size, sparkline
 from jtui.core.model import GpuStat, HostState, HostStatus, HubState, Job, JupyterServer, Scheduler
 from jtui.core.services import HIDDEN_PROCESS, danger_line, exposure_line, is_hub, open_to_all
 from jtui.ui import colors
@@ -81,7 +81,7 @@ def hub_text(hub: HubState | None, palette: dict[str, Style]) -> Text:
         text.append("JupyterHub: asking it for your servers…", style=muted)
     elif hub.note:
         text.append("JupyterHub: c copies its login URL. ", style="bold")
-        text.append(hub.note[0].upper() + hub.note[1:] + ".", style=muted)
+        text.append(sentence(hub.note), style=muted)
     else:
         text.append(f"JupyterHub, user {hub.user}:", style="bold")
         for server in hub.servers:
@@ -188,7 +188,7 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict
             text.append_text(where[2:])
     explained_below = resolved is not None and resolved.error and resolved.error in status.reason  # stats_text
     if status.reason and not explained_below:  # a sentence of its own, below: it may be long, and it wraps
-        text.append(f"\n{status.reason[0].upper()}{status.reason[1:]}.", style=style)
+        text.append(f"\n{sentence(status.reason)}", style=style)
     if retry_counting_down(status):
         wait = max(0, status.next_retry - time.monotonic())
         text.append(f" Retrying in {wait:.0f} s (r: now).", style=palette[colors.MUTED])

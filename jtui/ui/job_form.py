@@ -24,6 +24,9 @@ LABELS = {
 }
 
 
+EDITING_KEYS = BindingsMap(Input.BINDINGS).key_to_bindings  # Input's bindings by key, each key split out
+
+
 class Field(Input):
     """An Input that edits and submits as it reads each key. Textual's Input runs its editing keys
     (backspace, ctrl+a, ctrl+k, enter...) as bindings, when the key comes back up from the field,
@@ -31,12 +34,8 @@ class Field(Input):
     backspace ran in the next field, and ctrl+a ctrl+k after the letters typed behind them.
     Letters are already handled as read; these join them, in the field's own order."""
 
-    _editing_keys: dict[str, list[Binding]] | None = None  # Input's bindings by key, each key split out
-
     async def _on_key(self, event: events.Key) -> None:
-        if Field._editing_keys is None:
-            Field._editing_keys = BindingsMap(Input.BINDINGS).key_to_bindings
-        bindings = Field._editing_keys.get(event.key)
+        bindings = EDITING_KEYS.get(event.key)
         if bindings:
             event.stop()
             event.prevent_default()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from jtui.core.format import short_path
+from jtui.core.format import sentence, short_path
 from jtui.core.model import HostState, JupyterServer, Service
 from jtui.core.services import describe, is_hub
 from jtui.ui import state
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def not_connected(alias: str, status) -> str:
     """Why a key cannot act on `alias` now, and what to do: the reason (which may have a
     parenthesis of its own) as a sentence of its own."""
-    reason = f" {status.reason[0].upper()}{status.reason[1:]}." if status.reason else ""
+    reason = f" {sentence(status.reason)}" if status.reason else ""
     return {
         HostState.NOT_CONNECTED: f"{alias} is not connected yet: press enter to connect.",
         HostState.CONNECTING: f"{alias} is still connecting; try again in a moment.",
