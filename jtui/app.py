@@ -81,6 +81,11 @@ class JtuiApp(App[int]):
         fit). Textual's own notifications keep their markup."""
         if not markup:
             message = wrap_prose(message, max(MIN_TOAST_TEXT, min(TOAST_TEXT, self.size.width - TOAST_CHROME)))
+        # The same words again (c pressed twice, a host failing the same way) replace the toast
+        # still showing them, with a fresh timeout, instead of stacking a copy above it.
+        for shown in list(self._notifications):
+            if (shown.message, shown.title, shown.severity) == (message, title, severity):
+                self._unnotify(shown, refresh=False)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_mount(self) -> None:

@@ -338,6 +338,22 @@ async def test_a_key_as_jtui_starts_is_answered_not_a_crash():
         assert app.is_running
 
 
+async def test_the_same_toast_again_replaces_the_one_showing():
+    """c pressed three times on a host not connected stacked three copies of the same toast,
+    pushing the others off; now the newest replaces it, and different words still stack."""
+    app = offline_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        app.host_screen.notify("Something else happened.")
+        for key in ("c", "c", "x", "c"):  # x on a host not connected says what c says
+            await pilot.press(key)
+        await until(lambda: "gpu-box is not connected" in messages(app), what="the answer to c")
+        await pilot.pause()
+        assert messages(app).splitlines() == ["Something else happened.",
+                                              "gpu-box is not connected yet: press enter to connect."]
+        drawn = "\n".join(screen_lines(app))
+        assert drawn.count("is not connected") == 1 and drawn.count("Something else") == 1, drawn
+
+
 async def test_x_right_after_j_asks_about_the_server_moved_to(hosts):
     """j then x in one burst on the server table (typed fast, or arriving at once over a slow link):
     x asked to stop the server the cursor had just left."""
