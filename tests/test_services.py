@@ -128,7 +128,7 @@ async def test_services_are_listed_named_and_marked(lab):
 async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, isolated_dirs):
     from jtui.app import build_app
     from jtui.ui.host_detail import COLUMNS
-    from tests.ui_helpers import connected, messages, record, until, write_config_toml
+    from tests.ui_helpers import answered, connected, messages, record, until, write_config_toml
 
     write_config_toml(isolated_dirs, "refresh = 0.5\n")
     app = build_app([str(lab["sshd"].config_file)])
@@ -170,8 +170,7 @@ async def test_the_screen_lists_services_and_c_copies_a_url_that_answers(lab, is
         await until(lambda: "is not a Jupyter server: jtui cannot stop it" in messages(app), what="the answer to x")
         assert lab["http"].proc.poll() is None
         for key in "iRD":  # kernel keys: it has none, and stop is not what they ask for
-            await pilot.press(key)
-        await until(lambda: messages(app).count("jtui sees no kernels there") == 3, what="the answer to i, R and D")
+            await answered(app, pilot, key, "jtui sees no kernels there")
         assert messages(app).count("jtui cannot stop it") == 1
         assert app.screen is app.host_screen  # nothing asked to confirm
 

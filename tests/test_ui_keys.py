@@ -15,7 +15,7 @@ from tests.harness.jupyter import start_jupyter
 from tests.harness.require import need_program
 from tests.harness.sockets import listeners
 from tests.harness.tmux import Tmux
-from tests.ui_helpers import burst, connected, messages, record, titles, until, write_config_toml
+from tests.ui_helpers import answered, burst, connected, messages, record, titles, until, write_config_toml
 
 pytestmark = pytest.mark.integration
 
@@ -185,10 +185,8 @@ async def test_a_moved_forward_is_explained_once(remote, jupyter, monkeypatch):
     async with app.run_test(size=(120, 36)) as pilot:
         url = await copy_running(app, pilot)
         assert messages(app).count("is in use on this machine") == 1
-        await pilot.press("c")
-        await until(lambda: messages(app).count(url) == 2, what="the same URL copied again")
-        await pilot.press("o")
-        await until(lambda: messages(app).count(url) == 3, what="the URL shown for o too")
+        await answered(app, pilot, "c", url)  # the same URL again, its toast renewed
+        await answered(app, pilot, "o", url)
         assert messages(app).count("is in use on this machine") == 1
 
 

@@ -40,6 +40,15 @@ def record(app, alias: str):
     return app.host_screen.record(alias)
 
 
+async def answered(app, pilot, key: str, text: str) -> None:
+    """Press `key` and wait for a toast saying `text` that was not on screen before: the same words
+    again replace the toast showing them (JtuiApp.notify), so counting them cannot tell."""
+    shown = [n for n in app._notifications if text in " ".join(str(n.message).split())]
+    await pilot.press(key)
+    await until(lambda: any(text in " ".join(str(n.message).split()) and n not in shown for n in app._notifications),
+                what=f"the answer to {key}: {text!r}")
+
+
 def messages(app) -> str:
     """Every notification's text so far, one line each (as read, whatever its wrapping on screen)."""
     return "\n".join(" ".join(str(n.message).split()) for n in app._notifications)
