@@ -191,7 +191,7 @@ def header_text(resolved: ResolvedHost | None, status: HostStatus, palette: dict
         text.append(f"\n{sentence(status.reason)}", style=style)
     if retry_counting_down(status):
         wait = max(0, status.next_retry - time.monotonic())
-        text.append(f" Retrying in {wait:.0f} s (r: now).", style=palette[colors.MUTED])
+        text.append(f" Retrying in {wait:.0f}s (r: now).", style=palette[colors.MUTED])  # "5s": wraps as one word
     return text
 
 
