@@ -375,6 +375,24 @@ async def test_x_right_after_j_asks_about_the_server_moved_to(hosts):
         await pilot.press("n")
 
 
+async def test_enter_then_j_in_one_burst_moves_in_the_server_table(hosts):
+    """enter goes into a connected host's server table; keys typed right after it went to the host
+    list, which moved to another host, because Textual gives focus a moment later."""
+    from tests.test_snapshots import live_app
+    from tests.ui_helpers import burst
+
+    app = live_app(hosts)
+    async with app.run_test(size=(130, 45)) as pilot:
+        await hosts.settle(app)
+        screen = app.host_screen
+        assert screen.selected == "gpu-box" and screen.host_list.table.has_focus
+        first = record(app, "gpu-box").selected_item.port
+        await burst(pilot, "enter", "j")
+        await pilot.pause()
+        assert screen.selected == "gpu-box" and screen.detail.servers.has_focus
+        assert record(app, "gpu-box").selected_item.port != first
+
+
 async def test_s_typed_into_the_filter_is_a_letter_of_it():
     """s starts a server as soon as it is read (so a job form is up for the keys after it); in the
     filter it is a letter like any other."""

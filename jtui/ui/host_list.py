@@ -229,7 +229,7 @@ class HostList(Vertical):
         if alias not in self.visible_aliases():  # hidden by the filter
             self.close_filter(clear=True)
         self.table.move_cursor(self.visible_aliases().index(alias))
-        self.table.focus()
+        self.screen.set_focus(self.table)  # now, for the keys already typed (widget.focus() waits)
         return True
 
     # -- filter ------------------------------------------------------------
@@ -240,7 +240,7 @@ class HostList(Vertical):
             self.mount(self._filter, before=self.table)  # drawn once mounted; keys meanwhile edit filter_text
         self.typing = True
         self._show_filter()
-        self.table.focus()  # up/down move in the list while typing
+        self.screen.set_focus(self.table)  # up/down move in the list while typing, from the next key on
 
     def close_filter(self, clear: bool) -> None:
         self.typing = False

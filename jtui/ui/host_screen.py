@@ -72,8 +72,9 @@ def problems_text(problems: list[str], one_line: bool = False) -> str:
 class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
     # Tooltips double as the help screen's and the palette's words; ids are config.toml's [keys] names.
     BINDINGS = [
-        # s and / have priority: they run as the key is read, so that the keys typed after them
-        # (fast, or in one read over a slow link) go to the job form s opened or the filter / did.
+        # s, / and enter have priority: they run as the key is read, so that the keys typed after them
+        # (fast, or in one read over a slow link) go to the job form s opened, the filter / did, or
+        # the server table enter went into.
         Binding("s", "start", "start", id="start", priority=True, tooltip="start a Jupyter server on the selected host (on a cluster: a Slurm job)"),
         Binding("f", "forward", "forward", id="forward", tooltip="forward the selected server to localhost (again: unbind)"),
         Binding("c", "copy", "copy URL", id="copy", tooltip="copy the server's localhost URL with its token (forwards first)"),
@@ -81,7 +82,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         Binding("x", "stop", "stop", id="stop", tooltip="stop the selected server (asks first; a job's: scancel)"),
         Binding("r", "refresh", "refresh", id="refresh", tooltip="refresh now / reconnect a failed host"),
         Binding("slash", "filter", "filter", id="filter", priority=True, tooltip="filter hosts by name (enter keeps it, esc clears)"),
-        Binding("enter", "connect", "connect", show=False, id="connect", tooltip="log in now (passphrase, password or code); connected: go to its servers"),
+        Binding("enter", "connect", "connect", show=False, priority=True, id="connect", tooltip="log in now (passphrase, password or code); connected: go to its servers"),
         Binding("l", "laptop_command", "laptop cmd", show=False, id="laptop", tooltip="after a copy over SSH: copy the laptop-side ssh -N -L command"),
         Binding("i", "interrupt_kernel", "interrupt", show=False, id="interrupt", tooltip="interrupt the selected kernel (stops the running cell)"),
         Binding("R", "restart_kernel", "restart kernel", show=False, id="restart", tooltip="restart the selected kernel (asks first)"),
@@ -137,8 +138,11 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
             self.host_list.paste(event.text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While the filter is typed into, s and / are letters of it: as priority bindings they would
-        otherwise run before the filter saw the key."""
+        """While the filter is typed into, s and / are letters of it and enter keeps it: as priority
+        bindings they would otherwise run before the filter saw the key. enter is the host list's:
+        in the server and kernel tables it is theirs."""
+        if action == "connect":
+            return self.host_list.table.has_focus and not self.host_list.typing
         return not (action in ("start", "filter") and self.host_list.typing)
 
     def filter_changed(self) -> None:
@@ -290,7 +294,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
 
     @on(HostTable.Chosen, "#hosts")
     def _enter_on_host(self, event: HostTable.Chosen) -> None:
-        """enter on the host table: the table takes the key first, so act on it here."""
+        """A click on the host under the cursor (enter is the screen's priority binding, above)."""
         event.stop()
         self.action_connect()
 
@@ -386,7 +390,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
             return
         if self.record(alias).connected:
             if self.detail.server_under_cursor() is not None:  # the table is there, with rows
-                self.detail.servers.focus()
+                self.set_focus(self.detail.servers)  # now: widget.focus() waits, and j typed after ⏎ moved the host list
             else:
                 self.notify(f"{alias} is connected, with no server or service to go to: press "
                             f"{self.app.keys_of('start')} to start Jupyter.")
