@@ -94,8 +94,10 @@ def test_bench_launch_quick_prints_its_tables(sshd, tmux_available):
     for row in ("jtui, 4 hosts", "jtui, 1000 hosts", "jtui, 4 real hosts, autoconnect on",
                 "floor: minimal Textual app", "bare table app (DataTable + Footer)", 'python -c "import textual.app"'):
         assert row in timed
+    counted, imports = counted.split("CPU instructions of imports alone")
     for row in ("floor: minimal Textual app", "bare table app (DataTable + Footer)", "jtui, 4 hosts", "jtui, 1000 hosts"):
         assert row in counted
+    assert "then import jtui.app" in imports and "jtui's dataclasses at import:" in imports
 
 
 def test_bench_fleet_quick_prints_its_tables(sshd, tmux_available):

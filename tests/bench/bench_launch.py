@@ -23,7 +23,8 @@ the figures carry a few ms of polling on top, alike for every contender.
 With --instructions (needs valgrind), the floor and jtui are also run once
 each under callgrind, in the same pane, until their first frame is drawn (a
 hook ends the process right after Textual's first write to the terminal),
-and the CPU instructions they took are counted. Times on a shared VM move by
+and the CPU instructions they took are counted; so is importing jtui after
+Textual, with and without Python building its dataclasses. Times on a shared VM move by
 tens of percent between runs; the count moves by a fraction of one, so it
 says whether a change to the start made it cheaper.
 """
@@ -157,6 +158,37 @@ def instructions(tmux: Tmux, command: list[str], env: dict[str, str], log: Path)
     raise SystemExit(f"no instruction count in {log}:\n{log.read_text()}")
 
 
+# What importing jtui costs after Textual (what the floor app imports too), and how much of it is
+# Python building jtui's dataclasses: the same import with @dataclass leaving each class as written,
+# with an __init__ that takes anything (a module may make an instance as it loads; nothing else runs).
+# os._exit: no interpreter teardown in the count.
+TEXTUAL = "import textual.app, textual.widgets._static, textual.widgets._data_table, textual.widgets._footer"
+AS_WRITTEN = """
+import dataclasses
+def as_written(cls=None, **options):
+    def keep(cls):
+        cls.__init__ = lambda self, *args, **kwargs: None
+        return cls
+    return keep if cls is None else keep(cls)
+dataclasses.dataclass = as_written
+"""
+IMPORTS = {
+    "Textual (app, Static, DataTable, Footer)": TEXTUAL,
+    "the same, then import jtui.app": f"{TEXTUAL}; import jtui.app",
+    "the same, @dataclass building nothing": f"{TEXTUAL}\n{AS_WRITTEN}\nimport jtui.app",
+}
+
+
+def import_instructions(code: str, log: Path) -> int:
+    """CPU instructions `python -c code` takes, under callgrind, without the interpreter's teardown."""
+    subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}",
+                    PYTHON, "-c", f"{code}; import os; os._exit(0)"], check=True, cwd=ROOT)
+    for line in log.read_text().splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise SystemExit(f"no instruction count in {log}:\n{log.read_text()}")
+
+
 def plain(args: list[str]) -> tuple[float, float]:
     start = time.perf_counter()
     before = os.times()
@@ -213,6 +245,8 @@ def measure(tmp: Path, server, rounds: int, count: bool
             for name in ("floor: minimal Textual app", "bare table app (DataTable + Footer)", "jtui, 4 hosts", "jtui, 1000 hosts"):
                 command, env_, _needle = terminal[name]
                 counts[name] = instructions(tmux, command, env_, tmp / "callgrind.log")
+            for name, code in IMPORTS.items():
+                counts[name] = import_instructions(code, tmp / "callgrind.log")
     finally:
         tmux.kill()
     return times, cpus, counts
@@ -232,10 +266,18 @@ def report(times: dict[str, list[float]], cpus: dict[str, list[float]], counts: 
                 ["what", "median", "min–max", "vs floor app", "ratio", "cpu ms"], rows, notes)
     if counts:
         floor = counts["floor: minimal Textual app"]
-        rows = [[name, f"{n / 1e6:.0f}", f"{(n - floor) / 1e6:+.0f}", ratio(n, floor)] for name, n in counts.items()]
+        rows = [[name, f"{n / 1e6:.0f}", f"{(n - floor) / 1e6:+.0f}", ratio(n, floor)]
+                for name, n in counts.items() if name not in IMPORTS]
         print_table("CPU instructions from exec to the first frame, under callgrind (millions, one run each)",
                     ["what", "instructions", "vs floor app", "ratio"], rows,
                     ["the same start as timed above, counted instead of timed: run to run it moves by under 1%"])
+        textual, jtui, plain_classes = (counts[name] for name in IMPORTS)
+        rows = [[name, f"{counts[name] / 1e6:.0f}", f"{(counts[name] - textual) / 1e6:+.0f}"] for name in IMPORTS]
+        print_table("CPU instructions of imports alone, under callgrind (millions)",
+                    ["what", "instructions", "vs Textual alone"], rows,
+                    [f"jtui's dataclasses at import: {(jtui - plain_classes) / 1e6:.0f} M, "
+                     f"{(jtui - plain_classes) / floor:.1%} of the floor app's first frame "
+                     f"(×1.15 leaves jtui 15% for everything it adds)"])
 
 
 def main() -> None:
