@@ -393,6 +393,26 @@ async def test_enter_then_j_in_one_burst_moves_in_the_server_table(hosts):
         assert record(app, "gpu-box").selected_item.port != first
 
 
+async def test_tab_typed_with_a_move_to_a_host_without_servers_keeps_the_keys_working(hosts):
+    """j then tab at once: tab went into the server table of the host being left, which the next
+    host (no servers) hides, and focus stayed on it, hidden: j and k did nothing until another tab."""
+    from tests.test_snapshots import live_app
+    from tests.ui_helpers import burst
+
+    app = live_app(hosts)
+    async with app.run_test(size=(130, 45)) as pilot:
+        await hosts.settle(app)
+        screen = app.host_screen
+        await pilot.press("j")  # lab: its jobs and servers are listed
+        await until(lambda: screen.detail.servers.display, what="lab's server table")
+        await burst(pilot, "j", "tab")  # hpc: no servers yet
+        await pilot.pause()
+        assert screen.selected == "hpc" and not screen.detail.servers.display
+        assert screen.focused is screen.host_list.table
+        await pilot.press("j")
+        assert screen.selected == "old-box"
+
+
 async def test_s_typed_into_the_filter_is_a_letter_of_it():
     """s starts a server as soon as it is read (so a job form is up for the keys after it); in the
     filter it is a letter like any other."""

@@ -204,7 +204,7 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         after = self.records[alias] = change(before, *args)
         self.host_list.changed(alias, at_once=at_once or before.status.state != after.status.state)
         if alias == self.selected:
-            self.detail.record = after
+            self._show(after)
         return after
 
     def on_host_status_changed(self, message: HostStatusChanged) -> None:
@@ -265,11 +265,20 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         alias = message.alias
         self._watch_kernels_of(alias)
         if alias is None:
-            self.detail.record = None
+            self._show(None)
             return
         if self.record(alias).resolved is None:
             self.resolve(alias)
-        self.detail.record = self.record(alias)
+        self._show(self.record(alias))
+
+    def _show(self, record: HostRecord | None) -> None:
+        """The detail pane shows `record`. A table it hides (no rows now) while focused leaves the
+        keys nowhere: tab typed along with j went into the server table of the host being left.
+        They go back to the host list."""
+        self.detail.record = record
+        focused = self.focused
+        if focused is None or any(not node.display for node in focused.ancestors_with_self):
+            self.set_focus(self.host_list.table)
 
     def _watch_kernels_of(self, alias: str | None) -> None:
         """Only the host on screen has its servers asked for their kernels."""
