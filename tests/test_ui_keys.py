@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 import pytest
 
@@ -315,3 +316,39 @@ async def test_a_forward_whose_server_stopped_elsewhere_stays_a_row_until_f_clos
         assert not listeners(local)
         assert f"Forward of remote port {jupyter.port} closed." in messages(app)
         await until(lambda: key not in [row.value for row in table.rows], what="its row gone")
+
+
+async def test_after_x_then_s_c_copies_the_new_server_not_a_service(remote):
+    """The only server stopped, the cursor went to the row that took its place: another program's
+    port. s started a server; c from the host list copied that port (and forwarded it), not the
+    Jupyter server just started."""
+    from tests.test_services import silent_listener
+
+    listener, port = silent_listener()
+    try:
+        app = build_app([str(remote.config_file)])
+        async with app.run_test(size=(120, 36)) as pilot:
+            await connected(app)
+            await until(lambda: any(s.port == port for s in record(app, "testhost").services), what="the listener")
+            for _ in range(2):
+                await pilot.press("s")
+                await until(lambda: servers(app) and not record(app, "testhost").activity, what="a server started")
+                await until(lambda: "press c to copy" in messages(app), what="started notification")
+                if _ == 0:
+                    await pilot.press("x")
+                    await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm dialog")
+                    await pilot.press("y")
+                    await until(lambda: "Stopped the server on port" in messages(app), what="the stop done")
+            for _ in range(4):  # round the tables and back to the host list, as the user did
+                await pilot.press("tab")
+                if app.host_screen.host_list.table.has_focus:
+                    break
+            assert app.host_screen.host_list.table.has_focus
+            server = servers(app)[0]
+            await pilot.press("c")
+            await until(lambda: app.clipboard.startswith("http://localhost:"), what="the URL in the clipboard")
+            assert app.clipboard.endswith(f"?token={server.token}"), app.clipboard
+    finally:
+        os.killpg(listener.pid, signal.SIGTERM)
+        listener.wait()
+
