@@ -22,7 +22,7 @@ from jtui.core.kernels import Kernel
 from jtui.core.session import HostSession
 from jtui.core.settings import Settings
 from tests.harness.jupyter import start_jupyter
-from tests.harness.kernels import open_notebook, pss_of_tree, stand_in_nvidia_smi
+from tests.harness.kernels import api, open_notebook, pss_of_tree, stand_in_nvidia_smi
 from tests.harness.sshd import stop_pid
 from tests.test_sessions import Recorder
 
@@ -284,3 +284,29 @@ async def test_a_key_right_after_a_move_acts_on_the_row_moved_to(box, isolated_d
         question = str(app.screen.query_one("Static").render())
         assert paths[1] in question and paths[0] not in question, question
         await pilot.press("n")
+
+
+async def test_a_kernel_with_no_notebook_is_named_by_its_id(box, isolated_dirs):
+    """A kernel started over the API (no session names it): the question read "Shut down the kernel
+    of kernel 1ae98c73 ...? Its notebook stays", for a kernel that has no notebook."""
+    from jtui.app import build_app
+    from tests.ui_helpers import connected, messages, record, until, write_config_toml
+
+    sshd, jupyter, _, _ = box
+    kernel_id = (await asyncio.to_thread(api, jupyter, "POST", "/api/kernels", {"name": "python3"}))["id"]
+    write_config_toml(isolated_dirs, "refresh = 0.5\n")
+    app = build_app([str(sshd.config_file)])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(app)
+        await until(lambda: any(k.id == kernel_id for k in record(app, "testhost").kernels_of(jupyter.port)[0]),
+                    what="the kernel on screen")
+        table = app.host_screen.query_one("#kernels")
+        table.focus()
+        table.move_cursor(row=table.get_row_index(kernel_id))
+        await until(lambda: record(app, "testhost").selected_kernel == kernel_id, what="the cursor")
+        await pilot.press("D")
+        await until(lambda: type(app.screen).__name__ == "ConfirmScreen", what="the question")
+        question = " ".join(str(app.screen.query_one("Static").render()).split())
+        assert question == f"Shut down kernel {kernel_id[:8]} (no notebook) on testhost:{jupyter.port}? The kernel ends."
+        await pilot.press("y")
+        await until(lambda: f"Shut down kernel {kernel_id[:8]} (no notebook)." in messages(app), what="the answer")

@@ -8,6 +8,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
 from jtui.core.format import short_path
+from jtui.ui.kernel_actions import the_kernel
 
 # Binding id -> what the palette calls it; {host} and {server} are filled in when it opens.
 HOST_ACTIONS = (
@@ -22,9 +23,9 @@ SERVER_ACTIONS = (
     ("stop", "Stop {server}"),
 )
 KERNEL_ACTIONS = (
-    ("interrupt", "Interrupt the kernel of {kernel}"),
-    ("restart", "Restart the kernel of {kernel}"),
-    ("shutdown", "Shut down the kernel of {kernel}"),
+    ("interrupt", "Interrupt {kernel}"),
+    ("restart", "Restart {kernel}"),
+    ("shutdown", "Shut down {kernel}"),
 )
 APP_ACTIONS = (
     ("filter", "Filter hosts by name"),
@@ -77,7 +78,7 @@ class JtuiCommands(Provider):
         kernel = record.selected_kernel_of_server if record else None
         if kernel:
             for binding_id, title in KERNEL_ACTIONS:
-                add(binding_id, title, kernel=kernel.path or kernel.id[:8])
+                add(binding_id, title, kernel=the_kernel(kernel))
         if screen.last_hint is not None:
             add("laptop", "Copy the laptop-side ssh -N -L command")
         for binding_id, title in APP_ACTIONS:

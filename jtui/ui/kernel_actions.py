@@ -51,13 +51,18 @@ class KernelActions:
             if yes:
                 self.run_core(session.alias, action, call)
 
-        what = "Its variables are lost." if action == "restart" else "Its notebook stays; the kernel ends."
-        question = f"{ask} the kernel of {describe(kernel)} on {session.alias}:{server.port}?\n{what}"
+        if action == "restart":
+            what = "Its variables are lost."
+        else:
+            what = "Its notebook stays; the kernel ends." if kernel.path else "The kernel ends."
+        question = f"{ask} {the_kernel(kernel)} on {session.alias}:{server.port}?\n{what}"
         self.app.push_screen(ConfirmScreen(f"{ask.lower()} kernel", question, ask), answered)
 
     def on_kernel_acted(self, message: KernelActed) -> None:
-        self.notify(f"{WORDS[message.action]} the kernel of {describe(message.kernel)}.", title=message.alias)
+        self.notify(f"{WORDS[message.action]} {the_kernel(message.kernel)}.", title=message.alias)
 
 
-def describe(kernel: Kernel) -> str:
-    return kernel.path or f"kernel {kernel.id[:8]}"
+def the_kernel(kernel: Kernel) -> str:
+    """A kernel as a sentence names it: by its notebook, or (one started over the API, a console's)
+    by its id, saying it has none."""
+    return f"the kernel of {kernel.path}" if kernel.path else f"kernel {kernel.id[:8]} (no notebook)"
