@@ -256,3 +256,30 @@ def test_parse_jumps(spec, hops):
     from jtui.core.dial import parse_jumps
 
     assert [(h.host, h.user, h.port) for h in parse_jumps(spec)] == hops
+
+
+async def test_close_ends_the_session_even_when_a_cancel_is_dropped(sshd):
+    """asyncssh's connect runs in a wait_for, and Python 3.11's wait_for drops a cancel that lands as
+    the connection completes: the link went on into the probe, and jtui's quit hung for ever (seen
+    in CI, --demo quit at once). Here the dial drops the cancel that way, every time, over the real sshd."""
+    session, rec = session_for(sshd.config_file)
+    real_dial = session.link.dialer.dial
+    dialing = asyncio.Event()
+
+    async def dial_dropping_a_cancel(interactive):
+        dialing.set()
+        connecting = asyncio.ensure_future(real_dial(interactive))
+        try:
+            return await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            return await connecting  # the connection is made: returned, the cancel forgotten
+
+    session.link.dialer.dial = dial_dropping_a_cancel
+    session.start()
+    await dialing.wait()
+    closing = asyncio.ensure_future(session.close())
+    await asyncio.wait({closing}, timeout=60)  # not cancelled when it takes long, as wait_for would
+    if not closing.done():
+        closing.cancel()
+        raise AssertionError("close() hung: the link's loop went on past its cancel, into the probe")
+    assert rec.state == HostState.NOT_CONNECTED

@@ -154,12 +154,14 @@ class Link:
     async def close(self) -> None:
         """End the link: the loop stopped, the connection and its hops closed."""
         task, self._task = self._task, None
-        if task:
+        while task is not None and not task.done():
+            # Again until it ends: asyncssh connects inside a wait_for, and Python 3.11's wait_for
+            # drops a cancel that lands as the connection completes; the loop then went on into the
+            # probe, and quitting hung for ever (jtui --demo quit at once, in CI).
             task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await asyncio.wait({task}, timeout=1)
+        if task is not None and not task.cancelled():
+            task.exception()  # retrieved: it ended with the link, whatever it was
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()
