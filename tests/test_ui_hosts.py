@@ -306,6 +306,23 @@ async def test_after_a_filter_matching_nothing_the_list_has_the_keys_again():
         assert not hosts.filter_text and hosts.table.row_count == 4 and hosts.table.has_focus
 
 
+async def test_esc_on_a_filter_matching_nothing_goes_back_to_the_host_selected_before():
+    """esc cleared a filter that matched nothing and put the cursor on the first host, not on the
+    one the user was on when they typed it (a filter with matches keeps the selection)."""
+    from tests.ui_helpers import burst
+
+    app = offline_app()
+    async with app.run_test() as pilot:
+        await pilot.press("j", "j")
+        chosen = app.host_screen.selected
+        assert chosen not in (None, app.host_screen.host_list.aliases[0])
+        await burst(pilot, "slash", "z", "z", "z")
+        await pilot.pause()
+        assert app.host_screen.host_list.table.row_count == 0
+        await pilot.press("escape")
+        assert app.host_screen.selected == chosen
+
+
 async def test_a_notification_keeps_a_url_on_one_line_and_brackets_as_written():
     """A terminal that drops OSC 52 leaves the user to select the URL in the notification: Textual's
     60-column toast split it over two lines. And names from hosts are not markup: `[draft]` stayed

@@ -115,6 +115,7 @@ class HostList(Vertical):
         self._ready = False  # columns made: rows can be drawn
         self._wanted: str | None = None  # a host to select once ready
         self._filter: Static | None = None  # mounted at the first `/`: a hidden box cost the first frame
+        self._last: str | None = None  # the host last under the cursor: a filter matching nothing keeps it
 
     def compose(self) -> ComposeResult:
         yield HostTable(id="hosts", show_load=not self.compact)
@@ -178,13 +179,14 @@ class HostList(Vertical):
         table = self.table
         palette = self._palette()
         visible = self.visible_aliases()
-        current = self.selected
+        current = self.selected or self._last
         keep = current if current in visible else (visible[0] if visible else None)  # a new filter: its first match
         table.show_rows([self._row(alias, palette) for alias in visible], cursor_key=keep)
         no_match = self.query_one("#no-match", Static)
         no_match.update(f"no host matches {self.filter_text!r} (esc clears)")
         no_match.display = bool(self.aliases) and not visible
         table.set_class(not visible, "-none")
+        self._last = self.selected or self._last
         self.post_message(self.Selected(self.selected))
 
     @property
@@ -295,4 +297,5 @@ class HostList(Vertical):
     @on(HostTable.Highlighted, "#hosts")
     def _highlighted(self, event: HostTable.Highlighted) -> None:
         event.stop()
+        self._last = event.alias or self._last
         self.post_message(self.Selected(event.alias))
