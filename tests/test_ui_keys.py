@@ -108,6 +108,25 @@ async def test_x_then_n_keeps_the_server(remote, jupyter):
         assert servers(app)
 
 
+async def test_s_next_to_a_running_server_says_so(remote, jupyter):
+    """s on a host that runs a server starts another, as asked; said, since a second press is
+    often a mistake, and x stops the new one, under the cursor."""
+    app = build_app([str(remote.config_file)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(app)
+        await until(lambda: servers(app), what="the running server")
+        await pilot.press("s")
+        await until(lambda: f"Another server still runs there, on port {jupyter.port}" in messages(app),
+                    what="the second server said")
+        started = record(app, "testhost").selected_item
+        assert started.port != jupyter.port
+        await pilot.press("x")
+        await until(lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm dialog")
+        await pilot.press("y")
+        await until(lambda: "Stopped the server on port" in messages(app), what="the stop done")
+        assert jupyter.proc.poll() is None
+
+
 async def test_after_x_the_cursor_is_on_the_row_that_took_its_place(remote):
     """Stopping the middle one of three servers leaves the cursor on the next, and the keys act on
     it: not back on the first row, which may well be the long-running server."""

@@ -270,10 +270,16 @@ class ServerActions:
 
     def on_server_started(self, message: ServerStarted) -> None:
         server = message.server
+        others = [s.port for s in self.record(message.alias).servers if s.port != server.port]
         self._change(message.alias, state.with_started, server)
         root = " as root (--allow-root)" if message.as_root else ""
         where = "on this machine's port" if self.app.is_demo(message.alias) else "on remote port"
-        self.notify(f"Jupyter {where} {server.port}{root}: press c to copy its URL.", title=message.alias)
+        text = f"Jupyter {where} {server.port}{root}: press c to copy its URL."
+        if others:  # s pressed again by mistake shows here, where the second server is said
+            ports = ", ".join(map(str, others))
+            text += (f" Another server still runs there, on port {ports}" if len(others) == 1
+                     else f" Other servers still run there, on ports {ports}") + " (x stops the one under the cursor)."
+        self.notify(text, title=message.alias)
 
     def on_server_stopped(self, message: ServerStopped) -> None:
         self._change(message.alias, state.with_stopped, message.server)
