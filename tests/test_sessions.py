@@ -200,6 +200,24 @@ async def test_reconnect_now_after_failure_connects_when_host_is_back(tmp_path, 
         await session.close()
 
 
+async def test_r_on_a_failed_host_does_not_lengthen_the_wait_after_it(fresh_sshd):
+    """Each r on a host still down counted as a failed attempt: the automatic wait grew with every
+    press (22 s, then 29 s). The attempt the retries count from stays where it was."""
+    fresh_sshd.stop_listener()
+    session, rec = session_for(fresh_sshd.config_file)
+    session.start()
+    try:
+        await rec.wait(lambda: rec.state == HostState.FAILED)
+        first = rec.statuses[-1].attempt
+        for _ in range(3):
+            seen = len(rec.statuses)
+            session.reconnect_now(interactive=False)
+            await rec.wait(lambda: len(rec.statuses) > seen and rec.state == HostState.FAILED)
+            assert rec.statuses[-1].attempt == first, rec.statuses[-4:]
+    finally:
+        await session.close()
+
+
 async def test_proxyjump_hops_are_resolved_from_the_same_config(tmp_path, sshd):
     """`inner` is reached through `testhost`; both only exist in the --config file."""
     text = sshd.client_config("testhost") + sshd.client_config("inner", ProxyJump="testhost").replace(

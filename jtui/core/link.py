@@ -189,7 +189,8 @@ class Link:
                     attempt = 0
                     continue
                 if delay is not None:
-                    await self._sleep(delay)
+                    if await self._sleep(delay):
+                        attempt -= 1  # tried again at the user's word (r, enter, an edit): no longer a wait after it
                     continue
                 attempt = 0
             served = False
@@ -277,10 +278,11 @@ class Link:
         await self.dialer.close_jumps()
         return reason
 
-    async def _sleep(self, delay: float | None) -> None:
-        """Wait for the delay, or until the user asks to reconnect now."""
+    async def _sleep(self, delay: float | None) -> bool:
+        """Wait for the delay, or until the user asks to reconnect now (True: woken)."""
         self._wake.clear()
         try:
             await asyncio.wait_for(self._wake.wait(), delay)
         except asyncio.TimeoutError:
-            pass
+            return False
+        return True
