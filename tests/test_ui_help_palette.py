@@ -189,6 +189,19 @@ async def test_palette_offers_connect_for_a_host_that_is_not_connected():
         assert "Connect to gpu-box now (log in)" in await palette_options(pilot)
 
 
+async def test_palette_connect_connects():
+    """enter is the host list's only while it has focus: from the palette, the list has none."""
+    from jtui.core.model import HostState
+
+    app = offline_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p", *"connect to gpu")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(lambda: app.host_screen.record("gpu-box").status.state != HostState.NOT_CONNECTED,
+                    what="gpu-box dialled")
+
+
 async def test_palette_runs_an_action_like_its_key():
     app = offline_app()
     async with app.run_test(size=(120, 40)) as pilot:

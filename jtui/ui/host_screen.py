@@ -141,8 +141,8 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         """While the filter is typed into, s and / are letters of it and enter keeps it: as priority
         bindings they would otherwise run before the filter saw the key. enter is the host list's:
         in the server and kernel tables it is theirs."""
-        if action == "connect":
-            return self.host_list.table.has_focus and not self.host_list.typing
+        if action == "connect":  # the screen's focus, not the app's: the palette runs it from on top
+            return self.focused in (None, self.host_list.table) and not self.host_list.typing
         return not (action in ("start", "filter") and self.host_list.typing)
 
     def filter_changed(self) -> None:
