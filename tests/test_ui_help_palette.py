@@ -182,20 +182,15 @@ async def test_palette_offers_every_action_on_the_selected_host_and_server(hosts
         assert "forwards end, remote servers keep running" in quit_help
 
 
-async def test_palette_offers_connect_for_a_host_that_is_not_connected():
-    app = offline_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+p")
-        assert "Connect to gpu-box now (log in)" in await palette_options(pilot)
-
-
-async def test_palette_connect_connects():
-    """enter is the host list's only while it has focus: from the palette, the list has none."""
+async def test_palette_offers_connect_for_a_host_that_is_not_connected_and_runs_it():
+    """enter's binding asks whether the host list has the screen's focus: from the palette it still runs."""
     from jtui.core.model import HostState
 
     app = offline_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+p", *"connect to gpu")
+        await pilot.press("ctrl+p")
+        assert "Connect to gpu-box now (log in)" in await palette_options(pilot)
+        await pilot.press(*"connect to gpu")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await until(lambda: app.host_screen.record("gpu-box").status.state != HostState.NOT_CONNECTED,
