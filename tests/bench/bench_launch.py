@@ -140,6 +140,14 @@ def first_frame(tmux: Tmux, command: list[str], env: dict[str, str], needle: str
     return elapsed, cpu
 
 
+def collected(log: Path) -> int:
+    """The instruction count callgrind wrote to `log`."""
+    for line in log.read_text().splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise SystemExit(f"no instruction count in {log}:\n{log.read_text()}")
+
+
 def instructions(tmux: Tmux, command: list[str], env: dict[str, str], log: Path) -> int:
     """CPU instructions `command` (python SCRIPT|-m MODULE ...) takes to its first frame, under callgrind."""
     target = command[2:] if command[1] == "-m" else command[1:]
@@ -152,10 +160,7 @@ def instructions(tmux: Tmux, command: list[str], env: dict[str, str], log: Path)
         if time.monotonic() > deadline:
             raise SystemExit(f"{shlex.join(command)} never drew a frame under valgrind")
         time.sleep(0.2)
-    for line in log.read_text().splitlines():
-        if "Collected :" in line:
-            return int(line.rsplit(":", 1)[1])
-    raise SystemExit(f"no instruction count in {log}:\n{log.read_text()}")
+    return collected(log)
 
 
 # What importing jtui costs after Textual (what the floor app imports too), and how much of it is
@@ -183,10 +188,7 @@ def import_instructions(code: str, log: Path) -> int:
     """CPU instructions `python -c code` takes, under callgrind, without the interpreter's teardown."""
     subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}",
                     PYTHON, "-c", f"{code}; import os; os._exit(0)"], check=True, cwd=ROOT)
-    for line in log.read_text().splitlines():
-        if "Collected :" in line:
-            return int(line.rsplit(":", 1)[1])
-    raise SystemExit(f"no instruction count in {log}:\n{log.read_text()}")
+    return collected(log)
 
 
 def plain(args: list[str]) -> tuple[float, float]:
