@@ -277,6 +277,8 @@ class HostScreen(ServerActions, KernelActions, HubActions, JobActions, Screen):
         They go back to the host list."""
         self.detail.record = record
         focused = self.focused
+        if focused is self.host_list.table:  # as nearly always: nothing to look at, sample after sample
+            return
         if focused is None or any(not node.display for node in focused.ancestors_with_self):
             self.set_focus(self.host_list.table)
 
