@@ -174,9 +174,19 @@ def test_signals_end_jtui_and_remove_the_demo_files(home, tmp_path, isolated_dir
 
 
 def jtui_pids(marker: str) -> list[int]:
-    """The jtui process among those the test marked (the demo's shells carry the mark too)."""
-    return [pid for pid in pids_with_marker(marker)
+    """The jtui process among those the test marked (the demo's shells carry the mark too; so does a
+    child jtui has just forked to run a demo command, which looks like jtui until it execs)."""
+    pids = [pid for pid in pids_with_marker(marker)
             if b"jtui" in Path(f"/proc/{pid}/cmdline").read_bytes() and "python" in os.readlink(f"/proc/{pid}/exe")]
+    return [pid for pid in pids if parent_of(pid) not in pids]
+
+
+def parent_of(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone since it was listed
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # after the command name, which may hold spaces: state, ppid
 
 
 async def test_the_welcome_says_what_runs_on_the_demo_host_already(tmp_path, monkeypatch):
